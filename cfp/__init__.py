@@ -1,0 +1,153 @@
+"""cfp: joint calls for proposals between two countries' science agencies."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask, flash, redirect, render_template, request
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import event
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("CFP_INSTANCE_PATH") or str(ROOT / "instance"),
+        template_folder=str(ROOT / "templates"),
+    )
+    from cfp.config import load_config
+
+    app.config.update(load_config(app.instance_path))
+    if config:
+        celery_overrides = config.pop("CELERY", None)
+        app.config.update(config)
+        if celery_overrides:
+            app.config["CELERY"] = {**app.config["CELERY"], **celery_overrides}
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_template_helpers(app)
+    _register_error_handlers(app)
+    from cfp.core.celery import celery_init_app
+
+    celery_init_app(app)
+    from cfp.cli import register_commands
+
+    register_commands(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from cfp.extensions import babel, bootstrap, csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    bootstrap.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale, timezone_selector=_select_timezone)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l_login_message()
+    login_manager.login_message_category = "info"
+
+    import cfp.models  # noqa: F401  (every model registered before first use)
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        from cfp.auth.models import User
+
+        return db.session.get(User, int(user_id))
+
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            _sqlite_pragmas(db.engine)
+
+
+def _l_login_message():
+    from flask_babel import lazy_gettext
+
+    return lazy_gettext("Please log in to see this page.")
+
+
+def _sqlite_pragmas(engine) -> None:
+    """Foreign keys on, WAL for concurrent web+worker, and real transactions so
+    SAVEPOINT works (the pysqlite driver otherwise manages BEGIN itself)."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, connection_record):
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        except Exception:  # noqa: BLE001 - in-memory databases have no WAL
+            pass
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        conn.exec_driver_sql("BEGIN")
+
+
+def _select_locale():
+    if current_user and current_user.is_authenticated and current_user.locale:
+        return current_user.locale
+    from flask import current_app
+
+    return request.accept_languages.best_match(current_app.config["LANGUAGES"]) or "en"
+
+
+def _select_timezone():
+    if current_user and current_user.is_authenticated:
+        return current_user.effective_timezone
+    return "UTC"
+
+
+def _register_blueprints(app: Flask) -> None:
+    from cfp.auth.views import bp as auth_bp
+    from cfp.calls.views import bp as calls_bp
+    from cfp.committee.views import bp as committee_bp
+    from cfp.core.views import bp as core_bp
+    from cfp.proposals.views import bp as proposals_bp
+    from cfp.reviews.views import bp as reviews_bp
+
+    for bp in (core_bp, auth_bp, calls_bp, proposals_bp, reviews_bp, committee_bp):
+        app.register_blueprint(bp)
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from cfp.core import templating
+
+    templating.register(app)
+
+
+def _register_error_handlers(app: Flask) -> None:
+    from flask_wtf.csrf import CSRFError
+
+    from cfp.core.errors import DomainError
+
+    @app.errorhandler(403)
+    def forbidden(error):
+        return render_template("errors/403.html"), 403
+
+    @app.errorhandler(404)
+    def not_found(error):
+        return render_template("errors/404.html"), 404
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return render_template("errors/400.html", reason=_("The form expired; please try again.")), 400
+
+    @app.errorhandler(DomainError)
+    def domain_error(error):
+        # Operations raise before anything is committed; roll back and explain.
+        from cfp.extensions import db
+
+        db.session.rollback()
+        flash(error.message, "danger")
+        return redirect(request.referrer or "/")

@@ -1,0 +1,64 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateTimeLocalField, DecimalField, FieldList, Form, FormField, IntegerField, SelectField,
+    StringField, SubmitField, TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+
+from cfp.calls.models import Instrument, Stages
+from cfp.core.timezones import timezone_choices
+
+
+class CallSideForm(Form):
+    budget_envelope = DecimalField(_l("Budget envelope"), places=2, validators=[DataRequired(), NumberRange(min=0)])
+    max_request = DecimalField(_l("Maximum request per project"), places=2, validators=[DataRequired(), NumberRange(min=0)])
+    per_diem = DecimalField(_l("Per diem"), places=2, validators=[Optional(), NumberRange(min=0)])
+    travel_cap = DecimalField(_l("Travel cap per trip"), places=2, validators=[Optional(), NumberRange(min=0)])
+    reviewers_per_proposal = IntegerField(_l("Reviewers per proposal"), default=2, validators=[DataRequired(), NumberRange(min=1, max=10)])
+    eligibility_rules = TextAreaField(_l("Eligibility rules"), validators=[Optional(), Length(max=5000)])
+    required_documents = TextAreaField(_l("Required documents (one per line)"), validators=[Optional(), Length(max=2000)])
+
+
+class CriterionForm(Form):
+    name = StringField(_l("Criterion"), validators=[Optional(), Length(max=200)])
+    weight = DecimalField(_l("Weight"), places=3, validators=[Optional(), NumberRange(min=0.001)])
+    threshold = DecimalField(_l("Threshold"), places=1, validators=[Optional(), NumberRange(min=0)])
+
+
+class CallForm(FlaskForm):
+    reference = StringField(_l("Reference"), validators=[DataRequired(), Length(max=40)],
+                            description=_l("For example CN-BE-2021"))
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=300)])
+    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=20000)])
+    instrument = SelectField(_l("Instrument"), choices=[(i.value, i.label) for i in Instrument])
+    stages = SelectField(_l("Stages"), choices=[(s.value, s.label) for s in Stages])
+    timezone = SelectField(_l("Time zone of the dates below"), choices=timezone_choices)
+    opens_at = DateTimeLocalField(_l("Opens"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
+    closes_at = DateTimeLocalField(_l("Closes"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
+    review_due_at = DateTimeLocalField(_l("Reviews due"), format="%Y-%m-%dT%H:%M", validators=[Optional()])
+    duration_months = IntegerField(_l("Project duration (months)"), default=24, validators=[DataRequired(), NumberRange(min=1, max=120)])
+    priority_areas = TextAreaField(_l("Priority areas (one per line)"), validators=[DataRequired(), Length(max=5000)])
+    scale_max = DecimalField(_l("Score scale: maximum"), places=1, default=5, validators=[DataRequired(), NumberRange(min=1, max=100)])
+    scale_step = DecimalField(_l("Score scale: step"), places=2, default=0.5, validators=[DataRequired(), NumberRange(min=0.01)])
+    overall_threshold = DecimalField(_l("Overall threshold"), places=2, validators=[Optional(), NumberRange(min=0)])
+    criteria = FieldList(FormField(CriterionForm), min_entries=4, max_entries=10)
+    side_a = FormField(CallSideForm)
+    side_b = FormField(CallSideForm)
+    submit = SubmitField(_l("Save the call"))
+
+    def validate_closes_at(self, field):
+        if self.opens_at.data and field.data and field.data <= self.opens_at.data:
+            raise ValidationError(_l("The call must close after it opens."))
+
+    def validate_criteria(self, field):
+        named = [c for c in field.entries if c.form.name.data]
+        if not named:
+            raise ValidationError(_l("Give at least one review criterion."))
+        for entry in named:
+            if not entry.form.weight.data:
+                raise ValidationError(_l("Every criterion needs a weight."))
+
+
+class ApproveForm(FlaskForm):
+    submit = SubmitField(_l("Approve for my side"))

@@ -1,0 +1,277 @@
+"""Agencies (the two sides), their agreement and Joint Committee, and calls."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from cfp.core.roles import Role
+from cfp.core.states import StateEnum, labels
+from cfp.core.types import MONEY, IdMixin, TimestampMixin, UTCDateTime, enum_column, utcnow
+from cfp.extensions import db
+
+
+class Agency(IdMixin, db.Model):
+    """One side of the cooperation, e.g. MOST (CN) or WBI (BE)."""
+
+    __tablename__ = "agencies"
+
+    code: Mapped[str] = mapped_column(sa.String(8), unique=True)  # side code: CN, BE
+    short_name: Mapped[str] = mapped_column(sa.String(20))
+    name: Mapped[str] = mapped_column(sa.String(200))
+    country: Mapped[str] = mapped_column(sa.String(100))
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    timezone: Mapped[str] = mapped_column(sa.String(60))
+    locale: Mapped[str] = mapped_column(sa.String(10), default="en")
+
+    def __repr__(self) -> str:
+        return f"<Agency {self.code}>"
+
+
+class Agreement(IdMixin, db.Model):
+    __tablename__ = "agreements"
+
+    title: Mapped[str] = mapped_column(sa.String(300))
+    agency_a_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"))
+    agency_b_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"))
+    signed_on: Mapped[date | None]
+
+    agency_a: Mapped[Agency] = relationship(foreign_keys=[agency_a_id])
+    agency_b: Mapped[Agency] = relationship(foreign_keys=[agency_b_id])
+
+    __table_args__ = (sa.CheckConstraint("agency_a_id <> agency_b_id", name="two_sides"),)
+
+    @property
+    def agencies(self) -> list[Agency]:
+        return [self.agency_a, self.agency_b]
+
+    def other_side(self, agency: Agency) -> Agency:
+        return self.agency_b if agency.id == self.agency_a_id else self.agency_a
+
+
+class JointCommittee(IdMixin, db.Model):
+    __tablename__ = "joint_committees"
+
+    agreement_id: Mapped[int] = mapped_column(sa.ForeignKey("agreements.id"), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(300))
+
+    agreement: Mapped[Agreement] = relationship()
+
+    @property
+    def agencies(self) -> list[Agency]:
+        return self.agreement.agencies
+
+
+class CallState(StateEnum):
+    draft = "draft"
+    approved = "approved"
+    open = "open"
+    closed = "closed"
+    in_review = "in_review"
+    in_selection = "in_selection"
+    decided = "decided"
+    archived = "archived"
+
+
+labels(
+    {
+        CallState.draft: _l("draft"),
+        CallState.approved: _l("approved by both sides"),
+        CallState.open: _l("open"),
+        CallState.closed: _l("closed"),
+        CallState.in_review: _l("in review"),
+        CallState.in_selection: _l("in selection"),
+        CallState.decided: _l("decided"),
+        CallState.archived: _l("archived"),
+    }
+)
+
+CALL_TRANSITIONS: dict[CallState, set[CallState]] = {
+    CallState.draft: {CallState.approved},
+    CallState.approved: {CallState.open, CallState.draft},
+    CallState.open: {CallState.closed},
+    CallState.closed: {CallState.in_review, CallState.open},
+    CallState.in_review: {CallState.in_selection},
+    CallState.in_selection: {CallState.decided, CallState.in_review},
+    CallState.decided: {CallState.archived},
+    CallState.archived: set(),
+}
+
+
+class Instrument(StateEnum):
+    joint_research = "joint_research"
+    mobility = "mobility"
+
+
+class Stages(StateEnum):
+    single = "single"
+    two = "two"
+
+
+labels(
+    {
+        Instrument.joint_research: _l("joint research project"),
+        Instrument.mobility: _l("personnel exchange (mobility)"),
+        Stages.single: _l("single stage"),
+        Stages.two: _l("two stages"),
+    }
+)
+
+
+class Call(IdMixin, TimestampMixin, db.Model):
+    __tablename__ = "calls"
+
+    committee_id: Mapped[int] = mapped_column(sa.ForeignKey("joint_committees.id"))
+    launched_by_decision_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("decisions.id")
+    )
+    reference: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    title: Mapped[str] = mapped_column(sa.String(300))
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    instrument: Mapped[Instrument] = mapped_column(
+        enum_column(Instrument), default=Instrument.joint_research
+    )
+    stages: Mapped[Stages] = mapped_column(enum_column(Stages), default=Stages.single)
+    state: Mapped[CallState] = mapped_column(enum_column(CallState), default=CallState.draft)
+    opens_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closes_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    review_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    duration_months: Mapped[int] = mapped_column(default=24)
+    abstract_word_limit: Mapped[int] = mapped_column(default=300)
+    overall_threshold: Mapped[Decimal | None] = mapped_column(sa.Numeric(5, 2))
+    reviewer_answer_days: Mapped[int] = mapped_column(default=7)
+    # Numbering of submitted proposals (CN-BE-2021-017); bumped under a row lock.
+    submitted_count: Mapped[int] = mapped_column(default=0)
+    drafted_by_agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"))
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+    committee: Mapped[JointCommittee] = relationship()
+    drafted_by_agency: Mapped[Agency] = relationship(foreign_keys=[drafted_by_agency_id])
+    launched_by_decision = relationship("Decision", foreign_keys=[launched_by_decision_id])
+    sides: Mapped[list[CallSide]] = relationship(
+        back_populates="call", cascade="all, delete-orphan", lazy="selectin",
+        order_by="CallSide.agency_id",
+    )
+    priority_areas: Mapped[list[PriorityArea]] = relationship(
+        back_populates="call", cascade="all, delete-orphan", order_by="PriorityArea.position"
+    )
+    criteria: Mapped[list[ReviewCriterion]] = relationship(
+        back_populates="call", cascade="all, delete-orphan", order_by="ReviewCriterion.position"
+    )
+
+    __table_args__ = (sa.CheckConstraint("opens_at < closes_at", name="opens_before_closes"),)
+
+    def __repr__(self) -> str:
+        return f"<Call {self.reference}>"
+
+    @property
+    def agencies(self) -> list[Agency]:
+        return self.committee.agencies
+
+    def side(self, agency) -> CallSide | None:
+        agency_id = getattr(agency, "id", agency)
+        return next((s for s in self.sides if s.agency_id == agency_id), None)
+
+    def accepts_submissions(self, now: datetime | None = None) -> bool:
+        now = now or utcnow()
+        return self.state == CallState.open and self.opens_at <= now < self.closes_at
+
+    def is_staff(self, user) -> bool:
+        return any(user.has_role(Role.staff, a) for a in self.agencies)
+
+    def can_view(self, user) -> bool:
+        if self.state not in (CallState.draft, CallState.approved):
+            return True
+        return user.is_authenticated and (
+            self.is_staff(user) or user.is_secretariat or user.is_admin
+        )
+
+    def can_edit(self, user) -> bool:
+        return self.state == CallState.draft and user.has_role(Role.staff, self.drafted_by_agency_id)
+
+    def can_approve(self, user) -> bool:
+        if self.state != CallState.draft:
+            return False
+        return any(
+            user.has_role(Role.staff, s.agency_id) and s.approved_at is None for s in self.sides
+        )
+
+    @property
+    def total_weight(self) -> Decimal:
+        return sum((c.weight for c in self.criteria), Decimal(0))
+
+
+class CallSide(IdMixin, db.Model):
+    """What one side funds and requires under a call."""
+
+    __tablename__ = "call_sides"
+
+    call_id: Mapped[int] = mapped_column(sa.ForeignKey("calls.id", ondelete="CASCADE"))
+    agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"))
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    budget_envelope: Mapped[Decimal] = mapped_column(MONEY)
+    max_request: Mapped[Decimal] = mapped_column(MONEY)
+    per_diem: Mapped[Decimal | None] = mapped_column(MONEY)
+    travel_cap: Mapped[Decimal | None] = mapped_column(MONEY)
+    eligibility_rules: Mapped[str] = mapped_column(sa.Text, default="")
+    required_documents: Mapped[list | None] = mapped_column(sa.JSON)
+    reviewers_per_proposal: Mapped[int] = mapped_column(default=2)
+    approved_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    call: Mapped[Call] = relationship(back_populates="sides")
+    agency: Mapped[Agency] = relationship(lazy="joined")
+    approved_by = relationship("User")
+
+    __table_args__ = (
+        sa.UniqueConstraint("call_id", "agency_id"),
+        sa.CheckConstraint("budget_envelope >= 0", name="envelope_not_negative"),
+        sa.CheckConstraint("max_request >= 0", name="max_request_not_negative"),
+        sa.CheckConstraint("reviewers_per_proposal >= 1", name="at_least_one_reviewer"),
+    )
+
+
+class PriorityArea(IdMixin, db.Model):
+    __tablename__ = "priority_areas"
+
+    call_id: Mapped[int] = mapped_column(sa.ForeignKey("calls.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(default=0)
+    name: Mapped[str] = mapped_column(sa.String(200))
+
+    call: Mapped[Call] = relationship(back_populates="priority_areas")
+
+    __table_args__ = (sa.UniqueConstraint("call_id", "name"),)
+
+
+class ReviewCriterion(IdMixin, db.Model):
+    """One question of a call's review form: weight, scale and optional threshold."""
+
+    __tablename__ = "review_criteria"
+
+    call_id: Mapped[int] = mapped_column(sa.ForeignKey("calls.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(default=0)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    weight: Mapped[Decimal] = mapped_column(sa.Numeric(6, 3), default=Decimal(1))
+    scale_min: Mapped[Decimal] = mapped_column(sa.Numeric(4, 1), default=Decimal(0))
+    scale_max: Mapped[Decimal] = mapped_column(sa.Numeric(4, 1), default=Decimal(5))
+    scale_step: Mapped[Decimal] = mapped_column(sa.Numeric(4, 2), default=Decimal("0.5"))
+    threshold: Mapped[Decimal | None] = mapped_column(sa.Numeric(4, 1))
+
+    call: Mapped[Call] = relationship(back_populates="criteria")
+
+    __table_args__ = (
+        sa.UniqueConstraint("call_id", "position"),
+        sa.CheckConstraint("weight > 0", name="positive_weight"),
+        sa.CheckConstraint("scale_min < scale_max", name="scale_order"),
+        sa.CheckConstraint("scale_step > 0", name="positive_step"),
+    )
+
+    def valid_score(self, score: Decimal) -> bool:
+        if score < self.scale_min or score > self.scale_max:
+            return False
+        steps = (score - self.scale_min) / self.scale_step
+        return steps == steps.to_integral_value()

@@ -1,0 +1,198 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from cfp.calls.forms import ApproveForm, CallForm
+from cfp.calls.models import Call, CallState, Instrument, JointCommittee, Stages
+from cfp.calls.operations import (
+    CallTerms, CriterionTerms, SideTerms, approve_call, draft_call, update_call,
+)
+from cfp.core.errors import DomainError
+from cfp.core.roles import Role, role_required
+from cfp.core.timezones import local_to_utc, to_zone
+from cfp.extensions import db
+
+bp = Blueprint("calls", __name__, url_prefix="/calls")
+
+PUBLIC_STATES = [s for s in CallState if s not in (CallState.draft, CallState.approved)]
+
+
+def _committee() -> JointCommittee:
+    committee = db.session.scalar(sa.select(JointCommittee).order_by(JointCommittee.id))
+    if committee is None:
+        abort(404)
+    return committee
+
+
+def _load_call(call_id: int) -> Call:
+    call = db.get_or_404(Call, call_id)
+    if not call.can_view(current_user):
+        abort(404)
+    return call
+
+
+@bp.route("/")
+def index():
+    query = sa.select(Call).order_by(Call.opens_at.desc())
+    can_see_drafts = current_user.is_authenticated and (
+        current_user.has_role(Role.staff) or current_user.is_secretariat or current_user.is_admin
+    )
+    if not can_see_drafts:
+        query = query.where(Call.state.in_(PUBLIC_STATES))
+    calls = db.session.scalars(query).all()
+    return render_template("calls/index.html", calls=calls)
+
+
+@bp.route("/<int:call_id>")
+def show(call_id: int):
+    call = _load_call(call_id)
+    return render_template("calls/show.html", call=call, approve_form=ApproveForm())
+
+
+def _terms_from_form(form: CallForm, committee: JointCommittee) -> CallTerms:
+    tz = form.timezone.data
+    agencies = committee.agencies
+    sides = []
+    for agency, sub in zip(agencies, (form.side_a, form.side_b)):
+        d = sub.form
+        sides.append(SideTerms(
+            agency_id=agency.id, budget_envelope=d.budget_envelope.data,
+            max_request=d.max_request.data, per_diem=d.per_diem.data,
+            travel_cap=d.travel_cap.data, reviewers_per_proposal=d.reviewers_per_proposal.data,
+            eligibility_rules=d.eligibility_rules.data or "",
+            required_documents=(d.required_documents.data or "").splitlines(),
+        ))
+    criteria = [
+        CriterionTerms(name=e.form.name.data.strip(), weight=e.form.weight.data,
+                       threshold=e.form.threshold.data)
+        for e in form.criteria.entries if e.form.name.data and e.form.name.data.strip()
+    ]
+    return CallTerms(
+        reference=form.reference.data, title=form.title.data,
+        description=form.description.data or "",
+        instrument=Instrument(form.instrument.data), stages=Stages(form.stages.data),
+        opens_at=local_to_utc(form.opens_at.data, tz),
+        closes_at=local_to_utc(form.closes_at.data, tz),
+        review_due_at=local_to_utc(form.review_due_at.data, tz) if form.review_due_at.data else None,
+        duration_months=form.duration_months.data,
+        priority_areas=form.priority_areas.data.splitlines(),
+        criteria=criteria, sides=sides, scale_max=form.scale_max.data,
+        scale_step=form.scale_step.data, overall_threshold=form.overall_threshold.data,
+    )
+
+
+def _staff_side(committee: JointCommittee):
+    for agency in committee.agencies:
+        if current_user.has_role(Role.staff, agency):
+            return agency
+    abort(403)
+
+
+def _label_sides(form: CallForm, committee: JointCommittee) -> list:
+    return list(zip(committee.agencies, (form.side_a, form.side_b)))
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@role_required(Role.staff)
+def create():
+    committee = _committee()
+    agency = _staff_side(committee)
+    form = CallForm()
+    if not form.is_submitted():
+        form.timezone.data = agency.timezone
+        form.criteria.entries[0].form.name.data = _("Scientific excellence")
+        form.criteria.entries[0].form.weight.data = Decimal(1)
+    if form.validate_on_submit():
+        try:
+            call = draft_call(current_user, committee, agency.id, _terms_from_form(form, committee))
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "danger")
+        else:
+            db.session.commit()
+            flash(_("The call %(ref)s is drafted; the other side must approve it.", ref=call.reference), "success")
+            return redirect(url_for("calls.show", call_id=call.id))
+    return render_template("calls/form.html", form=form, sides=_label_sides(form, committee), call=None)
+
+
+@bp.route("/<int:call_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(call_id: int):
+    call = _load_call(call_id)
+    if not call.can_edit(current_user):
+        abort(403)
+    committee = call.committee
+    form = CallForm()
+    if not form.is_submitted():
+        _fill_form(form, call)
+    if form.validate_on_submit():
+        try:
+            update_call(current_user, call, _terms_from_form(form, committee))
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "danger")
+        else:
+            db.session.commit()
+            flash(_("The call is saved."), "success")
+            return redirect(url_for("calls.show", call_id=call.id))
+    return render_template("calls/form.html", form=form, sides=_label_sides(form, committee), call=call)
+
+
+def _fill_form(form: CallForm, call: Call) -> None:
+    tz = call.drafted_by_agency.timezone
+    form.timezone.data = tz
+    form.reference.data = call.reference
+    form.title.data = call.title
+    form.description.data = call.description
+    form.instrument.data = call.instrument.value
+    form.stages.data = call.stages.value
+    form.opens_at.data = to_zone(call.opens_at, tz).replace(tzinfo=None)
+    form.closes_at.data = to_zone(call.closes_at, tz).replace(tzinfo=None)
+    if call.review_due_at:
+        form.review_due_at.data = to_zone(call.review_due_at, tz).replace(tzinfo=None)
+    form.duration_months.data = call.duration_months
+    form.priority_areas.data = "\n".join(a.name for a in call.priority_areas)
+    form.overall_threshold.data = call.overall_threshold
+    if call.criteria:
+        form.scale_max.data = call.criteria[0].scale_max
+        form.scale_step.data = call.criteria[0].scale_step
+    while len(form.criteria.entries) < len(call.criteria):
+        form.criteria.append_entry()
+    for entry, criterion in zip(form.criteria.entries, call.criteria):
+        entry.form.name.data = criterion.name
+        entry.form.weight.data = criterion.weight
+        entry.form.threshold.data = criterion.threshold
+    for agency, sub in zip(call.agencies, (form.side_a, form.side_b)):
+        side = call.side(agency)
+        if side is None:
+            continue
+        f = sub.form
+        f.budget_envelope.data = side.budget_envelope
+        f.max_request.data = side.max_request
+        f.per_diem.data = side.per_diem
+        f.travel_cap.data = side.travel_cap
+        f.reviewers_per_proposal.data = side.reviewers_per_proposal
+        f.eligibility_rules.data = side.eligibility_rules
+        f.required_documents.data = "\n".join(side.required_documents or [])
+
+
+@bp.route("/<int:call_id>/approve", methods=["POST"])
+@login_required
+def approve(call_id: int):
+    call = _load_call(call_id)
+    if not call.can_approve(current_user):
+        abort(403)
+    form = ApproveForm()
+    if form.validate_on_submit():
+        approve_call(current_user, call)
+        db.session.commit()
+        if call.state == CallState.draft:
+            flash(_("Your side's approval is recorded."), "success")
+        else:
+            flash(_("Both sides approved the call; it is now “%(state)s”.", state=call.state.label), "success")
+    return redirect(url_for("calls.show", call_id=call.id))

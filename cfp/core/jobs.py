@@ -1,0 +1,51 @@
+"""Jobs: background computations a person waits for, with progress and result."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from cfp.core.states import StateEnum, labels
+from cfp.core.types import IdMixin, UTCDateTime, enum_column, utcnow
+from cfp.extensions import db
+
+
+class JobStatus(StateEnum):
+    queued = "queued"
+    running = "running"
+    done = "done"
+    failed = "failed"
+    cancelled = "cancelled"
+
+
+labels(
+    {
+        JobStatus.queued: _l("queued"),
+        JobStatus.running: _l("running"),
+        JobStatus.done: _l("done"),
+        JobStatus.failed: _l("failed"),
+        JobStatus.cancelled: _l("cancelled"),
+    }
+)
+
+
+class Job(IdMixin, db.Model):
+    __tablename__ = "jobs"
+
+    kind: Mapped[str] = mapped_column(sa.String(60))
+    status: Mapped[JobStatus] = mapped_column(enum_column(JobStatus), default=JobStatus.queued)
+    progress: Mapped[int] = mapped_column(default=0)  # 0..100
+    message: Mapped[str | None] = mapped_column(sa.String(300))
+    params: Mapped[dict | None] = mapped_column(sa.JSON)
+    result: Mapped[dict | None] = mapped_column(sa.JSON)
+    cancel_requested: Mapped[bool] = mapped_column(default=False)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    created_by = relationship("User")
+
+    def can_view(self, user) -> bool:
+        return user.is_authenticated and (user.id == self.created_by_id or user.is_admin)

@@ -1,0 +1,208 @@
+"""The outbox: every email is a row first, written in the transaction that
+causes it; a Celery task delivers it once that transaction commits.
+
+Delivery is idempotent: a message is claimed (queued -> sending) in its own
+transaction before anything is sent, so two workers never send it twice; a
+failure puts it back to queued with the error and the attempt counted, and the
+task retries with backoff; a periodic sweep re-queues anything left behind.
+"""
+from __future__ import annotations
+
+import contextlib
+import smtplib
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+import sqlalchemy as sa
+from flask import current_app, has_request_context, render_template
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from cfp.core.aftercommit import after_commit
+from cfp.core.states import StateEnum, labels
+from cfp.core.types import IdMixin, UTCDateTime, enum_column, utcnow
+from cfp.extensions import db
+
+
+class MessageStatus(StateEnum):
+    held = "held"  # waits for staff to release it (decision letters)
+    queued = "queued"
+    sending = "sending"
+    sent = "sent"
+    failed = "failed"  # gave up after MAX_ATTEMPTS; staff may retry
+
+
+labels(
+    {
+        MessageStatus.held: _l("held for release"),
+        MessageStatus.queued: _l("queued"),
+        MessageStatus.sending: _l("sending"),
+        MessageStatus.sent: _l("sent"),
+        MessageStatus.failed: _l("failed"),
+    }
+)
+
+MAX_ATTEMPTS = 8
+
+
+class OutboxMessage(IdMixin, db.Model):
+    __tablename__ = "outbox_messages"
+
+    idempotency_key: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    recipient: Mapped[str] = mapped_column(sa.String(320))
+    recipient_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    template: Mapped[str] = mapped_column(sa.String(80))
+    language: Mapped[str] = mapped_column(sa.String(10), default="en")
+    subject: Mapped[str] = mapped_column(sa.String(300))
+    body: Mapped[str] = mapped_column(sa.Text)
+    status: Mapped[MessageStatus] = mapped_column(
+        enum_column(MessageStatus), default=MessageStatus.queued, index=True
+    )
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    transport: Mapped[str | None] = mapped_column(sa.String(20))
+    released_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    recipient_user = relationship("User", foreign_keys=[recipient_user_id])
+
+
+def _enqueue_delivery(message_id: int) -> None:
+    from workers.mail import deliver_email
+
+    deliver_email.delay(message_id)
+
+
+def queue_email(
+    *,
+    to,
+    template: str,
+    key: str,
+    context: dict | None = None,
+    hold: bool = False,
+) -> OutboxMessage | None:
+    """Write an outbox row for `to` (a User, or an email address) unless one with
+    the same idempotency key exists. Delivery is queued after commit."""
+    existing = db.session.scalar(sa.select(OutboxMessage).filter_by(idempotency_key=key))
+    if existing is not None:
+        return existing
+    email = getattr(to, "email", to)
+    language = getattr(to, "locale", None) or "en"
+    ctx = dict(context or {})
+    ctx.setdefault("recipient", to)
+    ctx.setdefault("base_url", current_app.config["BASE_URL"])
+    with contextlib.ExitStack() as stack:
+        if not has_request_context():  # in a worker: links use the configured base URL
+            stack.enter_context(
+                current_app.test_request_context(base_url=current_app.config["BASE_URL"])
+            )
+        stack.enter_context(force_locale(language))
+        subject = " ".join(render_template(f"emails/{template}.subject.txt", **ctx).split())
+        body = render_template(f"emails/{template}.txt", **ctx)
+    message = OutboxMessage(
+        idempotency_key=key,
+        recipient=email,
+        recipient_user_id=getattr(to, "id", None),
+        template=template,
+        language=language,
+        subject=subject,
+        body=body,
+        status=MessageStatus.held if hold else MessageStatus.queued,
+    )
+    db.session.add(message)
+    if not hold:
+        db.session.flush()
+        after_commit(lambda mid=message.id: _enqueue_delivery(mid))
+    return message
+
+
+def release_message(message: OutboxMessage, actor) -> bool:
+    """Release a held message; returns False when it was already released."""
+    if message.status != MessageStatus.held:
+        return False
+    message.status = MessageStatus.queued
+    message.released_by_id = actor.id
+    message.released_at = utcnow()
+    after_commit(lambda mid=message.id: _enqueue_delivery(mid))
+    return True
+
+
+def claim_message(message_id: int) -> OutboxMessage | None:
+    """Atomically move a queued message to `sending`; None if someone else has it."""
+    result = db.session.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, OutboxMessage.status == MessageStatus.queued)
+        .values(status=MessageStatus.sending, claimed_at=utcnow(), attempts=OutboxMessage.attempts + 1)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    if result.rowcount != 1:
+        return None
+    return db.session.get(OutboxMessage, message_id, populate_existing=True)
+
+
+def _smtp_send(message: OutboxMessage) -> None:
+    cfg = current_app.config
+    email = EmailMessage()
+    email["From"] = cfg["MAIL_FROM"]
+    email["To"] = message.recipient
+    email["Subject"] = message.subject
+    # A stable Message-ID lets receiving systems drop a duplicate after a crash.
+    email["Message-ID"] = make_msgid(idstring=f"cfp-{message.id}", domain="cfp.local")
+    email.set_content(message.body)
+    with smtplib.SMTP(cfg["SMTP_HOST"], cfg["SMTP_PORT"], timeout=30) as smtp:
+        if cfg["SMTP_STARTTLS"]:
+            smtp.starttls()
+        if cfg["SMTP_USER"]:
+            smtp.login(cfg["SMTP_USER"], cfg["SMTP_PASSWORD"])
+        smtp.send_message(email)
+
+
+def deliver_message(message_id: int) -> str:
+    """Deliver one message. Returns what happened: sent, skipped, or raises to retry."""
+    message = claim_message(message_id)
+    if message is None:
+        return "skipped"
+    try:
+        if current_app.config["SMTP_HOST"]:
+            _smtp_send(message)
+            message.transport = "smtp"
+        else:
+            message.transport = "outbox"  # embedded mode: readable in the app
+    except Exception as exc:  # noqa: BLE001 - any failure is recorded and retried
+        message.last_error = f"{type(exc).__name__}: {exc}"
+        message.status = (
+            MessageStatus.failed if message.attempts >= MAX_ATTEMPTS else MessageStatus.queued
+        )
+        db.session.commit()
+        raise
+    message.status = MessageStatus.sent
+    message.sent_at = utcnow()
+    message.last_error = None
+    db.session.commit()
+    return "sent"
+
+
+def messages_to_requeue(now: datetime | None = None) -> list[int]:
+    """Queued messages older than a minute, and claims older than 15 minutes."""
+    now = now or utcnow()
+    stale_claims = db.session.scalars(
+        sa.select(OutboxMessage).where(
+            OutboxMessage.status == MessageStatus.sending,
+            OutboxMessage.claimed_at < now - timedelta(minutes=15),
+        )
+    ).all()
+    for message in stale_claims:
+        message.status = MessageStatus.queued
+    ids = db.session.scalars(
+        sa.select(OutboxMessage.id).where(
+            OutboxMessage.status == MessageStatus.queued,
+            OutboxMessage.created_at < now - timedelta(minutes=1),
+        )
+    ).all()
+    return list(ids) + [m.id for m in stale_claims]

@@ -1,0 +1,57 @@
+"""Roles and the checks every view uses.
+
+A role is held per side where it makes sense (staff, reviewer, co-chair); the
+secretariat and admins act for both sides. Object-level rules are model methods
+(`proposal.can_view(user)`), this module only answers "who is this user".
+"""
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import abort
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from cfp.core.states import StateEnum, labels
+
+
+class Role(StateEnum):
+    researcher = "researcher"
+    reviewer = "reviewer"
+    staff = "staff"
+    secretariat = "secretariat"
+    cochair = "cochair"
+    admin = "admin"
+
+
+labels(
+    {
+        Role.researcher: _l("researcher"),
+        Role.reviewer: _l("reviewer"),
+        Role.staff: _l("agency staff"),
+        Role.secretariat: _l("committee secretariat"),
+        Role.cochair: _l("co-chair"),
+        Role.admin: _l("administrator"),
+    }
+)
+
+SIDED_ROLES = {Role.staff, Role.reviewer, Role.cochair}
+
+
+def role_required(*roles: Role):
+    """Refuse (403) a logged-in user who holds none of `roles`; login first otherwise."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                from cfp.extensions import login_manager
+
+                return login_manager.unauthorized()
+            if not any(current_user.has_role(r) for r in roles):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator

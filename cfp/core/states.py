@@ -1,0 +1,52 @@
+"""Workflow states: every entity's legal transitions live in one table next to
+its enum, and `change_state` is the only way a state moves."""
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+
+from flask_babel import lazy_gettext as _l
+
+from cfp.core.errors import IllegalTransition
+
+_LABELS: dict[enum.Enum, object] = {}
+
+
+class StateEnum(str, enum.Enum):
+    """A string enum whose members carry a translatable label."""
+
+    @property
+    def label(self):
+        return _LABELS.get(self, self.value.replace("_", " "))
+
+    def __str__(self) -> str:
+        return str(self.label)
+
+
+def labels(mapping: Mapping[enum.Enum, object]) -> None:
+    """Register translatable labels (lazy_gettext strings) for enum members."""
+    _LABELS.update(mapping)
+
+
+def check_transition(
+    table: Mapping[enum.Enum, set[enum.Enum]], current: enum.Enum, target: enum.Enum, what
+) -> None:
+    if target not in table.get(current, set()):
+        raise IllegalTransition(
+            str(
+                _l(
+                    "%(what)s cannot go from “%(current)s” to “%(target)s”.",
+                    what=what,
+                    current=current.label,
+                    target=target.label,
+                )
+            )
+        )
+
+
+def change_state(obj, target: enum.Enum, *, table, what, attr: str = "state") -> enum.Enum:
+    """Move `obj` to `target` if the transition table allows it; return the old state."""
+    current = getattr(obj, attr)
+    check_transition(table, current, target, what)
+    setattr(obj, attr, target)
+    return current

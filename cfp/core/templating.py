@@ -1,0 +1,63 @@
+"""Jinja filters and globals: instants in several zones, money, states."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from flask import Flask
+from flask_babel import format_decimal, get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from cfp.core.roles import Role
+from cfp.core.timezones import format_instant, viewer_timezone
+
+
+def money(amount, currency: str = "") -> str:
+    if amount is None:
+        return "—"
+    text = format_decimal(Decimal(amount), format="#,##0.00")
+    return f"{text} {currency}".strip()
+
+
+def instant_in_zones(instant, zones) -> list[tuple[str, str]]:
+    """[(zone, formatted)] for each distinct zone, plus the viewer's own."""
+    seen: list[str] = []
+    for z in list(zones) + [viewer_timezone()]:
+        if z and z not in seen:
+            seen.append(z)
+    return [(z, format_instant(instant, z)) for z in seen]
+
+
+def register(app: Flask) -> None:
+    app.jinja_env.filters["instant"] = format_instant
+    app.jinja_env.filters["money"] = money
+    app.jinja_env.globals["instant_in_zones"] = instant_in_zones
+    app.jinja_env.globals["Role"] = Role
+    app.jinja_env.globals["viewer_timezone"] = viewer_timezone
+    app.jinja_env.globals["get_locale"] = get_locale
+
+    @app.context_processor
+    def navigation():
+        return {"nav_items": _nav_items()}
+
+
+def _nav_items() -> list[tuple[str, str]]:
+    """(endpoint, label) per role of the current user; the server checks access anyway."""
+    items = [("calls.index", _("Calls"))]
+    if not current_user.is_authenticated:
+        return items
+    if current_user.has_role(Role.researcher):
+        items.append(("proposals.mine", _("My proposals")))
+    if current_user.has_role(Role.reviewer):
+        items.append(("reviews.mine", _("My reviews")))
+    if current_user.has_role(Role.staff):
+        items.append(("proposals.staff_index", _("Proposals")))
+        items.append(("reviews.staff_index", _("Reviews & ranking")))
+    if current_user.is_secretariat or current_user.has_role(Role.cochair):
+        items.append(("committee.joint_ranking_index", _("Joint ranking")))
+    if current_user.is_secretariat or current_user.has_role(Role.cochair) or current_user.has_role(Role.staff):
+        items.append(("committee.meetings", _("Committee")))
+    items.append(("core.outbox", _("Mail")))
+    if current_user.is_admin or current_user.is_secretariat:
+        items.append(("core.audit", _("Audit log")))
+    return items

@@ -1,0 +1,41 @@
+"""Time is stored in UTC, compared on the server, shown in the viewer's zone."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo, available_timezones
+
+from flask_login import current_user
+
+UTC = timezone.utc
+
+
+def zone(name: str | None) -> ZoneInfo:
+    return ZoneInfo(name or "UTC")
+
+
+def viewer_timezone() -> str:
+    if current_user and current_user.is_authenticated:
+        return current_user.effective_timezone
+    return "UTC"
+
+
+def to_zone(instant: datetime, name: str | None) -> datetime:
+    return instant.astimezone(zone(name))
+
+
+def format_instant(instant: datetime | None, name: str | None = None) -> str:
+    if instant is None:
+        return ""
+    local = to_zone(instant, name or viewer_timezone())
+    return local.strftime("%Y-%m-%d %H:%M %Z (UTC%z)").replace("(UTC+0000)", "").strip()
+
+
+def local_to_utc(naive_local: datetime, name: str) -> datetime:
+    """Interpret a naive wall-clock time in zone `name` and return it in UTC."""
+    return naive_local.replace(tzinfo=zone(name)).astimezone(UTC)
+
+
+def timezone_choices() -> list[tuple[str, str]]:
+    common = ["UTC", "Asia/Shanghai", "Europe/Brussels"]
+    rest = sorted(z for z in available_timezones() if z not in common and "/" in z)
+    return [(z, z) for z in common + rest]

@@ -1,0 +1,89 @@
+"""Home, mail (the outbox, readable in the app), audit log, job progress."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from cfp.core.audit import AuditEntry
+from cfp.core.jobs import Job
+from cfp.core.outbox import OutboxMessage
+from cfp.core.roles import Role, role_required
+from cfp.extensions import db
+
+bp = Blueprint("core", __name__)
+
+PAGE_SIZE = 50
+
+
+@bp.route("/")
+def home():
+    return render_template("core/home.html")
+
+
+@bp.route("/mail")
+@login_required
+def outbox():
+    """Admins see every message; everyone else the messages addressed to them."""
+    query = sa.select(OutboxMessage).order_by(OutboxMessage.id.desc())
+    see_all = current_user.is_admin
+    if not see_all:
+        query = query.where(
+            sa.or_(
+                OutboxMessage.recipient_user_id == current_user.id,
+                sa.func.lower(OutboxMessage.recipient) == current_user.email.lower(),
+            )
+        )
+    page = db.paginate(query, per_page=PAGE_SIZE, error_out=False)
+    return render_template("core/outbox.html", page=page, see_all=see_all)
+
+
+@bp.route("/mail/<int:message_id>")
+@login_required
+def message(message_id: int):
+    msg = db.get_or_404(OutboxMessage, message_id)
+    mine = msg.recipient_user_id == current_user.id or msg.recipient.lower() == current_user.email.lower()
+    if not (mine or current_user.is_admin):
+        abort(404)
+    return render_template("core/message.html", message=msg)
+
+
+@bp.route("/audit")
+@role_required(Role.admin, Role.secretariat)
+def audit():
+    query = sa.select(AuditEntry).order_by(AuditEntry.id.desc())
+    object_type = request.args.get("type")
+    object_id = request.args.get("id", type=int)
+    if object_type:
+        query = query.where(AuditEntry.object_type == object_type)
+    if object_id:
+        query = query.where(AuditEntry.object_id == object_id)
+    page = db.paginate(
+        query.options(sa.orm.joinedload(AuditEntry.actor)), per_page=PAGE_SIZE, error_out=False
+    )
+    return render_template("core/audit.html", page=page)
+
+
+@bp.route("/jobs/<int:job_id>")
+@login_required
+def job(job_id: int):
+    job = db.get_or_404(Job, job_id)
+    if not job.can_view(current_user):
+        abort(404)
+    if request.accept_mimetypes.best == "application/json":
+        return jsonify(
+            id=job.id, status=job.status.value, progress=job.progress, message=job.message,
+            result=job.result,
+        )
+    return render_template("core/job.html", job=job)
+
+
+@bp.route("/language/<code>")
+def language(code: str):
+    if current_user.is_authenticated and code in ("en", "fr", "zh"):
+        current_user.locale = code
+        db.session.commit()
+    return redirect(request.referrer or url_for("core.home"))
+
+

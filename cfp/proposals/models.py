@@ -1,0 +1,317 @@
+"""Joint proposals: one per call, one PI per side, members, mobility, budget,
+documents, versions and the per-side eligibility check."""
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from cfp.core.roles import Role
+from cfp.core.states import StateEnum, labels
+from cfp.core.types import MONEY, IdMixin, TimestampMixin, UTCDateTime, enum_column, utcnow
+from cfp.extensions import db
+
+
+class ProposalState(StateEnum):
+    pre_proposal = "pre_proposal"
+    invited = "invited"
+    draft = "draft"
+    submitted = "submitted"
+    eligible = "eligible"
+    ineligible = "ineligible"
+    in_review = "in_review"
+    reviewed = "reviewed"
+    recommended = "recommended"
+    reserve = "reserve"
+    not_recommended = "not_recommended"
+    funded = "funded"
+    rejected = "rejected"
+    withdrawn = "withdrawn"
+
+
+labels(
+    {
+        ProposalState.pre_proposal: _l("pre-proposal"),
+        ProposalState.invited: _l("invited to the full stage"),
+        ProposalState.draft: _l("draft"),
+        ProposalState.submitted: _l("submitted"),
+        ProposalState.eligible: _l("eligible"),
+        ProposalState.ineligible: _l("ineligible"),
+        ProposalState.in_review: _l("in review"),
+        ProposalState.reviewed: _l("reviewed"),
+        ProposalState.recommended: _l("recommended"),
+        ProposalState.reserve: _l("reserve"),
+        ProposalState.not_recommended: _l("not recommended"),
+        ProposalState.funded: _l("funded"),
+        ProposalState.rejected: _l("rejected"),
+        ProposalState.withdrawn: _l("withdrawn"),
+    }
+)
+
+P = ProposalState
+PROPOSAL_TRANSITIONS: dict[ProposalState, set[ProposalState]] = {
+    P.pre_proposal: {P.invited, P.rejected, P.withdrawn},
+    P.invited: {P.draft, P.withdrawn},
+    P.draft: {P.submitted, P.withdrawn},
+    P.submitted: {P.eligible, P.ineligible, P.withdrawn},
+    P.eligible: {P.in_review, P.ineligible, P.withdrawn},
+    P.ineligible: {P.eligible, P.rejected, P.withdrawn},
+    P.in_review: {P.reviewed, P.withdrawn},
+    P.reviewed: {P.recommended, P.reserve, P.not_recommended, P.in_review, P.withdrawn},
+    P.recommended: {P.funded, P.reserve, P.not_recommended, P.rejected, P.withdrawn},
+    P.reserve: {P.funded, P.recommended, P.rejected, P.withdrawn},
+    P.not_recommended: {P.recommended, P.rejected, P.withdrawn},
+    P.funded: set(),
+    P.rejected: set(),
+    P.withdrawn: set(),
+}
+FINAL_STATES = {P.funded, P.rejected, P.withdrawn}
+
+
+class Proposal(IdMixin, TimestampMixin, db.Model):
+    __tablename__ = "proposals"
+
+    call_id: Mapped[int] = mapped_column(sa.ForeignKey("calls.id"), index=True)
+    reference: Mapped[str | None] = mapped_column(sa.String(50), unique=True)
+    title: Mapped[str] = mapped_column(sa.String(300))
+    acronym: Mapped[str] = mapped_column(sa.String(40), default="")
+    abstract: Mapped[str] = mapped_column(sa.Text, default="")
+    keywords: Mapped[str] = mapped_column(sa.String(500), default="")
+    priority_area_id: Mapped[int | None] = mapped_column(sa.ForeignKey("priority_areas.id"))
+    duration_months: Mapped[int | None]
+    state: Mapped[ProposalState] = mapped_column(
+        enum_column(ProposalState), default=ProposalState.draft, index=True
+    )
+    # Content version: bumped by every saved edit; the UPDATE checks the old value,
+    # so a stale save by the other PI is refused instead of silently overwriting.
+    version: Mapped[int] = mapped_column(default=1)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    withdrawn_reason: Mapped[str | None] = mapped_column(sa.Text)
+    created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
+
+    call = relationship("Call")
+    priority_area = relationship("PriorityArea")
+    created_by = relationship("User")
+    sides: Mapped[list[ProposalSide]] = relationship(
+        back_populates="proposal", cascade="all, delete-orphan", lazy="selectin",
+        order_by="ProposalSide.agency_id",
+    )
+    members: Mapped[list[ProposalMember]] = relationship(
+        back_populates="proposal", cascade="all, delete-orphan", order_by="ProposalMember.id"
+    )
+    trips: Mapped[list[MobilityTrip]] = relationship(
+        back_populates="proposal", cascade="all, delete-orphan", order_by="MobilityTrip.id"
+    )
+    eligibility_checks: Mapped[list[EligibilityCheck]] = relationship(
+        back_populates="proposal", cascade="all, delete-orphan"
+    )
+
+    def __repr__(self) -> str:
+        return f"<Proposal {self.reference or self.id}>"
+
+    def side(self, agency) -> ProposalSide | None:
+        agency_id = getattr(agency, "id", agency)
+        return next((s for s in self.sides if s.agency_id == agency_id), None)
+
+    def pi_side(self, user) -> ProposalSide | None:
+        return next((s for s in self.sides if s.pi_user_id == getattr(user, "id", None)), None)
+
+    def is_applicant(self, user) -> bool:
+        return user.is_authenticated and self.pi_side(user) is not None
+
+    def is_staff(self, user) -> bool:
+        return user.is_authenticated and any(user.has_role(Role.staff, s.agency_id) for s in self.sides)
+
+    def can_view(self, user) -> bool:
+        """Applicants, staff of either side, secretariat, co-chairs, admins.
+        Reviewers see proposals through their assignment (see reviews)."""
+        if not user.is_authenticated:
+            return False
+        if self.is_applicant(user):
+            return True
+        if self.state in (P.draft, P.pre_proposal, P.invited):
+            return False  # drafts are the applicants' own
+        return (
+            self.is_staff(user)
+            or user.is_secretariat
+            or user.has_role(Role.cochair)
+            or user.is_admin
+        )
+
+    def can_edit(self, user) -> bool:
+        return self.is_applicant(user) and self.state in (P.draft, P.pre_proposal)
+
+    def can_withdraw(self, user) -> bool:
+        return self.is_applicant(user) and self.state not in FINAL_STATES
+
+    @property
+    def both_pis_present(self) -> bool:
+        return len(self.sides) == 2 and all(s.pi_user_id for s in self.sides)
+
+    @property
+    def both_confirmed(self) -> bool:
+        return self.both_pis_present and all(s.confirmed_version == self.version for s in self.sides)
+
+
+class ProposalSide(IdMixin, db.Model):
+    """One side of a joint proposal: its PI (one per side, by construction),
+    the PI's confirmation of a version and the amount requested."""
+
+    __tablename__ = "proposal_sides"
+
+    proposal_id: Mapped[int] = mapped_column(sa.ForeignKey("proposals.id", ondelete="CASCADE"))
+    agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"))
+    pi_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    institution: Mapped[str] = mapped_column(sa.String(300), default="")
+    requested_amount: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
+    confirmed_version: Mapped[int | None]
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    proposal: Mapped[Proposal] = relationship(back_populates="sides")
+    agency = relationship("Agency", lazy="joined")
+    pi = relationship("User", lazy="joined")
+
+    __table_args__ = (
+        sa.UniqueConstraint("proposal_id", "agency_id"),
+        sa.CheckConstraint("requested_amount >= 0", name="request_not_negative"),
+    )
+
+
+class ProposalMember(IdMixin, db.Model):
+    __tablename__ = "proposal_members"
+
+    proposal_id: Mapped[int] = mapped_column(sa.ForeignKey("proposals.id", ondelete="CASCADE"))
+    agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"))
+    name: Mapped[str] = mapped_column(sa.String(200))
+    email: Mapped[str | None] = mapped_column(sa.String(320))
+    role: Mapped[str] = mapped_column(sa.String(100), default="")
+    career_stage: Mapped[str] = mapped_column(sa.String(100), default="")
+    affiliation: Mapped[str] = mapped_column(sa.String(300), default="")
+
+    proposal: Mapped[Proposal] = relationship(back_populates="members")
+    agency = relationship("Agency")
+
+
+class PartnerInvitation(IdMixin, db.Model):
+    """The link a PI sends to the partner PI of the other side."""
+
+    __tablename__ = "partner_invitations"
+
+    proposal_id: Mapped[int] = mapped_column(sa.ForeignKey("proposals.id", ondelete="CASCADE"))
+    agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"))
+    email: Mapped[str] = mapped_column(sa.String(320))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    invited_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    accepted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+    proposal = relationship("Proposal")
+    agency = relationship("Agency")
+
+
+class MobilityTrip(IdMixin, db.Model):
+    __tablename__ = "mobility_trips"
+
+    proposal_id: Mapped[int] = mapped_column(sa.ForeignKey("proposals.id", ondelete="CASCADE"))
+    from_agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"))
+    to_agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"))
+    traveller: Mapped[str] = mapped_column(sa.String(200))
+    days: Mapped[int]
+    year: Mapped[int]  # project year: 1, 2, ...
+
+    proposal: Mapped[Proposal] = relationship(back_populates="trips")
+
+    __table_args__ = (
+        sa.CheckConstraint("days > 0", name="positive_days"),
+        sa.CheckConstraint("year >= 1", name="positive_year"),
+    )
+
+
+class BudgetLine(IdMixin, db.Model):
+    __tablename__ = "budget_lines"
+
+    proposal_id: Mapped[int] = mapped_column(sa.ForeignKey("proposals.id", ondelete="CASCADE"))
+    agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"))
+    year: Mapped[int]
+    category: Mapped[str] = mapped_column(sa.String(100))
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+
+    __table_args__ = (sa.CheckConstraint("amount >= 0", name="amount_not_negative"),)
+
+
+class ProposalDocument(IdMixin, db.Model):
+    __tablename__ = "proposal_documents"
+
+    proposal_id: Mapped[int] = mapped_column(sa.ForeignKey("proposals.id", ondelete="CASCADE"))
+    agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"))
+    kind: Mapped[str] = mapped_column(sa.String(100))
+    original_name: Mapped[str] = mapped_column(sa.String(300))
+    stored_name: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    pages: Mapped[int | None]
+    uploaded_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ProposalVersion(IdMixin, db.Model):
+    """A snapshot of a proposal's content at a saved or submitted version."""
+
+    __tablename__ = "proposal_versions"
+
+    proposal_id: Mapped[int] = mapped_column(sa.ForeignKey("proposals.id", ondelete="CASCADE"))
+    version: Mapped[int]
+    snapshot: Mapped[dict] = mapped_column(sa.JSON)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (sa.UniqueConstraint("proposal_id", "version"),)
+
+
+class EligibilityStatus(StateEnum):
+    pending = "pending"
+    eligible = "eligible"
+    ineligible = "ineligible"
+
+
+labels(
+    {
+        EligibilityStatus.pending: _l("pending"),
+        EligibilityStatus.eligible: _l("eligible"),
+        EligibilityStatus.ineligible: _l("ineligible"),
+    }
+)
+
+
+class EligibilityCheck(IdMixin, db.Model):
+    """One per proposal per side: automatic rules first, then staff decide."""
+
+    __tablename__ = "eligibility_checks"
+
+    proposal_id: Mapped[int] = mapped_column(sa.ForeignKey("proposals.id", ondelete="CASCADE"))
+    agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"))
+    status: Mapped[EligibilityStatus] = mapped_column(
+        enum_column(EligibilityStatus), default=EligibilityStatus.pending
+    )
+    rule_results: Mapped[list | None] = mapped_column(sa.JSON)
+    reason: Mapped[str | None] = mapped_column(sa.Text)
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    proposal: Mapped[Proposal] = relationship(back_populates="eligibility_checks")
+    agency = relationship("Agency")
+    decided_by = relationship("User")
+
+    __table_args__ = (sa.UniqueConstraint("proposal_id", "agency_id"),)
+
+    def can_decide(self, user) -> bool:
+        return user.has_role(Role.staff, self.agency_id) and self.proposal.state in (
+            P.submitted, P.eligible, P.ineligible,
+        )

@@ -1,0 +1,1 @@
+"""Tasks for committee; thin wrappers around cfp operations."""

@@ -1,0 +1,1 @@
+"""Tasks for proposals; thin wrappers around cfp operations."""

@@ -1,0 +1,3 @@
+from cfp import create_app
+
+app = create_app()
