@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from flask import Flask, flash, redirect, render_template, request
+from flask import Flask, flash, has_request_context, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import event
@@ -95,6 +95,8 @@ def _sqlite_pragmas(engine) -> None:
 
 
 def _select_locale():
+    if not has_request_context():
+        return None  # workers: the default locale, or force_locale() for emails
     if current_user and current_user.is_authenticated and current_user.locale:
         return current_user.locale
     from flask import current_app
@@ -103,6 +105,8 @@ def _select_locale():
 
 
 def _select_timezone():
+    if not has_request_context():
+        return None
     if current_user and current_user.is_authenticated:
         return current_user.effective_timezone
     return "UTC"

@@ -11,6 +11,7 @@ from cfp.calls.models import Agency
 from cfp.core.audit import log_action
 from cfp.core.errors import DomainError
 from cfp.extensions import db
+from cfp.core.forms import options
 
 bp = Blueprint("auth", __name__)
 
@@ -51,7 +52,7 @@ def logout():
 def register():
     form = RegistrationForm()
     agencies = db.session.scalars(sa.select(Agency).order_by(Agency.code)).all()
-    form.agency_id.choices = [(a.id, f"{a.country} — {a.short_name}") for a in agencies]
+    form.agency_id.choices = options([(a.id, f"{a.country} — {a.short_name}") for a in agencies])
     if form.validate_on_submit():
         try:
             user = register_researcher(

@@ -8,6 +8,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Vali
 
 from cfp.calls.models import Instrument, Stages
 from cfp.core.timezones import timezone_choices
+from cfp.core.forms import options
 
 
 class CallSideForm(Form):
@@ -31,8 +32,8 @@ class CallForm(FlaskForm):
                             description=_l("For example CN-BE-2021"))
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=300)])
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=20000)])
-    instrument = SelectField(_l("Instrument"), choices=[(i.value, i.label) for i in Instrument])
-    stages = SelectField(_l("Stages"), choices=[(s.value, s.label) for s in Stages])
+    instrument = SelectField(_l("Instrument"), choices=options([(i.value, i.label) for i in Instrument]))
+    stages = SelectField(_l("Stages"), choices=options([(s.value, s.label) for s in Stages]))
     timezone = SelectField(_l("Time zone of the dates below"), choices=timezone_choices)
     opens_at = DateTimeLocalField(_l("Opens"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
     closes_at = DateTimeLocalField(_l("Closes"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])

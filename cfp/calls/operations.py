@@ -69,9 +69,10 @@ def _snapshot(call: Call) -> dict:
 def _apply_terms(call: Call, terms: CallTerms) -> None:
     if terms.opens_at >= terms.closes_at:
         raise DomainError(_("The call must close after it opens."))
-    clash = db.session.scalar(
-        sa.select(Call.id).where(Call.reference == terms.reference, Call.id != (call.id or 0))
-    )
+    with db.session.no_autoflush:
+        clash = db.session.scalar(
+            sa.select(Call.id).where(Call.reference == terms.reference, Call.id != (call.id or 0))
+        )
     if clash:
         raise DomainError(_("Another call already has the reference %(ref)s.", ref=terms.reference))
     agency_ids = {a.id for a in call.committee.agencies}
@@ -120,9 +121,7 @@ def _apply_terms(call: Call, terms: CallTerms) -> None:
         if side is None:
             side = CallSide(agency_id=s.agency_id)
             call.sides.append(side)
-        from cfp.calls.models import Agency
-
-        side.currency = db.session.get(Agency, s.agency_id).currency
+        side.currency = next(a.currency for a in call.committee.agencies if a.id == s.agency_id)
         side.budget_envelope = s.budget_envelope
         side.max_request = s.max_request
         side.per_diem = s.per_diem

@@ -6,16 +6,17 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from cfp.committee.models import DecisionKind, MeetingMode, MeetingStatus
+from cfp.core.forms import options
 
 
 class MeetingForm(FlaskForm):
     number = IntegerField(_l("Number"), validators=[DataRequired(), NumberRange(min=1)])
     date = DateField(_l("Date"), validators=[Optional()])
     date_note = StringField(_l("Date note (if no exact date)"), validators=[Optional(), Length(max=100)])
-    mode = SelectField(_l("Mode"), choices=[(m.value, m.label) for m in MeetingMode])
+    mode = SelectField(_l("Mode"), choices=options([(m.value, m.label) for m in MeetingMode]))
     host_agency_id = SelectField(_l("Host side"), coerce=int)
     city = StringField(_l("City"), validators=[Optional(), Length(max=100)])
-    status = SelectField(_l("Status"), choices=[(s.value, s.label) for s in MeetingStatus])
+    status = SelectField(_l("Status"), choices=options([(s.value, s.label) for s in MeetingStatus]))
     submit = SubmitField(_l("Create the meeting"))
 
 
@@ -36,7 +37,7 @@ class AgendaItemForm(FlaskForm):
 
 class DecisionForm(FlaskForm):
     agenda_item_id = SelectField(_l("Agenda item"), coerce=int)
-    kind = SelectField(_l("Kind"), choices=[(k.value, k.label) for k in DecisionKind])
+    kind = SelectField(_l("Kind"), choices=options([(k.value, k.label) for k in DecisionKind]))
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=300)])
     text = TextAreaField(_l("Text"), validators=[Optional(), Length(max=20000)])
     submit = SubmitField(_l("Draft the decision"))
@@ -48,6 +49,7 @@ class AttachListForm(FlaskForm):
 
 
 class OutcomeForm(FlaskForm):
-    outcome = SelectField(_l("Outcome"), choices=[
-        ("recommended", _l("recommended")), ("reserve", _l("reserve")), ("not_recommended", _l("not recommended"))])
+    outcome = SelectField(_l("Outcome"), choices=options([
+        ("recommended", _l("recommended")), ("reserve", _l("reserve")),
+        ("not_recommended", _l("not recommended"))]))
     submit = SubmitField(_l("Set"))

@@ -18,14 +18,16 @@ from cfp.committee.models import (
 )
 from cfp.committee.operations import (
     add_agenda_item, add_attendee, approve_decision, attach_project_list, create_meeting,
-    draft_decision, draft_project_list, envelope_use, joint_ranking, project_years,
+    draft_decision, draft_project_list, envelope_use, project_years,
     propose_project_list, record_adoption_at_meeting, release_letters, set_entry_amounts,
     set_outcome,
 )
+from cfp.committee.operations import joint_ranking as compute_joint_ranking
 from cfp.core.errors import DomainError
 from cfp.core.roles import Role, role_required
 from cfp.extensions import db
 from cfp.proposals.models import Proposal, ProposalState
+from cfp.core.forms import options
 
 bp = Blueprint("committee", __name__, url_prefix="/committee")
 
@@ -40,7 +42,7 @@ def _committee() -> JointCommittee:
 
 
 def _sides_choices(committee):
-    return [(a.id, f"{a.short_name} ({a.country})") for a in committee.agencies]
+    return options((a.id, f"{a.short_name} ({a.country})") for a in committee.agencies)
 
 
 @bp.route("/meetings", methods=["GET", "POST"])
@@ -82,7 +84,7 @@ def meeting(meeting_id: int):
     attendee_form = AttendeeForm()
     attendee_form.agency_id.choices = _sides_choices(meeting.committee)
     decision_form = DecisionForm()
-    decision_form.agenda_item_id.choices = [(i.id, f"{i.label} {i.title}") for i in meeting.agenda_items]
+    decision_form.agenda_item_id.choices = options([(i.id, f"{i.label} {i.title}") for i in meeting.agenda_items])
     return render_template("committee/meeting.html", meeting=meeting, attendee_form=attendee_form,
                            item_form=AgendaItemForm(), decision_form=decision_form)
 
@@ -121,7 +123,7 @@ def agenda_item(meeting_id: int):
 def new_decision(meeting_id: int):
     meeting = db.get_or_404(Meeting, meeting_id)
     form = DecisionForm()
-    form.agenda_item_id.choices = [(i.id, i.title) for i in meeting.agenda_items]
+    form.agenda_item_id.choices = options([(i.id, i.title) for i in meeting.agenda_items])
     if form.validate_on_submit():
         item = db.session.get(AgendaItem, form.agenda_item_id.data)
         if item is None or item.meeting_id != meeting.id:
@@ -152,7 +154,7 @@ def decision(decision_id: int):
     if decision.kind == DecisionKind.adopt_project_list:
         lists = db.session.scalars(sa.select(ProjectList).where(
             ProjectList.state == ProjectListState.proposed)).all()
-    attach_form.project_list_id.choices = [(pl.id, f"{pl.call.reference} v{pl.version}") for pl in lists]
+    attach_form.project_list_id.choices = options([(pl.id, f"{pl.call.reference} v{pl.version}") for pl in lists])
     projects = db.session.scalars(sa.select(Project).filter_by(decision_id=decision.id).order_by(Project.code)).all()
     from cfp.core.outbox import MessageStatus, OutboxMessage
 
@@ -167,7 +169,7 @@ def decision(decision_id: int):
 def attach(decision_id: int):
     decision = _load_decision(decision_id)
     form = AttachListForm()
-    form.project_list_id.choices = [(pl.id, "") for pl in db.session.scalars(sa.select(ProjectList))]
+    form.project_list_id.choices = options([(pl.id, "") for pl in db.session.scalars(sa.select(ProjectList))])
     if form.validate_on_submit():
         attach_project_list(current_user, decision, db.session.get(ProjectList, form.project_list_id.data))
         db.session.commit()
@@ -219,7 +221,7 @@ def joint_ranking_index():
 @role_required(*JOINT_ROLES)
 def joint_ranking(call_id: int):
     call = db.get_or_404(Call, call_id)
-    rows = joint_ranking(call)
+    rows = compute_joint_ranking(call)
     lists = db.session.scalars(sa.select(ProjectList).filter_by(call_id=call.id)
                                .order_by(ProjectList.version.desc())).all()
     return render_template("committee/joint_ranking.html", call=call, rows=rows,

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo, available_timezones
 
+from flask import has_request_context
 from flask_login import current_user
 
 UTC = timezone.utc
@@ -14,7 +15,7 @@ def zone(name: str | None) -> ZoneInfo:
 
 
 def viewer_timezone() -> str:
-    if current_user and current_user.is_authenticated:
+    if has_request_context() and current_user and current_user.is_authenticated:
         return current_user.effective_timezone
     return "UTC"
 
@@ -35,7 +36,9 @@ def local_to_utc(naive_local: datetime, name: str) -> datetime:
     return naive_local.replace(tzinfo=zone(name)).astimezone(UTC)
 
 
-def timezone_choices() -> list[tuple[str, str]]:
+def timezone_choices():
     common = ["UTC", "Asia/Shanghai", "Europe/Brussels"]
     rest = sorted(z for z in available_timezones() if z not in common and "/" in z)
-    return [(z, z) for z in common + rest]
+    from cfp.core.forms import options
+
+    return options((z, z) for z in common + rest)

@@ -5,6 +5,7 @@ from wtforms import (
     SubmitField, TextAreaField,
 )
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
+from cfp.core.forms import options
 
 
 class ProposalForm(FlaskForm):
@@ -50,6 +51,6 @@ class JoinForm(FlaskForm):
 
 
 class EligibilityForm(FlaskForm):
-    decision = SelectField(_l("Decision"), choices=[("eligible", _l("eligible")), ("ineligible", _l("ineligible"))])
+    decision = SelectField(_l("Decision"), choices=options([("eligible", _l("eligible")), ("ineligible", _l("ineligible"))]))
     reason = TextAreaField(_l("Reason (required if ineligible)"), validators=[Optional(), Length(max=2000)])
     submit = SubmitField(_l("Record"))

@@ -8,6 +8,7 @@ from sqlalchemy.orm import selectinload
 
 from cfp.calls.models import Call
 from cfp.core.errors import DomainError
+from cfp.core.forms import options
 from cfp.core.roles import Role, role_required
 from cfp.extensions import db
 from cfp.proposals.forms import (
@@ -43,7 +44,7 @@ def _content(form: ProposalForm, call: Call) -> ProposalContent:
 
 
 def _prepare(form: ProposalForm, call: Call) -> list:
-    form.priority_area_id.choices = [(0, "—")] + [(p.id, p.name) for p in call.priority_areas]
+    form.priority_area_id.choices = options([(0, "—")] + [(p.id, p.name) for p in call.priority_areas])
     a, b = call.agencies
     sides = []
     for agency, inst, amount in ((a, form.institution_a, form.amount_a),

@@ -6,6 +6,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional
 
 from cfp.reviews.models import Recommendation
+from cfp.core.forms import options
 
 
 class AssignForm(FlaskForm):
@@ -22,8 +23,8 @@ class AnswerForm(FlaskForm):
 class InterestsForm(FlaskForm):
     conflict = SelectField(
         _l("Conflict of interest"),
-        choices=[("no", _l("I have no conflict of interest with this proposal or its team")),
-                 ("yes", _l("I have a conflict of interest"))],
+        choices=options([("no", _l("I have no conflict of interest with this proposal or its team")),
+                         ("yes", _l("I have a conflict of interest"))]),
     )
     reason = TextAreaField(_l("If you have one, what is it?"), validators=[Optional(), Length(max=2000)])
     submit = SubmitField(_l("Declare"))
@@ -35,7 +36,7 @@ def review_form_class(criteria):
     class ReviewForm(FlaskForm):
         comments_to_applicants = TextAreaField(_l("Comments to the applicants"), validators=[Optional(), Length(max=20000)], render_kw={"rows": 6})
         confidential_comments = TextAreaField(_l("Confidential comments to the agency"), validators=[Optional(), Length(max=20000)], render_kw={"rows": 3})
-        recommendation = SelectField(_l("Recommendation"), choices=[("", "—")] + [(r.value, r.label) for r in Recommendation], validators=[Optional()])
+        recommendation = SelectField(_l("Recommendation"), choices=options([("", "—")] + [(r.value, r.label) for r in Recommendation]), validators=[Optional()])
         save = SubmitField(_l("Save the draft"))
         submit = SubmitField(_l("Submit the review"))
 

@@ -11,6 +11,7 @@ from flask_login import current_user, login_required
 from cfp.auth.models import User
 from cfp.calls.models import Call
 from cfp.core.errors import DomainError
+from cfp.core.forms import options
 from cfp.core.roles import Role, role_required
 from cfp.core.timezones import local_to_utc, to_zone
 from cfp.core.types import utcnow
@@ -152,7 +153,7 @@ def assign(proposal_id: int):
         .where(ReviewerProfile.agency_id == agency_id).order_by(User.name)
     ).all()
     form = AssignForm()
-    form.reviewer_id.choices = [(u.id, f"{u.name} — {u.affiliation or ''}") for u in pool]
+    form.reviewer_id.choices = options([(u.id, f"{u.name} — {u.affiliation or ''}") for u in pool])
     if not form.is_submitted():
         due = proposal.call.review_due_at or (utcnow() + timedelta(days=30))
         form.due_at.data = to_zone(due, current_user.effective_timezone).replace(tzinfo=None)
