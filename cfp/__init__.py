@@ -130,6 +130,18 @@ def _register_template_helpers(app: Flask) -> None:
     templating.register(app)
 
 
+def local_referrer(default: str = "/") -> str:
+    """The page the user came from, if it is on this site."""
+    from urllib.parse import urlsplit
+
+    referrer = request.referrer
+    if referrer:
+        parts = urlsplit(referrer)
+        if parts.netloc in ("", request.host):
+            return parts.path + (f"?{parts.query}" if parts.query else "")
+    return default
+
+
 def _register_error_handlers(app: Flask) -> None:
     from flask_wtf.csrf import CSRFError
 
@@ -154,4 +166,4 @@ def _register_error_handlers(app: Flask) -> None:
 
         db.session.rollback()
         flash(error.message, "danger")
-        return redirect(request.referrer or "/")
+        return redirect(local_referrer())

@@ -23,7 +23,8 @@ def _database_url(tmp: Path) -> str:
     kind = os.environ.get("CFP_TEST_DB", "postgresql")
     if kind == "sqlite":
         return f"sqlite:///{tmp / 'test.sqlite3'}"
-    name = os.environ.get("CFP_TEST_PG_DATABASE", "cfp_test")
+    # One database per test process, so parallel runs never drop each other's.
+    name = os.environ.get("CFP_TEST_PG_DATABASE", f"cfp_test_{os.getpid()}")
     admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -76,6 +77,12 @@ def app(instance_dir, database_url):
     yield app
     with app.app_context():
         db.engine.dispose()
+    if database_url.startswith("postgresql"):
+        admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            name = database_url.rsplit("/", 1)[1]
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @pytest.fixture(autouse=True)

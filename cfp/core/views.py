@@ -77,13 +77,3 @@ def job(job_id: int):
             result=job.result,
         )
     return render_template("core/job.html", job=job)
-
-
-@bp.route("/language/<code>")
-def language(code: str):
-    if current_user.is_authenticated and code in ("en", "fr", "zh"):
-        current_user.locale = code
-        db.session.commit()
-    return redirect(request.referrer or url_for("core.home"))
-
-

@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
 from cfp.calls.models import Call
+from cfp import local_referrer
 from cfp.core.errors import DomainError
 from cfp.core.forms import options
 from cfp.core.roles import Role, role_required
@@ -277,4 +278,4 @@ def eligibility(proposal_id: int, agency_id: int):
         else:
             db.session.commit()
             flash(_("Eligibility recorded for %(ref)s.", ref=proposal.reference), "success")
-    return redirect(request.referrer or url_for("proposals.show", proposal_id=proposal.id))
+    return redirect(local_referrer(url_for("proposals.show", proposal_id=proposal.id)))

@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 
 from cfp.auth.models import User
 from cfp.calls.models import Call
+from cfp import local_referrer
 from cfp.core.errors import DomainError
 from cfp.core.forms import options
 from cfp.core.roles import Role, role_required
@@ -224,4 +225,4 @@ def recompute(call_id: int):
         if current_user.has_role(Role.staff, agency):
             recompute_ranking.delay(call.id, agency.id)
     flash(_("The ranking is being recomputed."), "info")
-    return redirect(request.referrer or url_for("reviews.ranking", call_id=call.id))
+    return redirect(local_referrer(url_for("reviews.ranking", call_id=call.id)))
