@@ -19,6 +19,17 @@ from cfp.reviews.models import Assignment, AssignmentState, ReviewerProfile
 
 PASSWORD = "correct horse battery"
 _seq = itertools.count(1)
+_password_hash: str | None = None
+
+
+def _hashed_password() -> str:
+    """Hash once per run (argon2 is slow on purpose); every factory user shares it."""
+    global _password_hash
+    if _password_hash is None:
+        probe = User()
+        probe.set_password(PASSWORD)
+        _password_hash = probe.password_hash
+    return _password_hash
 
 
 def world():
@@ -39,7 +50,7 @@ def user(*roles, agency=None, name=None, email=None, affiliation="University", *
     n = next(_seq)
     u = User(email=email or f"user{n}@example.org", name=name or f"User {n}", agency=agency,
              affiliation=affiliation, **kw)
-    u.set_password(PASSWORD)
+    u.password_hash = _hashed_password()
     for role in roles:
         sided = role in (Role.staff, Role.reviewer, Role.cochair)
         u.grant(role, agency if sided else None)
