@@ -183,7 +183,8 @@ class Call(IdMixin, TimestampMixin, db.Model):
         return any(user.has_role(Role.staff, a) for a in self.agencies)
 
     def can_view(self, user) -> bool:
-        if self.state not in (CallState.draft, CallState.approved):
+        """Approved calls are announced (upcoming); drafts stay with the agencies."""
+        if self.state != CallState.draft:
             return True
         return user.is_authenticated and (
             self.is_staff(user) or user.is_secretariat or user.is_admin

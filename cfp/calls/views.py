@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy.orm import selectinload
 
 from cfp.calls.forms import ApproveForm, CallForm
 from cfp.calls.models import Call, CallState, Instrument, JointCommittee, Stages
@@ -19,7 +20,7 @@ from cfp.extensions import db
 
 bp = Blueprint("calls", __name__, url_prefix="/calls")
 
-PUBLIC_STATES = [s for s in CallState if s not in (CallState.draft, CallState.approved)]
+PUBLIC_STATES = [s for s in CallState if s != CallState.draft]
 
 
 def _committee() -> JointCommittee:
@@ -44,8 +45,14 @@ def index():
     )
     if not can_see_drafts:
         query = query.where(Call.state.in_(PUBLIC_STATES))
-    calls = db.session.scalars(query).all()
-    return render_template("calls/index.html", calls=calls)
+    calls = db.session.scalars(query.options(selectinload(Call.sides))).all()
+    groups = {
+        "open": [c for c in calls if c.state == CallState.open],
+        "upcoming": [c for c in calls if c.state == CallState.approved],
+        "drafts": [c for c in calls if c.state == CallState.draft],
+        "past": [c for c in calls if c.state not in (CallState.open, CallState.approved, CallState.draft)],
+    }
+    return render_template("calls/index.html", groups=groups)
 
 
 @bp.route("/<int:call_id>")

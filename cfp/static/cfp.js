@@ -1,0 +1,31 @@
+// Progressive enhancement only: the server already shows every instant in both
+// sides' time zones and the user's. This adds the browser's own zone for visitors
+// and a countdown to deadlines in their last days.
+(function () {
+  "use strict";
+  function fmt(date) {
+    return new Intl.DateTimeFormat(undefined, {
+      year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit",
+      timeZoneName: "short",
+    }).format(date);
+  }
+  document.querySelectorAll("time.local-instant").forEach(function (el) {
+    el.textContent = fmt(new Date(el.getAttribute("datetime")));
+    el.closest(".browser-zone").classList.remove("d-none");
+  });
+  function tick(el) {
+    var end = new Date(el.getAttribute("data-deadline"));
+    var ms = end - new Date();
+    var days = parseInt(el.getAttribute("data-days") || "7", 10);
+    if (ms <= 0) { el.textContent = el.getAttribute("data-closed"); el.classList.remove("d-none"); return false; }
+    if (ms > days * 86400000) { el.classList.add("d-none"); return true; }
+    var s = Math.floor(ms / 1000), d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600),
+        m = Math.floor((s % 3600) / 60), sec = s % 60;
+    el.textContent = el.getAttribute("data-label") + " " + d + "d " + h + "h " + m + "m " + sec + "s";
+    el.classList.remove("d-none");
+    return true;
+  }
+  document.querySelectorAll(".countdown").forEach(function (el) {
+    if (tick(el)) { var t = setInterval(function () { if (!tick(el)) clearInterval(t); }, 1000); }
+  });
+})();
