@@ -28,7 +28,7 @@ def create_app(config: dict | None = None) -> Flask:
             app.config["CELERY"] = {**app.config["CELERY"], **celery_overrides}
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     transport = app.config["CELERY"].get("broker_transport_options") or {}
-    for key in ("data_folder_in", "data_folder_out", "processed_folder"):
+    for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
         if key in transport:  # the embedded broker's folders
             Path(transport[key]).mkdir(parents=True, exist_ok=True)
 

@@ -31,6 +31,7 @@ def load_config(instance_path: str) -> dict:
                 "data_folder_in": str(broker_dir / "queue"),
                 "data_folder_out": str(broker_dir / "queue"),
                 "processed_folder": str(broker_dir / "processed"),
+                "control_folder": str(broker_dir / "control"),
                 "store_processed": False,
             },
         }
