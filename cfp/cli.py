@@ -43,7 +43,7 @@ def demo(host: str, port: int, no_worker: bool):
     os.environ.setdefault("CFP_BASE_URL", f"http://{host}:{port}")
     app = create_app()
     with app.app_context():
-        upgrade()
+        upgrade(revision="heads")
         if seed_demo():
             click.echo("Demo data loaded.")
     worker = None

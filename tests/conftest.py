@@ -73,7 +73,7 @@ def app(instance_dir, database_url):
     with app.app_context():
         from flask_migrate import upgrade
 
-        upgrade()
+        upgrade(revision="heads")
     yield app
     with app.app_context():
         db.engine.dispose()

@@ -99,8 +99,8 @@ def attach_project_list(actor, decision: Decision, project_list: ProjectList) ->
     if project_list.decision_id not in (None, decision.id):
         raise DomainError(_("This project list is already tabled under another decision."))
     if decision.project_list is not None and decision.project_list.id != project_list.id:
-        decision.project_list.decision_id = None
-    project_list.decision_id = decision.id
+        decision.project_list.decision = None
+    project_list.decision = decision
     log_action(actor, "decision.attach_list", decision, after={"project_list_id": project_list.id})
 
 

@@ -9,7 +9,9 @@ from flask_babel import lazy_gettext as _l
 
 from cfp.core.errors import IllegalTransition
 
-_LABELS: dict[enum.Enum, object] = {}
+# Keyed by (enum class, value): members of different str-enums with the same
+# value compare equal, so the member itself would be an ambiguous key.
+_LABELS: dict[tuple[type, str], object] = {}
 
 
 class StateEnum(str, enum.Enum):
@@ -17,7 +19,7 @@ class StateEnum(str, enum.Enum):
 
     @property
     def label(self):
-        return _LABELS.get(self, self.value.replace("_", " "))
+        return _LABELS.get((type(self), self.value), self.value.replace("_", " "))
 
     def __str__(self) -> str:
         return str(self.label)
@@ -25,7 +27,7 @@ class StateEnum(str, enum.Enum):
 
 def labels(mapping: Mapping[enum.Enum, object]) -> None:
     """Register translatable labels (lazy_gettext strings) for enum members."""
-    _LABELS.update(mapping)
+    _LABELS.update({(type(member), member.value): label for member, label in mapping.items()})
 
 
 def check_transition(

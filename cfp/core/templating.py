@@ -53,9 +53,10 @@ def _nav_items() -> list[tuple[str, str]]:
     if current_user.has_role(Role.staff):
         items.append(("proposals.staff_index", _("Proposals")))
         items.append(("reviews.staff_index", _("Reviews & ranking")))
-    if current_user.is_secretariat or current_user.has_role(Role.cochair):
+    joint = current_user.is_secretariat or current_user.has_role(Role.cochair) or current_user.is_admin
+    if joint:
         items.append(("committee.joint_ranking_index", _("Joint ranking")))
-    if current_user.is_secretariat or current_user.has_role(Role.cochair) or current_user.has_role(Role.staff):
+    if joint or current_user.has_role(Role.staff):
         items.append(("committee.meetings", _("Committee")))
     items.append(("core.outbox", _("Mail")))
     if current_user.is_admin or current_user.is_secretariat:

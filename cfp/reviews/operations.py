@@ -241,9 +241,15 @@ def compute_side_ranking(call_id: int, agency_id: int) -> list[RankingEntry]:
     for proposal_id, w, cid, score, review_id in rows:
         review_scores[proposal_id][review_id] = w
         per_criterion[proposal_id][cid].append(score)
-    proposal_ids = db.session.scalars(
-        sa.select(Proposal.id).where(Proposal.call_id == call_id, Proposal.state.in_(RANKED_STATES))
-    ).all()
+    # Rejected proposals keep their place only if this side reviewed them
+    # (not those rejected for ineligibility).
+    proposal_ids = [
+        pid for pid, state in db.session.execute(
+            sa.select(Proposal.id, Proposal.state)
+            .where(Proposal.call_id == call_id, Proposal.state.in_(RANKED_STATES))
+        )
+        if state != ProposalState.rejected or pid in review_scores
+    ]
     existing = {e.proposal_id: e for e in db.session.scalars(
         sa.select(RankingEntry).filter_by(call_id=call_id, agency_id=agency_id))}
     now = utcnow()
