@@ -1,5 +1,5 @@
 """Imports every feature's models so that SQLAlchemy and Alembic see them all."""
-from cfp.auth.models import User, UserRole  # noqa: F401
+from cfp.auth.models import AccountToken, LoginAttempt, User, UserRole  # noqa: F401
 from cfp.calls.models import (  # noqa: F401
     Agency, Agreement, Call, CallSide, JointCommittee, PriorityArea, ReviewCriterion,
 )

@@ -66,6 +66,7 @@ def app(instance_dir, database_url):
         "SECRET_KEY": "test-" + uuid.uuid4().hex,
         "UPLOAD_FOLDER": str(instance_dir / "uploads"),
         "BASE_URL": "http://localhost",
+        "SMTP_HOST": "",  # never a real mail server, whatever the environment says
         "CELERY": {"task_always_eager": True, "task_eager_propagates": True,
                    "broker_url": REDIS_URL},
     })

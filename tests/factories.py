@@ -10,12 +10,21 @@ from cfp.auth.models import User
 from cfp.calls.models import (
     Agency, Agreement, Call, CallSide, CallState, JointCommittee, PriorityArea, ReviewCriterion,
 )
-from cfp.committee.models import Meeting, MeetingMode, MeetingStatus
+from cfp.committee.models import (
+    AgendaItem, Decision, DecisionKind, Meeting, MeetingMode, MeetingStatus, Project, ProjectList,
+    ProjectListEntry,
+)
+from cfp.core.jobs import Job
+from cfp.core.outbox import MessageStatus, OutboxMessage
 from cfp.core.roles import Role
 from cfp.core.types import utcnow
 from cfp.extensions import db
-from cfp.proposals.models import EligibilityCheck, EligibilityStatus, Proposal, ProposalSide, ProposalState
-from cfp.reviews.models import Assignment, AssignmentState, ReviewerProfile
+from cfp.proposals.models import (
+    EligibilityCheck, EligibilityStatus, PartnerInvitation, Proposal, ProposalSide, ProposalState,
+)
+from cfp.proposals.operations import INVITATION_DAYS
+from cfp.proposals.operations import _hash as _token_hash
+from cfp.reviews.models import Assignment, AssignmentState, RankingEntry, ReviewerProfile
 
 PASSWORD = "correct horse battery"
 _seq = itertools.count(1)
@@ -48,6 +57,7 @@ def world():
 
 def user(*roles, agency=None, name=None, email=None, affiliation="University", **kw) -> User:
     n = next(_seq)
+    kw.setdefault("email_verified_at", utcnow())
     u = User(email=email or f"user{n}@example.org", name=name or f"User {n}", agency=agency,
              affiliation=affiliation, **kw)
     u.password_hash = _hashed_password()
@@ -136,6 +146,68 @@ def meeting(committee, number=5, **kw) -> Meeting:
     db.session.add(m)
     db.session.flush()
     return m
+
+
+def decision(m: Meeting, *, kind=DecisionKind.adopt_project_list,
+             title="Adopt the projects") -> Decision:
+    """A draft decision under a new agenda item of the meeting."""
+    item_number, decision_number = len(m.agenda_items) + 1, f"{m.number}.{len(m.decisions) + 1}"
+    item = AgendaItem(meeting=m, number=item_number, title=title)
+    d = Decision(committee_id=m.committee_id, meeting=m, agenda_item=item, kind=kind, title=title,
+                 number=decision_number)
+    db.session.add_all([item, d])
+    db.session.flush()
+    return d
+
+
+def project_list(c: Call, proposals=(), **kw) -> ProjectList:
+    plist = ProjectList(call=c, **kw)
+    plist.entries = [ProjectListEntry(proposal=p, position=i) for i, p in enumerate(proposals)]
+    db.session.add(plist)
+    db.session.flush()
+    return plist
+
+
+def project(plist: ProjectList, d: Decision, p: Proposal, code=None) -> Project:
+    pr = Project(proposal=p, decision=d, project_list=plist,
+                 code=code or f"S{next(_seq)}-{p.reference}")
+    db.session.add(pr)
+    db.session.flush()
+    return pr
+
+
+def ranking_entry(c: Call, agency, p: Proposal, mean_score, *, rank=1, passed=True) -> RankingEntry:
+    e = RankingEntry(call_id=c.id, agency_id=agency.id, proposal_id=p.id, reviews_count=1,
+                     mean_score=Decimal(mean_score), rank=rank, passed=passed)
+    db.session.add(e)
+    db.session.flush()
+    return e
+
+
+def partner_invitation(p: Proposal, email: str, agency, invited_by: User) -> str:
+    """An invitation to join `p` as PI of `agency`; returns the token of the link."""
+    token = f"token-{next(_seq)}"
+    db.session.add(PartnerInvitation(proposal_id=p.id, agency_id=agency.id, email=email,
+                                     token_hash=_token_hash(token), invited_by_id=invited_by.id,
+                                     expires_at=utcnow() + timedelta(days=INVITATION_DAYS)))
+    db.session.flush()
+    return token
+
+
+def outbox_message(to: User, subject="A message", *, status=MessageStatus.sent) -> OutboxMessage:
+    m = OutboxMessage(idempotency_key=f"test-{next(_seq)}", recipient=to.email,
+                      recipient_user_id=to.id, template="test", subject=subject,
+                      body=f"Dear {to.name}", status=status)
+    db.session.add(m)
+    db.session.flush()
+    return m
+
+
+def job(created_by: User, kind="ranking") -> Job:
+    j = Job(kind=kind, created_by_id=created_by.id)
+    db.session.add(j)
+    db.session.flush()
+    return j
 
 
 def login(client, u: User):

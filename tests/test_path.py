@@ -16,12 +16,18 @@ from cfp.core.timezones import to_zone
 from cfp.core.types import utcnow
 from cfp.extensions import db
 from cfp.proposals.models import Proposal, ProposalState
-from cfp.reviews.models import Assignment, AssignmentState, RankingEntry
+from cfp.reviews.models import Assignment, RankingEntry
 from tests import factories as f
 
 
 def local(instant, tz):
     return to_zone(instant, tz).strftime("%Y-%m-%dT%H:%M")
+
+
+def follow_verification_link(client, email):
+    message = db.session.scalar(sa.select(OutboxMessage).filter_by(template="verify_email", recipient=email))
+    path = re.search(r"http://localhost(/verify-email/\S+)", message.body).group(1)
+    assert client.get(path).status_code in (200, 302)
 
 
 def call_form(cn, be, *, opens, closes, tz="Asia/Shanghai"):
@@ -78,6 +84,7 @@ def test_the_whole_path(app, client):
         "password": "a long password", "confirm": "a long password",
     })
     assert response.status_code == 302
+    follow_verification_link(client, "li.wei@tsinghua.example")
     response = client.post(f"/proposals/new/{call.id}", data={
         "title": "Perovskite tandem cells", "acronym": "PEROTAN", "abstract": "Joint work on perovskites.",
         "keywords": "perovskite, photovoltaics", "priority_area_id": call.priority_areas[0].id,
@@ -99,6 +106,7 @@ def test_the_whole_path(app, client):
         "name": "Anne Dupont", "email": "anne.dupont@uclouvain.example", "agency_id": be.id,
         "affiliation": "UCLouvain", "password": "another long one", "confirm": "another long one",
     })
+    follow_verification_link(client, "anne.dupont@uclouvain.example")
     assert client.post(link).status_code == 302
     db.session.refresh(proposal)
     assert proposal.both_pis_present

@@ -1,7 +1,8 @@
 """The whole beat schedule, in one list."""
-from celery.schedules import crontab  # noqa: F401  (kept for schedules that need it)
+from celery.schedules import crontab
 
 BEAT_SCHEDULE = {
     "open-and-close-calls": {"task": "workers.calls.open_and_close_calls", "schedule": 60.0},
     "requeue-outbox": {"task": "workers.mail.requeue_outbox", "schedule": 120.0},
+    "purge-account-records": {"task": "workers.auth.purge_account_records", "schedule": crontab(hour=3, minute=17)},
 }

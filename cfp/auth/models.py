@@ -1,18 +1,39 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cfp.core.roles import SIDED_ROLES, Role
+from cfp.core.states import StateEnum, labels
 from cfp.core.types import IdMixin, UTCDateTime, enum_column, utcnow
 from cfp.extensions import db
 
 _hasher = PasswordHasher()
+
+
+@cache
+def _dummy_hash() -> str:
+    """A hash of nothing anybody knows, made with the current parameters, so that
+    checking a password of an unknown account costs what checking a real one does."""
+    import secrets
+
+    return _hasher.hash(secrets.token_urlsafe(16))
+
+
+def verify_against_nothing(password: str) -> bool:
+    """Spend the time of one password check and answer no."""
+    try:
+        _hasher.verify(_dummy_hash(), password)
+    except (VerificationError, InvalidHashError):
+        pass
+    return False
 
 
 class User(IdMixin, UserMixin, db.Model):
@@ -30,6 +51,10 @@ class User(IdMixin, UserMixin, db.Model):
     timezone: Mapped[str | None] = mapped_column(sa.String(60))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # NULL until the owner follows the link emailed to the address.
+    email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The last change or reset of the password (not the first one, at registration).
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     agency = relationship("Agency")
     roles: Mapped[list[UserRole]] = relationship(
@@ -48,7 +73,7 @@ class User(IdMixin, UserMixin, db.Model):
 
     def check_password(self, password: str) -> bool:
         if not self.password_hash:
-            return False
+            return verify_against_nothing(password)
         try:
             _hasher.verify(self.password_hash, password)
         except (VerificationError, InvalidHashError):
@@ -56,6 +81,38 @@ class User(IdMixin, UserMixin, db.Model):
         if _hasher.check_needs_rehash(self.password_hash):
             self.set_password(password)
         return True
+
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None
+
+    def can_apply(self) -> bool:
+        """May start and submit proposals: an active account whose email address
+        is verified. An unverified account may log in, see every page its roles
+        allow, edit its profile and password and ask for a new link; the
+        proposal operations refuse it the start and the submission."""
+        return self.is_active and self.email_verified
+
+    def is_principal_investigator(self) -> bool:
+        """PI of any proposal, in any state."""
+        from cfp.proposals.models import ProposalSide
+
+        return db.session.scalar(
+            sa.select(sa.exists().where(ProposalSide.pi_user_id == self.id))
+        )
+
+    def side_locked_reason(self):
+        """Why the side of the account cannot change now, or None if it can."""
+        if self.id is not None and self.is_principal_investigator():
+            return _l("Your side cannot change while you are the principal investigator "
+                      "of a proposal: each proposal has exactly one PI per side.")
+        if any(r.role in SIDED_ROLES for r in self.roles):
+            return _l("Your side is set by the roles you hold for an agency "
+                      "(staff, reviewer or co-chair); an administrator can change it.")
+        return None
+
+    def can_change_side(self) -> bool:
+        return self.side_locked_reason() is None
 
     @property
     def effective_timezone(self) -> str:
@@ -114,3 +171,59 @@ class UserRole(IdMixin, db.Model):
     agency = relationship("Agency")
 
     __table_args__ = (sa.UniqueConstraint("user_id", "role", "agency_id"),)
+
+
+class LoginAttempt(IdMixin, db.Model):
+    """One try at logging in, successful or not, kept so that guessing can be
+    limited per account and per client address across every web process."""
+
+    __tablename__ = "login_attempts"
+
+    email: Mapped[str] = mapped_column(sa.String(320))  # as typed, lowercased; may match no account
+    address: Mapped[str] = mapped_column(sa.String(64))  # client address (an IPv6 client: its /64)
+    succeeded: Mapped[bool]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        sa.Index("ix_login_attempts_email_created_at", "email", "created_at"),
+        sa.Index("ix_login_attempts_address_created_at", "address", "created_at"),
+    )
+
+
+class TokenPurpose(StateEnum):
+    verify_email = "verify_email"
+    reset_password = "reset_password"
+
+
+labels(
+    {
+        TokenPurpose.verify_email: _l("email verification"),
+        TokenPurpose.reset_password: _l("password reset"),
+    }
+)
+
+
+class AccountToken(IdMixin, db.Model):
+    """A link emailed to the owner of an account. Only the SHA-256 of the random
+    token is stored: the database alone gives nobody a working link. A token
+    works once (used_at), until expires_at, and for the address it was sent to."""
+
+    __tablename__ = "account_tokens"
+
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[TokenPurpose] = mapped_column(enum_column(TokenPurpose))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    email: Mapped[str] = mapped_column(sa.String(320))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+    def is_usable(self, now: datetime) -> bool:
+        return (
+            self.used_at is None
+            and now < self.expires_at
+            and self.user.is_active
+            and self.user.email.lower() == self.email.lower()
+        )

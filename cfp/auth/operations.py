@@ -1,24 +1,66 @@
-"""Writers for accounts. They never commit: the view does, once."""
+"""Writers for accounts. They never commit: the view does, once.
+
+Every function that depends on the clock takes `now` (default: the present), so
+that tests state the instant instead of waiting for it.
+"""
 from __future__ import annotations
 
+import hashlib
+import ipaddress
+import secrets
+from datetime import datetime, timedelta
+from zoneinfo import available_timezones
+
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import gettext as _
 
-from cfp.auth.models import User
+from cfp.auth.models import AccountToken, LoginAttempt, TokenPurpose, User, verify_against_nothing
+from cfp.auth.notifications import send_password_reset_email, send_verification_email
+from cfp.auth.orcid import normalize_orcid
 from cfp.core.audit import log_action
-from cfp.core.errors import DomainError
+from cfp.core.errors import DomainError, NotAllowed
 from cfp.core.roles import Role
+from cfp.core.types import utcnow
 from cfp.extensions import db
+
+# Emailed links.
+VERIFY_EMAIL_LIFETIME = timedelta(days=3)
+RESET_PASSWORD_LIFETIME = timedelta(hours=1)
+RESEND_VERIFICATION_INTERVAL = timedelta(minutes=2)
+RESET_REQUESTS_PER_HOUR = 3  # per account; more requests are answered alike and send nothing
+
+# Guessing passwords.
+LOGIN_WINDOW = timedelta(minutes=15)
+MAX_FAILURES_PER_ACCOUNT = 5
+MAX_FAILURES_PER_ADDRESS = 20
+
+# Housekeeping (a periodic task calls `purge_account_records`).
+KEEP_LOGIN_ATTEMPTS = timedelta(days=30)
+KEEP_SPENT_TOKENS = timedelta(days=30)
+
+
+class InvalidLink(DomainError):
+    """An emailed link that is unknown, expired, already used or replaced."""
+
+    def __init__(self):
+        super().__init__(_("This link does not work any more: it has expired, was already used, "
+                           "or a newer one was sent. You can ask for a new one."))
 
 
 def find_user_by_email(email: str) -> User | None:
-    return db.session.scalar(sa.select(User).where(sa.func.lower(User.email) == email.strip().lower()))
+    return db.session.scalar(
+        sa.select(User).where(sa.func.lower(User.email) == email.strip().lower())
+    )
 
+
+# Registration and email verification.
 
 def register_researcher(
     *, email: str, password: str, name: str, agency_id: int, affiliation: str,
-    name_original: str | None = None, locale: str = "en",
+    name_original: str | None = None, locale: str = "en", now: datetime | None = None,
 ) -> User:
+    """A researcher account, unverified until its owner follows the emailed link."""
     if find_user_by_email(email) is not None:
         raise DomainError(_("An account with this email already exists; please log in."))
     user = User(
@@ -27,11 +69,274 @@ def register_researcher(
         name_original=(name_original or "").strip() or None,
         agency_id=agency_id,
         affiliation=affiliation.strip(),
-        locale=locale,
+        locale=locale if locale in current_app.config["LANGUAGES"] else "en",
     )
     user.set_password(password)
     user.grant(Role.researcher)
     db.session.add(user)
     db.session.flush()
     log_action(user, "user.register", user, after={"email": user.email, "agency_id": agency_id})
+    _send_verification(user, now or utcnow())
     return user
+
+
+def resend_verification(actor: User, now: datetime | None = None) -> AccountToken:
+    """A new verification link for the actor's own address. Older links keep working."""
+    now = now or utcnow()
+    if actor.email_verified:
+        raise DomainError(_("Your email address is already verified."))
+    recent = db.session.scalar(
+        sa.select(sa.func.count()).select_from(AccountToken).where(
+            AccountToken.user_id == actor.id,
+            AccountToken.purpose == TokenPurpose.verify_email,
+            AccountToken.created_at > now - RESEND_VERIFICATION_INTERVAL,
+        )
+    )
+    if recent:
+        raise DomainError(_("A link was sent a moment ago; please check your mailbox (and its spam "
+                            "folder) before asking again."))
+    return _send_verification(actor, now)
+
+
+def _send_verification(user: User, now: datetime) -> AccountToken:
+    token, row = _issue_token(user, TokenPurpose.verify_email, VERIFY_EMAIL_LIFETIME, now)
+    send_verification_email(user, row, token,
+                            hours=int(VERIFY_EMAIL_LIFETIME.total_seconds() // 3600))
+    return row
+
+
+def verify_email(token: str, now: datetime | None = None) -> User:
+    """Mark the address verified. The link works once; InvalidLink otherwise."""
+    now = now or utcnow()
+    row = _usable_token(token, TokenPurpose.verify_email, now)
+    row.used_at = now
+    user = row.user
+    if user.email_verified_at is None:
+        user.email_verified_at = now
+        log_action(user, "user.verify_email", user, after={"email": user.email})
+    return user
+
+
+# Password reset and change.
+
+def request_password_reset(email: str, now: datetime | None = None) -> AccountToken | None:
+    """Email a reset link if `email` belongs to an active account. The caller
+    answers the same whatever this returns: the answer must not tell whether
+    an account exists."""
+    now = now or utcnow()
+    user = find_user_by_email(email)
+    if user is None or not user.is_active:
+        return None
+    recent = db.session.scalar(
+        sa.select(sa.func.count()).select_from(AccountToken).where(
+            AccountToken.user_id == user.id,
+            AccountToken.purpose == TokenPurpose.reset_password,
+            AccountToken.created_at > now - timedelta(hours=1),
+        )
+    )
+    if recent >= RESET_REQUESTS_PER_HOUR:
+        return None  # nobody fills a mailbox through this form
+    token, row = _issue_token(user, TokenPurpose.reset_password, RESET_PASSWORD_LIFETIME, now)
+    send_password_reset_email(user, row, token,
+                              minutes=int(RESET_PASSWORD_LIFETIME.total_seconds() // 60))
+    log_action(None, "user.request_password_reset", user)
+    return row
+
+
+def find_reset_token(token: str, now: datetime | None = None) -> AccountToken:
+    """The usable reset token behind a link (to show its form); InvalidLink otherwise."""
+    return _usable_token(token, TokenPurpose.reset_password, now or utcnow())
+
+
+def reset_password(token: str, new_password: str, now: datetime | None = None) -> User:
+    """Set a new password through an emailed link. The link then stops working,
+    and so does every other reset link of the account."""
+    now = now or utcnow()
+    row = _usable_token(token, TokenPurpose.reset_password, now)
+    user = row.user
+    _set_password(user, new_password, now)
+    if user.email_verified_at is None:  # the link reached the owner of the address
+        user.email_verified_at = now
+    log_action(None, "user.reset_password", user)
+    return user
+
+
+def change_password(actor: User, current_password: str, new_password: str, address: str | None,
+                    now: datetime | None = None) -> None:
+    """Change the actor's own password, which they must know. A wrong current
+    password counts as a failed login, so this form cannot be used for guessing."""
+    now = now or utcnow()
+    email, client = actor.email.lower(), client_address(address)
+    if _login_paused(email, client, actor, now) or not actor.check_password(current_password):
+        db.session.add(LoginAttempt(email=email, address=client, succeeded=False, created_at=now))
+        raise DomainError(_("The current password is not right."))
+    _set_password(actor, new_password, now)
+    log_action(actor, "user.change_password", actor)
+
+
+def _set_password(user: User, password: str, now: datetime) -> None:
+    user.set_password(password)
+    user.password_changed_at = now
+    db.session.execute(
+        sa.update(AccountToken)
+        .where(AccountToken.user_id == user.id, AccountToken.purpose == TokenPurpose.reset_password,
+               AccountToken.used_at.is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session="fetch")
+    )
+
+
+# Tokens: random, sent once, stored only as a hash.
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _issue_token(user: User, purpose: TokenPurpose, lifetime: timedelta,
+                 now: datetime) -> tuple[str, AccountToken]:
+    token = secrets.token_urlsafe(32)
+    row = AccountToken(user=user, purpose=purpose, token_hash=_hash(token), email=user.email,
+                       created_at=now, expires_at=now + lifetime)
+    db.session.add(row)
+    db.session.flush()
+    return token, row
+
+
+def _usable_token(token: str, purpose: TokenPurpose, now: datetime) -> AccountToken:
+    row = db.session.scalar(
+        sa.select(AccountToken).where(AccountToken.token_hash == _hash(token),
+                                      AccountToken.purpose == purpose)
+    )
+    if row is None or not row.is_usable(now):
+        raise InvalidLink()
+    return row
+
+
+# Profile.
+
+PROFILE_FIELDS = (
+    "name", "name_original", "affiliation", "agency_id", "orcid", "locale", "timezone",
+)
+
+
+def update_profile(actor: User, user: User, **changes) -> dict:
+    """Change what the user says about themselves; returns {field: (before, after)}
+    for what changed, as written to the audit log."""
+    unknown = set(changes) - set(PROFILE_FIELDS)
+    if unknown:
+        raise TypeError(f"not profile fields: {sorted(unknown)}")
+    if actor.id != user.id and not actor.is_admin:
+        raise NotAllowed(_("You may only change your own profile."))
+    values = {key: _clean(key, value) for key, value in changes.items()}
+    if "orcid" in values and values["orcid"] is not None:
+        orcid = normalize_orcid(values["orcid"])
+        if orcid is None:
+            raise DomainError(_("This is not a valid ORCID iD."))
+        values["orcid"] = orcid
+    if not values.get("name", user.name):
+        raise DomainError(_("Your name is required."))
+    if "locale" in values and values["locale"] not in current_app.config["LANGUAGES"]:
+        raise DomainError(_("This language is not offered."))
+    if values.get("timezone") and values["timezone"] not in available_timezones():
+        raise DomainError(_("Unknown time zone."))
+    if "agency_id" in values and values["agency_id"] != user.agency_id:
+        reason = user.side_locked_reason()
+        if reason is not None and not actor.is_admin:
+            raise NotAllowed(str(reason))
+    changed = {key: (getattr(user, key), value) for key, value in values.items()
+               if getattr(user, key) != value}
+    if not changed:
+        return {}
+    for key, (_before, after) in changed.items():
+        setattr(user, key, after)
+    log_action(actor, "user.update_profile", user,
+               before={k: b for k, (b, _a) in changed.items()},
+               after={k: a for k, (_b, a) in changed.items()})
+    return changed
+
+
+def _clean(key: str, value):
+    if isinstance(value, str):
+        value = value.strip()
+        if key != "name":
+            value = value or None
+    if key == "locale" and value is None:
+        value = "en"
+    return value
+
+
+# Logging in, limited per account and per client address.
+
+def client_address(remote_addr: str | None) -> str:
+    """The address attempts are counted by: an IPv4 address as is; an IPv6
+    client by its /64 network, since one machine commonly holds a whole /64."""
+    try:
+        ip = ipaddress.ip_address((remote_addr or "").split("%", 1)[0])
+    except ValueError:
+        return "unknown"
+    if ip.version == 6:
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
+def authenticate(email: str, password: str, remote_addr: str | None,
+                 now: datetime | None = None) -> User | None:
+    """The user if `password` is theirs and logging in is not paused; None
+    otherwise, for whatever reason, in about the same time. Every attempt is
+    recorded, in the caller's transaction."""
+    now = now or utcnow()
+    key, client = email.strip().lower(), client_address(remote_addr)
+    user = find_user_by_email(key)
+    if _login_paused(key, client, user, now) or user is None:
+        verify_against_nothing(password)
+        ok = False
+    else:
+        ok = user.check_password(password) and user.is_active
+    db.session.add(LoginAttempt(email=key, address=client, succeeded=ok, created_at=now))
+    if not ok:
+        return None
+    log_action(user, "user.login", user)
+    return user
+
+
+def _login_paused(email: str, client: str, user: User | None, now: datetime) -> bool:
+    """Too many failures lately for this account, or from this address.
+
+    For an account, failures count since the latest of: the start of the
+    window, its last successful login, its last password change (so the owner
+    who resets the password by email is not kept out). For an address, every
+    failure of the window counts, a success in between or not: an attacker
+    cannot wipe the slate by logging into an account of their own."""
+    since = now - LOGIN_WINDOW
+    last_success = db.session.scalar(
+        sa.select(LoginAttempt.created_at)
+        .where(LoginAttempt.email == email, LoginAttempt.succeeded.is_(True),
+               LoginAttempt.created_at > since)
+        .order_by(LoginAttempt.created_at.desc())
+        .limit(1)
+    )
+    account_since = max(t for t in (since, last_success, user and user.password_changed_at) if t)
+    failures = sa.select(sa.func.count()).select_from(LoginAttempt).where(
+        LoginAttempt.succeeded.is_(False)
+    )
+    if db.session.scalar(failures.where(LoginAttempt.email == email,
+                                        LoginAttempt.created_at > account_since)) \
+            >= MAX_FAILURES_PER_ACCOUNT:
+        return True
+    return db.session.scalar(failures.where(LoginAttempt.address == client,
+                                            LoginAttempt.created_at > since)) \
+        >= MAX_FAILURES_PER_ADDRESS
+
+
+def purge_account_records(now: datetime | None = None) -> tuple[int, int]:
+    """Delete old login attempts and long-dead tokens; returns how many of each."""
+    now = now or utcnow()
+    attempts = db.session.execute(
+        sa.delete(LoginAttempt).where(LoginAttempt.created_at < now - KEEP_LOGIN_ATTEMPTS)
+    ).rowcount
+    tokens = db.session.execute(
+        sa.delete(AccountToken).where(AccountToken.expires_at < now - KEEP_SPENT_TOKENS)
+    ).rowcount
+    return attempts, tokens

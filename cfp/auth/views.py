@@ -1,17 +1,23 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from babel import Locale
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
+from wtforms.fields.choices import SelectChoice
 
-from cfp.auth.forms import LoginForm, RegistrationForm
-from cfp.auth.operations import find_user_by_email, register_researcher
+from cfp.auth import operations as ops
+from cfp.auth.forms import (
+    LoginForm, PasswordChangeForm, PasswordResetForm, PasswordResetRequestForm, ProfileForm,
+    RegistrationForm,
+)
 from cfp.calls.models import Agency
-from cfp.core.audit import log_action
 from cfp.core.errors import DomainError
-from cfp.extensions import db
 from cfp.core.forms import options
+from cfp.core.timezones import timezone_choices
+from cfp.extensions import db
 
 bp = Blueprint("auth", __name__)
 
@@ -19,9 +25,27 @@ bp = Blueprint("auth", __name__)
 def _safe_next(default: str) -> str:
     target = request.args.get("next") or request.form.get("next") or ""
     # Only local paths: never redirect to another host.
-    if target.startswith("/") and not target.startswith("//"):
+    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
     return default
+
+
+def _login_refused() -> str:
+    # One message for an unknown address, a wrong password, a disabled account
+    # and a pause after too many failures: none of them is told apart.
+    return _("Wrong email or password. After repeated failures, logging in is paused for "
+             "%(minutes)s minutes.", minutes=int(ops.LOGIN_WINDOW.total_seconds() // 60))
+
+
+def _no_referrer(response):
+    """Pages reached by an emailed link keep its token out of Referer headers."""
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def _side_choices():
+    agencies = db.session.scalars(sa.select(Agency).order_by(Agency.code)).all()
+    return options([(a.id, f"{a.country} — {a.short_name}") for a in agencies])
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -30,13 +54,12 @@ def login():
         return redirect(_safe_next(url_for("core.home")))
     form = LoginForm()
     if form.validate_on_submit():
-        user = find_user_by_email(form.email.data)
-        if user is not None and user.is_active and user.check_password(form.password.data):
+        user = ops.authenticate(form.email.data, form.password.data, request.remote_addr)
+        db.session.commit()  # the attempt is kept, whatever its outcome
+        if user is not None:
             login_user(user)
-            log_action(user, "user.login", user)
-            db.session.commit()
             return redirect(_safe_next(url_for("core.home")))
-        form.password.errors.append(_("Wrong email or password."))
+        form.password.errors.append(_login_refused())
     return render_template("auth/login.html", form=form)
 
 
@@ -50,21 +73,163 @@ def logout():
 
 @bp.route("/register", methods=["GET", "POST"])
 def register():
+    if current_user.is_authenticated:
+        return redirect(_safe_next(url_for("core.home")))
     form = RegistrationForm()
-    agencies = db.session.scalars(sa.select(Agency).order_by(Agency.code)).all()
-    form.agency_id.choices = options([(a.id, f"{a.country} — {a.short_name}") for a in agencies])
+    form.agency_id.choices = _side_choices()
     if form.validate_on_submit():
         try:
-            user = register_researcher(
+            user = ops.register_researcher(
                 email=form.email.data, password=form.password.data, name=form.name.data,
                 name_original=form.name_original.data, agency_id=form.agency_id.data,
-                affiliation=form.affiliation.data,
+                affiliation=form.affiliation.data, locale=str(get_locale() or "en"),
             )
         except DomainError as exc:
+            db.session.rollback()
             form.email.errors.append(exc.message)
         else:
             db.session.commit()
             login_user(user)
-            flash(_("Welcome, %(name)s. Your account is ready.", name=user.name), "success")
+            flash(_("Welcome, %(name)s. We have sent a link to %(email)s: follow it to verify your "
+                    "address. Until then you can look around, but not start or submit a proposal.",
+                    name=user.name, email=user.email), "success")
             return redirect(_safe_next(url_for("core.home")))
     return render_template("auth/register.html", form=form)
+
+
+# Email verification.
+
+@bp.route("/verify-email/<token>")
+def verify_email(token: str):
+    """The link of the verification email; it works once, logged in or not."""
+    try:
+        user = ops.verify_email(token)
+    except ops.InvalidLink as exc:
+        db.session.rollback()
+        return _no_referrer(current_app.make_response(
+            (render_template("auth/link_invalid.html", reason=exc.message), 400)
+        ))
+    db.session.commit()
+    flash(_("Thank you: your email address %(email)s is verified.", email=user.email), "success")
+    target = url_for("auth.account") if current_user.is_authenticated else url_for("auth.login")
+    return _no_referrer(redirect(target))
+
+
+@bp.route("/account/verify-email", methods=["POST"])
+@login_required
+def resend_verification():
+    try:
+        ops.resend_verification(current_user)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "warning")
+    else:
+        db.session.commit()
+        flash(_("We have sent a new link to %(email)s.", email=current_user.email), "success")
+    return redirect(url_for("auth.account"))
+
+
+# Password reset.
+
+@bp.route("/reset-password", methods=["GET", "POST"])
+def forgot_password():
+    form = PasswordResetRequestForm()
+    if form.validate_on_submit():
+        ops.request_password_reset(form.email.data)
+        db.session.commit()
+        # The same answer whether or not an account has this address.
+        flash(_("If an account uses the address %(email)s, a link to choose a new password is on "
+                "its way there. It works once, within %(minutes)s minutes.",
+                email=form.email.data.strip(),
+                minutes=int(ops.RESET_PASSWORD_LIFETIME.total_seconds() // 60)), "info")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/forgot_password.html", form=form)
+
+
+@bp.route("/reset-password/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    try:
+        row = ops.find_reset_token(token)
+    except ops.InvalidLink as exc:
+        db.session.rollback()
+        return _no_referrer(current_app.make_response(
+            (render_template("auth/link_invalid.html", reason=exc.message), 400)
+        ))
+    form = PasswordResetForm()
+    if form.validate_on_submit():
+        user = ops.reset_password(token, form.password.data)
+        db.session.commit()
+        logout_user()
+        login_user(user)
+        flash(_("Your password is changed; you are logged in."), "success")
+        return _no_referrer(redirect(url_for("core.home")))
+    return _no_referrer(current_app.make_response(
+        render_template("auth/reset_password.html", form=form, email=row.email)
+    ))
+
+
+# The profile.
+
+def _profile_form(user, posted: bool):
+    """The profile form, filled from the request when it was posted, otherwise
+    from the account (also when the page's other form was posted)."""
+    form = ProfileForm() if posted else ProfileForm(formdata=None, obj=user)
+    if user.can_change_side():
+        form.agency_id.choices = _side_choices()
+    else:
+        del form.agency_id  # shown as text with the reason; never taken from the request
+    form.locale.choices = options(
+        (code, Locale.parse(code).display_name.capitalize())  # each language in its own name
+        for code in current_app.config["LANGUAGES"]
+    )
+    form.timezone.choices = [
+        SelectChoice("", _("The time zone of my side (%(zone)s)",
+                           zone=user.agency.timezone if user.agency else "UTC")),
+        *timezone_choices(),
+    ]
+    if not posted:
+        form.timezone.data = user.timezone or ""
+    return form
+
+
+def _account_page(profile_form, password_form, status=200):
+    return render_template(
+        "auth/account.html", form=profile_form, password_form=password_form,
+        side_locked_reason=current_user.side_locked_reason(),
+    ), status
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def account():
+    form = _profile_form(current_user, posted=request.method == "POST")
+    if form.validate_on_submit():
+        changes = {name: form[name].data for name in ops.PROFILE_FIELDS if name in form}
+        try:
+            changed = ops.update_profile(current_user, current_user, **changes)
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "danger")
+        else:
+            db.session.commit()
+            flash(_("Your profile is saved.") if changed else _("Nothing changed."), "success")
+            return redirect(url_for("auth.account"))
+    return _account_page(form, PasswordChangeForm(formdata=None))
+
+
+@bp.route("/account/password", methods=["POST"])
+@login_required
+def change_password():
+    password_form = PasswordChangeForm()
+    if password_form.validate_on_submit():
+        try:
+            ops.change_password(current_user, password_form.current.data, password_form.new.data,
+                                request.remote_addr)
+        except DomainError as exc:
+            db.session.commit()  # the failed attempt counts against guessing
+            password_form.current.errors.append(exc.message)
+        else:
+            db.session.commit()
+            flash(_("Your password is changed."), "success")
+            return redirect(url_for("auth.account"))
+    return _account_page(_profile_form(current_user, posted=False), password_form)

@@ -221,6 +221,8 @@ def joint_ranking_index():
 @role_required(*JOINT_ROLES)
 def joint_ranking(call_id: int):
     call = db.get_or_404(Call, call_id)
+    if not call.can_view(current_user):
+        abort(404)
     rows = compute_joint_ranking(call)
     lists = db.session.scalars(sa.select(ProjectList).filter_by(call_id=call.id)
                                .order_by(ProjectList.version.desc())).all()
@@ -232,6 +234,8 @@ def joint_ranking(call_id: int):
 @role_required(Role.secretariat)
 def outcome(proposal_id: int):
     proposal = db.get_or_404(Proposal, proposal_id)
+    if not proposal.can_view(current_user):
+        abort(404)
     form = OutcomeForm()
     if form.validate_on_submit():
         set_outcome(current_user, proposal, ProposalState(form.outcome.data))

@@ -2,12 +2,14 @@
 once it commits, and are discarded if it rolls back."""
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 _KEY = "cfp_after_commit"
+logger = logging.getLogger(__name__)
 
 
 def after_commit(callback: Callable[[], None], session: Session | None = None) -> None:
@@ -20,9 +22,15 @@ def after_commit(callback: Callable[[], None], session: Session | None = None) -
 
 @event.listens_for(Session, "after_commit")
 def _run_after_commit(session: Session) -> None:
+    """Each callback runs on its own: the data is committed already, so a failing
+    one (say, the broker is down) is logged and must not stop the others. Emails
+    are re-queued by the outbox sweep; see workers/schedule.py."""
     callbacks = session.info.pop(_KEY, [])
     for callback in callbacks:
-        callback()
+        try:
+            callback()
+        except Exception:  # noqa: BLE001
+            logger.exception("after-commit callback %r failed", callback)
 
 
 @event.listens_for(Session, "after_soft_rollback")

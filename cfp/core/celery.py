@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import Celery, Task
 from flask import Flask
 
-TASK_MODULES = ["workers.mail", "workers.proposals", "workers.reviews", "workers.calls",
+TASK_MODULES = ["workers.auth", "workers.mail", "workers.proposals", "workers.reviews", "workers.calls",
                 "workers.committee"]
 
 

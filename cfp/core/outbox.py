@@ -205,4 +205,4 @@ def messages_to_requeue(now: datetime | None = None) -> list[int]:
             OutboxMessage.created_at < now - timedelta(minutes=1),
         )
     ).all()
-    return list(ids) + [m.id for m in stale_claims]
+    return sorted(set(ids) | {m.id for m in stale_claims})

@@ -10,6 +10,7 @@ from flask_login import current_user
 
 from cfp.core.roles import Role
 from cfp.core.timezones import format_instant, viewer_timezone
+from cfp.core.urls import external_url
 
 
 def money(amount, currency: str = "") -> str:
@@ -35,6 +36,7 @@ def register(app: Flask) -> None:
     app.jinja_env.globals["Role"] = Role
     app.jinja_env.globals["viewer_timezone"] = viewer_timezone
     app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.globals["external_url"] = external_url
 
     @app.context_processor
     def navigation():

@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask import Blueprint, abort, jsonify, render_template, request
 from flask_login import current_user, login_required
 
 from cfp.core.audit import AuditEntry
@@ -15,6 +14,7 @@ from cfp.extensions import db
 bp = Blueprint("core", __name__)
 
 PAGE_SIZE = 50
+PRIVATE_TEMPLATES = {"verify_email", "reset_password"}
 
 
 @bp.route("/")
@@ -46,7 +46,9 @@ def message(message_id: int):
     mine = msg.recipient_user_id == current_user.id or msg.recipient.lower() == current_user.email.lower()
     if not (mine or current_user.is_admin):
         abort(404)
-    return render_template("core/message.html", message=msg)
+    # Account links are secrets of their recipient alone, even for admins.
+    hide_body = not mine and msg.template in PRIVATE_TEMPLATES
+    return render_template("core/message.html", message=msg, hide_body=hide_body)
 
 
 @bp.route("/audit")

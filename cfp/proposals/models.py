@@ -134,8 +134,8 @@ class Proposal(IdMixin, TimestampMixin, db.Model):
             return False
         if self.is_applicant(user):
             return True
-        if self.state in (P.draft, P.pre_proposal, P.invited):
-            return False  # drafts are the applicants' own
+        if self.state in (P.draft, P.pre_proposal, P.invited) or self.submitted_at is None:
+            return False  # drafts (even withdrawn before submission) are the applicants' own
         return (
             self.is_staff(user)
             or user.is_secretariat

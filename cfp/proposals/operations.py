@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
-from flask import url_for
 from flask_babel import gettext as _
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -17,6 +16,7 @@ from cfp.calls.models import Call
 from cfp.core.audit import log_action
 from cfp.core.errors import DomainError, NotAllowed
 from cfp.core.outbox import queue_email
+from cfp.core.urls import external_url
 from cfp.core.roles import Role
 from cfp.core.states import change_state
 from cfp.core.timezones import format_instant
@@ -37,6 +37,12 @@ def _hash(token: str) -> str:
 
 def _move(proposal: Proposal, target: ProposalState):
     return change_state(proposal, target, table=PROPOSAL_TRANSITIONS, what=_(WHAT))
+
+
+def _require_verified(actor) -> None:
+    if not actor.can_apply():
+        raise NotAllowed(_("Verify your email address first: follow the link we emailed you, "
+                           "or ask for a new one on your account page."))
 
 
 @dataclass
@@ -87,6 +93,7 @@ def _apply(proposal: Proposal, content: ProposalContent) -> None:
 def start_proposal(actor, call: Call, content: ProposalContent) -> Proposal:
     if not actor.has_role(Role.researcher):
         raise NotAllowed(_("Only researchers may start a proposal."))
+    _require_verified(actor)
     if not call.accepts_submissions():
         raise DomainError(_("The call %(ref)s is not open.", ref=call.reference))
     agency_ids = [a.id for a in call.agencies]
@@ -157,7 +164,7 @@ def invite_partner(actor, proposal: Proposal, email: str) -> PartnerInvitation:
     queue_email(
         to=invitation.email, template="partner_invitation", key=f"partner-invitation-{invitation.id}",
         context={"proposal": proposal, "inviter": actor, "agency": other.agency,
-                 "link": url_for("proposals.join", token=token, _external=True),
+                 "link": external_url("proposals.join", token=token),
                  "expires_at": format_instant(invitation.expires_at, other.agency.timezone)},
     )
     log_action(actor, "proposal.invite_partner", proposal, after={"email": invitation.email})
@@ -237,6 +244,7 @@ def submit_proposal(actor, proposal: Proposal, now: datetime | None = None) -> P
     now = now or utcnow()
     if proposal.pi_side(actor) is None:
         raise NotAllowed(_("Only a PI may submit the proposal."))
+    _require_verified(actor)
     call = db.session.scalar(sa.select(Call).where(Call.id == proposal.call_id).with_for_update())
     if not call.accepts_submissions(now):
         raise DomainError(

@@ -245,7 +245,8 @@ def staff_index():
     call_id = request.args.get("call", type=int)
     query = (
         sa.select(Proposal)
-        .where(Proposal.state.not_in([ProposalState.draft, ProposalState.pre_proposal]))
+        .where(Proposal.state.not_in([ProposalState.draft, ProposalState.pre_proposal]),
+               Proposal.submitted_at.is_not(None))
         .options(selectinload(Proposal.eligibility_checks), selectinload(Proposal.call))
         .order_by(Proposal.reference)
     )

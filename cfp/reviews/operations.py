@@ -7,7 +7,6 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 import sqlalchemy as sa
-from flask import url_for
 from flask_babel import gettext as _
 
 from cfp.calls.models import CALL_TRANSITIONS, Call, CallState
@@ -15,6 +14,7 @@ from cfp.core.aftercommit import after_commit
 from cfp.core.audit import log_action
 from cfp.core.errors import DomainError, NotAllowed
 from cfp.core.outbox import queue_email
+from cfp.core.urls import external_url
 from cfp.core.roles import Role
 from cfp.core.states import change_state
 from cfp.core.timezones import format_instant
@@ -81,7 +81,7 @@ def assign_reviewer(actor, proposal: Proposal, reviewer, agency_id: int, due_at:
         to=reviewer, template="review_invitation", key=f"review-invitation-{assignment.id}",
         context={"assignment": assignment, "proposal": proposal,
                  "due_at": format_instant(due_at, reviewer.effective_timezone),
-                 "link": url_for("reviews.assignment", assignment_id=assignment.id, _external=True)},
+                 "link": external_url("reviews.assignment", assignment_id=assignment.id)},
     )
     log_action(actor, "assignment.create", assignment,
                after={"proposal_id": proposal.id, "reviewer_id": reviewer.id, "agency_id": agency_id,

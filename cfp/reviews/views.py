@@ -4,7 +4,7 @@ from collections import Counter
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -202,6 +202,8 @@ def staff_index():
 def ranking(call_id: int):
     """A side's ranking: staff see their own side's only."""
     call = db.get_or_404(Call, call_id)
+    if not call.can_view(current_user):
+        abort(404)
     if current_user.is_secretariat or current_user.has_role(Role.cochair):
         return redirect(url_for("committee.joint_ranking", call_id=call.id))
     sides = [a for a in call.agencies if current_user.has_role(Role.staff, a)]

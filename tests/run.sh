@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# The test command of the project: `bash tests/run.sh [pytest arguments]`.
+#
+# Prepares what a fresh machine lacks (the virtualenv, PostgreSQL, Redis), then
+# runs the suite twice, against PostgreSQL and against SQLite, and ends with one
+# line `N passed, M failed` summing both runs. Exits non-zero if either run fails.
+set -uo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT=$PWD
+VENV=$ROOT/.venv
+PY=$VENV/bin/python
+
+say() { printf '==> %s\n' "$*"; }
+
+wait_for() {  # wait_for <what> <seconds> <command...>
+    local what=$1 seconds=$2
+    shift 2
+    local i
+    for ((i = 0; i < seconds * 5; i++)); do
+        "$@" >/dev/null 2>&1 && return 0
+        sleep 0.2
+    done
+    echo "tests/run.sh: $what did not answer within ${seconds}s" >&2
+    return 1
+}
+
+# 1. The virtualenv, with the project and its test extras; installed again
+# whenever pyproject.toml changed since the last install.
+if [[ ! -x $PY ]]; then
+    say "creating .venv"
+    python3 -m venv "$VENV" || exit 1
+fi
+stamp=$VENV/.cfp-installed
+wanted=$(cksum < pyproject.toml)
+if [[ ! -f $stamp || $(cat "$stamp") != "$wanted" ]] \
+    || ! "$PY" -c 'import cfp, pytest' >/dev/null 2>&1; then
+    say "installing the project into .venv"
+    pip_log=$(mktemp)
+    if ! "$PY" -m pip install --quiet --disable-pip-version-check -e '.[test]' \
+        </dev/null >"$pip_log" 2>&1; then
+        cat "$pip_log" >&2
+        rm -f "$pip_log"
+        exit 1
+    fi
+    rm -f "$pip_log"
+    printf '%s\n' "$wanted" > "$stamp"
+fi
+
+# 2. PostgreSQL and Redis, started only when they do not answer.
+if ! pg_isready -q -h 127.0.0.1; then
+    say "starting PostgreSQL"
+    version=$(ls /etc/postgresql | sort -V | tail -n 1)
+    pg_ctlcluster --skip-systemctl-redirect "$version" main start || exit 1
+    wait_for PostgreSQL 30 pg_isready -q -h 127.0.0.1 || exit 1
+fi
+redis_up() { [[ $(redis-cli -h 127.0.0.1 ping 2>/dev/null) == PONG ]]; }
+if ! redis_up; then
+    say "starting Redis"
+    mkdir -p /var/lib/redis /var/log/redis
+    redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
+        --dir /var/lib/redis --logfile /var/log/redis/ci.log || exit 1
+    wait_for Redis 30 redis_up || exit 1
+fi
+
+# 3. The suite, once per database; both runs happen even if the first fails.
+reports=$(mktemp -d "${TMPDIR:-/tmp}/cfp-tests.XXXXXX")
+trap 'rm -rf "$reports"' EXIT
+
+status=0
+for db in postgresql sqlite; do
+    say "pytest against $db"
+    CFP_TEST_DB=$db "$PY" -m pytest --junitxml="$reports/$db.xml" "$@" </dev/null || status=1
+done
+
+# 4. One line for both runs. A run that wrote no report (pytest could not even
+# start) counts as one failure, so the line never hides a broken run.
+"$PY" - "$reports/postgresql.xml" "$reports/sqlite.xml" <<'EOF'
+import sys
+import xml.etree.ElementTree as ET
+
+passed = failed = 0
+for path in sys.argv[1:]:
+    try:
+        root = ET.parse(path).getroot()
+    except (OSError, ET.ParseError):
+        failed += 1
+        continue
+    for suite in root.iter("testsuite"):
+        tests, skipped = int(suite.get("tests", 0)), int(suite.get("skipped", 0))
+        bad = int(suite.get("failures", 0)) + int(suite.get("errors", 0))
+        passed += tests - skipped - bad
+        failed += bad
+print(f"{passed} passed, {failed} failed")
+EOF
+exit $status

@@ -1,0 +1,455 @@
+"""Who may do what, page by page: every route of the app, asked by every role.
+
+The table below gives, for each route, the answer each role gets: anonymous users
+are sent to log in (LOGIN) unless the page is public; an object outside the user's
+scope is not found (404); an object in scope without the right is forbidden (403).
+Each role logs in once and asks every route of the table, each request in a
+savepoint rolled back afterwards, so that every row starts from the same scene.
+Then a few tests look inside the pages: what each side's staff, a reviewer before
+their declaration of interests, or a user's mailbox actually show.
+"""
+from __future__ import annotations
+
+import contextlib
+import re
+from dataclasses import dataclass
+
+import pytest
+import sqlalchemy as sa
+
+from cfp import create_app
+from cfp.calls.models import CallState
+from cfp.core.audit import AuditEntry
+from cfp.core.roles import Role
+from cfp.extensions import db
+from cfp.proposals.models import EligibilityCheck, ProposalState
+from cfp.reviews.models import AssignmentState
+from tests import factories as f
+
+LOGIN = "login"  # a redirect to the login page, to come back afterwards
+
+ROLES = ("anon", "pi", "researcher", "reviewer", "reviewer_other",
+         "staff_cn", "staff_be", "secretariat", "cochair", "admin")
+STAFF = ("staff_cn", "staff_be")
+JOINT = ("secretariat", "cochair", "admin")
+RESEARCHERS = ("pi", "researcher")
+REVIEWERS = ("reviewer", "reviewer_other")
+OUTSIDERS = ("researcher", "reviewer", "reviewer_other")  # neither PI nor staff of the proposals
+
+
+def each(roles, status) -> dict:
+    return dict.fromkeys(roles, status)
+
+
+def public(status=200, **answers) -> dict:
+    """Every role, anonymous included, gets `status` unless told otherwise."""
+    return {**each(ROLES, status), **answers}
+
+
+def members(status, **answers) -> dict:
+    """Logged-in roles get `status` unless told otherwise; anonymous users log in first."""
+    return {**each(ROLES, status), "anon": LOGIN, **answers}
+
+
+def only(*roles, ok=200, others=403, **answers) -> dict:
+    """`roles` get `ok`, the other logged-in roles `others`, unless told otherwise."""
+    return members(others, **{**each(roles, ok), **answers})
+
+
+# (method, url, form data, answer per role). `{name}` in a url or in the data is an id of
+# the scene below: call (open), draft_call (CN drafted it, BE has not approved yet),
+# draft (the PI's proposal, not submitted, the BE partner invited by `token`), submitted
+# (eligibility pending on both sides), in_review (with `assignment`: the reviewer accepted
+# and declared no conflict), waiting (with `invitation`: the reviewer has not answered),
+# and a funded proposal, now `project` under `decision` and `project_list`.
+ACCESS = [
+    # Public pages, the account pages, mail, audit log, jobs.
+    ("GET", "/", None, public()),
+    ("GET", "/static/cfp.css", None, public()),
+    ("GET", "/bootstrap/static/css/bootstrap.min.css", None, public()),
+    ("GET", "/login", None, public(302, anon=200)),
+    ("POST", "/login", {"email": "nobody@example.org", "password": "wrong"}, public(302, anon=200)),
+    ("GET", "/register", None, public(302, anon=200)),  # logged in: nothing to register
+    ("POST", "/register", {"name": "Newcomer", "email": "newcomer@example.org", "agency_id": "{cn}",
+                           "affiliation": "ULB", "password": "a long password",
+                           "confirm": "a long password"}, public(302)),
+    ("POST", "/logout", None, members(302)),
+    ("GET", "/account", None, members(200)),
+    ("POST", "/account", {}, members(200)),  # the profile form comes back with what is missing
+    ("POST", "/account/password", {}, members(200)),
+    ("POST", "/account/verify-email", None, members(302)),
+    ("GET", "/verify-email/no-such-token", None, public(400)),
+    ("GET", "/reset-password", None, public()),
+    ("POST", "/reset-password", {"email": "nobody@example.org"}, public(302)),  # same for all
+    ("GET", "/reset-password/no-such-token", None, public(400)),
+    ("POST", "/reset-password/no-such-token", None, public(400)),
+    ("GET", "/mail", None, members(200)),
+    ("GET", "/mail/{message_to_pi}", None, only("pi", "admin", others=404)),
+    ("GET", "/audit", None, only("secretariat", "admin")),
+    ("GET", "/jobs/{job_of_staff_cn}", None, only("staff_cn", "admin", others=404)),
+    # Calls: public once open; drafts stay with the agencies.
+    ("GET", "/calls/", None, public()),
+    ("GET", "/calls/{call}", None, public()),
+    ("GET", "/calls/{draft_call}", None,
+     public(404, **each(STAFF, 200), secretariat=200, admin=200)),
+    ("GET", "/calls/new", None, only(*STAFF)),
+    ("POST", "/calls/new", {}, only(*STAFF)),  # staff: the empty form comes back
+    ("GET", "/calls/{call}/edit", None, members(403)),  # open: nobody edits it
+    ("GET", "/calls/{draft_call}/edit", None,
+     members(404, staff_cn=200, staff_be=403, secretariat=403, admin=403)),
+    ("POST", "/calls/{draft_call}/edit", {},
+     members(404, staff_cn=200, staff_be=403, secretariat=403, admin=403)),
+    ("POST", "/calls/{draft_call}/approve", None,
+     members(404, staff_be=302, staff_cn=403, secretariat=403, admin=403)),
+    # Proposals: the applicants' own; staff of both sides, the secretariat, co-chairs and
+    # admins once submitted; reviewers only through their assignment.
+    ("GET", "/proposals/mine", None, only(*RESEARCHERS)),
+    ("GET", "/proposals/new/{call}", None, only(*RESEARCHERS)),
+    ("GET", "/proposals/new/{draft_call}", None, only(*RESEARCHERS, ok=404)),
+    ("POST", "/proposals/new/{call}", {"title": "A new idea", "priority_area_id": "{area}",
+                                      "amount_a": "1000", "amount_b": "100"},
+     only(*RESEARCHERS, ok=302)),
+    ("GET", "/proposals/{draft}", None, members(404, pi=200)),
+    ("GET", "/proposals/{submitted}", None, members(200, **each(OUTSIDERS, 404))),
+    ("GET", "/proposals/{draft}/edit", None, members(404, pi=200)),
+    ("POST", "/proposals/{draft}/edit", {"version": "1", "title": "Renamed"}, members(404, pi=302)),
+    ("GET", "/proposals/{submitted}/edit", None, members(403, **each(OUTSIDERS, 404))),
+    ("POST", "/proposals/{draft}/invite", {"email": "anne@uclouvain.example"},
+     members(404, pi=302)),
+    ("POST", "/proposals/{submitted}/invite", {"email": "anne@uclouvain.example"},
+     members(403, pi=302, **each(OUTSIDERS, 404))),
+    ("POST", "/proposals/{draft}/confirm", {"version": "1", "agree": "y"}, members(404, pi=302)),
+    ("POST", "/proposals/{draft}/submit", None, members(404, pi=302)),
+    ("POST", "/proposals/{submitted}/submit", None, members(403, pi=302, **each(OUTSIDERS, 404))),
+    ("POST", "/proposals/{submitted}/withdraw", {"reason": "We changed our plans"},
+     members(403, pi=302, **each(OUTSIDERS, 404))),
+    # The invitation link is the credential: any account may open it; only one of the
+    # invited side (BE) can join through it, the others are told why not.
+    ("GET", "/proposals/join/{token}", None, members(200)),
+    ("GET", "/proposals/join/no-such-token", None, members(404)),
+    ("POST", "/proposals/join/{token}", None, members(200, staff_be=302)),
+    # Eligibility: each side's staff decide their own side's check, of a submitted proposal.
+    ("GET", "/proposals/staff", None, only(*STAFF)),
+    ("POST", "/proposals/{submitted}/eligibility/{cn}", {"decision": "eligible"},
+     only("staff_cn", ok=302)),
+    ("POST", "/proposals/{submitted}/eligibility/{be}", {"decision": "eligible"},
+     only("staff_be", ok=302)),
+    ("POST", "/proposals/{draft}/eligibility/{cn}", {"decision": "eligible"}, only(*STAFF, ok=404)),
+    # Reviews: the reviewer's own assignments; staff of the assignment's side manage it.
+    ("GET", "/reviews/mine", None, only(*REVIEWERS)),
+    ("GET", "/reviews/assignments/{assignment}", None, members(404, reviewer=200, staff_cn=302)),
+    ("POST", "/reviews/assignments/{invitation}/answer", {"accept": "Accept"},
+     members(404, reviewer=302, staff_cn=403)),
+    ("POST", "/reviews/assignments/{invitation}/interests", {"conflict": "no"},
+     members(404, reviewer=302, staff_cn=403)),
+    ("POST", "/reviews/assignments/{assignment}/review",
+     {"score_{excellence}": "4", "score_{impact}": "3.5", "save": "save"},
+     members(404, reviewer=302, staff_cn=403)),
+    ("GET", "/reviews/assign/{in_review}", None, only(*STAFF)),
+    ("POST", "/reviews/assign/{in_review}", {"reviewer_id": "{reviewer_other_id}",
+                                             "due_at": "2099-01-01T10:00"},
+     only(*STAFF, ok=302, staff_be=200)),  # BE staff: not in their side's pool, the form says so
+    ("GET", "/reviews/assign/{draft}", None, only(*STAFF, ok=404)),
+    ("GET", "/reviews/staff", None, only(*STAFF)),
+    ("GET", "/reviews/ranking/{call}", None, only(*STAFF, secretariat=302, cochair=302)),
+    ("GET", "/reviews/ranking/{draft_call}", None,
+     members(404, staff_cn=200, staff_be=200, secretariat=302, admin=403)),
+    ("POST", "/reviews/ranking/{call}/recompute", None, only(*STAFF, ok=302)),
+    # The Joint Committee: meetings and decisions for the committee's people and agency
+    # staff; the joint stage for the secretariat, co-chairs and admins; writes by the
+    # secretariat, approvals by co-chairs.
+    ("GET", "/committee/meetings", None, only(*STAFF, *JOINT)),
+    ("POST", "/committee/meetings", {"number": "9", "date": "2031-07-14", "mode": "video",
+                                     "host_agency_id": "{cn}", "status": "tentative"},
+     only("secretariat", ok=302)),
+    ("GET", "/committee/meetings/{meeting}", None, only(*STAFF, *JOINT, others=404)),
+    ("POST", "/committee/meetings/{meeting}/attendees", {"agency_id": "{cn}", "name": "Zhao Jing"},
+     only("secretariat", ok=302)),
+    ("POST", "/committee/meetings/{meeting}/items", {"title": "Any other business"},
+     only("secretariat", ok=302)),
+    ("POST", "/committee/meetings/{meeting}/decisions",
+     {"agenda_item_id": "{agenda_item}", "kind": "other", "title": "Next meeting"},
+     only("secretariat", ok=302)),
+    ("GET", "/committee/decisions/{decision}", None, only(*STAFF, *JOINT, others=404)),
+    ("POST", "/committee/decisions/{decision}/attach", {"project_list_id": "{project_list}"},
+     only("secretariat", ok=302)),
+    ("POST", "/committee/decisions/{decision}/approve", None, only("cochair", ok=302)),
+    ("POST", "/committee/decisions/{decision}/record", None, only("secretariat", ok=302)),
+    ("POST", "/committee/decisions/{decision}/release", None, only("secretariat", ok=302)),
+    ("GET", "/committee/joint", None, only(*JOINT)),
+    ("GET", "/committee/joint/{call}", None, only(*JOINT)),
+    ("GET", "/committee/joint/{draft_call}", None, only("secretariat", "admin", cochair=404)),
+    ("POST", "/committee/joint/outcome/{in_review}", {"outcome": "reserve"},
+     only("secretariat", ok=302)),
+    ("POST", "/committee/joint/outcome/{draft}", {"outcome": "reserve"},
+     only("secretariat", ok=404)),
+    ("POST", "/committee/calls/{call}/lists", None, only("secretariat", ok=302)),
+    ("GET", "/committee/lists/{project_list}", None, only(*JOINT)),
+    ("POST", "/committee/lists/{project_list}", {}, only("secretariat", "admin", ok=302)),
+    ("POST", "/committee/lists/{project_list}/propose", None, only("secretariat", ok=302)),
+    ("GET", "/committee/projects/{project}", None, members(200, **each(OUTSIDERS, 404))),
+]
+
+
+@dataclass
+class Scene:
+    users: dict
+    ids: dict
+    objects: dict
+
+    def fill(self, template: str) -> str:
+        return template.format(**self.ids)
+
+
+@pytest.fixture
+def scene(app) -> Scene:
+    cn, be, committee = f.world()
+    pi = f.user(Role.researcher, agency=cn, name="Li Wei")
+    partner = f.user(Role.researcher, agency=be)
+    users = {
+        "pi": pi,
+        "researcher": f.user(Role.researcher, agency=cn, name="Another Researcher"),
+        "reviewer": f.reviewer(cn, name="Reviewer Assigned"),
+        "reviewer_other": f.reviewer(cn, name="Reviewer Unassigned"),
+        "staff_cn": f.user(Role.staff, agency=cn, name="Staff MOST"),
+        "staff_be": f.user(Role.staff, agency=be, name="Staff WBI"),
+        "secretariat": f.user(Role.secretariat, name="Secretary"),
+        "cochair": f.user(Role.cochair, agency=cn, name="Co-chair CN"),
+        "admin": f.user(Role.admin, name="Administrator"),
+    }
+    rev_be = f.reviewer(be, name="Reviewer Of Wallonia")
+    call = f.call(committee)
+    draft_call = f.call(committee, state=CallState.draft)
+    draft_call.side(be).approved_at = None
+    draft = f.proposal(call, pi, title="Unsubmitted draft", amounts=("1000", "100"))
+    submitted = f.proposal(call, pi, partner, state=ProposalState.submitted, title="Submitted one")
+    in_review = f.proposal(call, pi, partner, state=ProposalState.in_review, title="Under review")
+    waiting = f.proposal(call, pi, partner, state=ProposalState.in_review, title="Waiting")
+    waiting.abstract = "Tandem cells of perovskite on silicon, the plan in full."
+    funded = f.proposal(call, pi, partner, state=ProposalState.funded, title="Funded one")
+    assignment = f.assignment(in_review, users["reviewer"])
+    f.assignment(in_review, rev_be)
+    invitation = f.assignment(waiting, users["reviewer"], state=AssignmentState.invited,
+                              no_conflict=False)
+    undeclared = f.assignment(waiting, users["reviewer_other"], no_conflict=False)
+    f.ranking_entry(call, cn, in_review, "4.375")
+    f.ranking_entry(call, be, in_review, "3.875")
+    check_cn = db.session.scalar(
+        sa.select(EligibilityCheck).filter_by(proposal_id=submitted.id, agency_id=cn.id))
+    check_cn.reason = "Awaiting the CN PI's doctoral certificate"
+    meeting = f.meeting(committee)
+    decision = f.decision(meeting)
+    plist = f.project_list(call, [funded])
+    project = f.project(plist, decision, funded)
+    message_to_pi = f.outbox_message(pi, subject="Your receipt, Li Wei")
+    message_to_other = f.outbox_message(users["researcher"], subject="Somebody else's receipt")
+    ids = {
+        "cn": cn.id, "be": be.id, "call": call.id, "draft_call": draft_call.id,
+        "area": call.priority_areas[0].id,
+        "excellence": call.criteria[0].id, "impact": call.criteria[1].id,
+        "draft": draft.id, "submitted": submitted.id, "in_review": in_review.id,
+        "waiting": waiting.id,
+        "assignment": assignment.id, "invitation": invitation.id, "undeclared": undeclared.id,
+        "reviewer_other_id": users["reviewer_other"].id,
+        "meeting": meeting.id, "agenda_item": decision.agenda_item_id, "decision": decision.id,
+        "project_list": plist.id, "project": project.id,
+        "message_to_pi": message_to_pi.id, "message_to_other": message_to_other.id,
+        "job_of_staff_cn": f.job(users["staff_cn"]).id,
+        "token": f.partner_invitation(draft, "anne@uclouvain.example", be, invited_by=pi),
+    }
+    db.session.commit()
+    return Scene(users, ids, {"draft_call": draft_call, "draft": draft, "waiting": waiting})
+
+
+def as_role(client, scene: Scene, role: str) -> None:
+    if role != "anon":
+        f.login(client, scene.users[role])
+
+
+@contextlib.contextmanager
+def undone():
+    """Whatever happens inside is rolled back (the requests join the test's connection)."""
+    savepoint = db.session.get_bind().begin_nested()
+    try:
+        yield
+    finally:
+        savepoint.rollback()
+
+
+def answer(response):
+    """The status code, or LOGIN for a detour through the login page."""
+    if response.status_code == 302 and response.location.startswith("/login?next="):
+        return LOGIN
+    return response.status_code
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_gets_its_answer_on_each_route(app, client, scene, role):
+    as_role(client, scene, role)
+    cookie = client.get_cookie("session")
+    audit_entries = db.session.scalar(sa.select(sa.func.count(AuditEntry.id)))
+    wrong = []
+    for method, url, data, answers in ACCESS:
+        browser = app.test_client()  # with the role's session; a logout or a new account stays here
+        if cookie is not None:
+            browser.set_cookie("session", cookie.value)
+        form = {scene.fill(k): scene.fill(v) for k, v in (data or {}).items()}
+        try:
+            with undone(), browser.open(scene.fill(url), method=method, data=form) as response:
+                got = answer(response)
+        except Exception as exc:
+            exc.add_note(f"while asking {method} {url} as {role}")
+            raise
+        if got != answers[role]:
+            wrong.append(f"{method} {url}: {got}, expected {answers[role]}")
+    assert not wrong, f"as {role}:\n" + "\n".join(wrong)
+    assert db.session.scalar(sa.select(sa.func.count(AuditEntry.id))) == audit_entries  # all undone
+
+
+def test_the_table_covers_every_route_and_role(app):
+    assert all(set(answers) == set(ROLES) for _, _, _, answers in ACCESS)
+    urls = app.url_map.bind("localhost")
+    asked = {(method, urls.match(re.sub(r"\{\w+\}", "1", url), method=method)[0])
+             for method, url, _, _ in ACCESS}
+    served = {(method, rule.endpoint) for rule in app.url_map.iter_rules()
+              for method in rule.methods - {"HEAD", "OPTIONS"}}
+    assert served - asked == set()
+
+
+# What the pages show.
+
+@pytest.mark.parametrize("role, sees_draft", [
+    ("anon", False), ("pi", False), ("reviewer", False), ("cochair", False),
+    ("staff_cn", True), ("staff_be", True), ("secretariat", True), ("admin", True),
+])
+def test_a_draft_call_is_listed_only_for_the_agencies(client, scene, role, sees_draft):
+    as_role(client, scene, role)
+    page = client.get("/calls/").data.decode()
+    assert (scene.objects["draft_call"].reference in page) is sees_draft
+
+
+@pytest.mark.parametrize("role, shown, hidden", [
+    ("staff_cn", "4.375", "3.875"),
+    ("staff_be", "3.875", "4.375"),
+])
+def test_staff_see_only_their_own_sides_ranking(client, scene, role, shown, hidden):
+    as_role(client, scene, role)
+    page = client.get(scene.fill("/reviews/ranking/{call}")).data.decode()
+    assert shown in page and hidden not in page
+
+
+def test_the_joint_ranking_shows_both_sides(client, scene):
+    as_role(client, scene, "secretariat")
+    page = client.get(scene.fill("/committee/joint/{call}")).data.decode()
+    assert "4.375" in page and "3.875" in page
+
+
+@pytest.mark.parametrize("role, sees_cn_check", [
+    ("staff_cn", True), ("staff_be", False), ("secretariat", True), ("pi", False),
+])
+def test_staff_see_only_their_own_sides_eligibility(client, scene, role, sees_cn_check):
+    as_role(client, scene, role)
+    page = client.get(scene.fill("/proposals/{submitted}")).data.decode()
+    assert ("doctoral certificate" in page) is sees_cn_check
+    # A form to decide only their own side's check.
+    assert (scene.fill('/eligibility/{cn}"') in page) is (role == "staff_cn")
+    assert (scene.fill('/eligibility/{be}"') in page) is (role == "staff_be")
+
+
+@pytest.mark.parametrize("role, shown, hidden", [
+    ("staff_cn", "Reviewer Assigned", "Reviewer Of Wallonia"),
+    ("staff_be", "Reviewer Of Wallonia", "Reviewer Assigned"),
+])
+def test_staff_see_only_their_own_sides_reviewers(client, scene, role, shown, hidden):
+    as_role(client, scene, role)
+    page = client.get(scene.fill("/reviews/assign/{in_review}")).data.decode()
+    assert shown in page and hidden not in page
+
+
+def test_applicants_never_see_their_reviewers(client, scene):
+    as_role(client, scene, "pi")
+    page = client.get(scene.fill("/proposals/{in_review}")).data.decode()
+    assert "Under review" in page
+    assert "Reviewer Assigned" not in page and "Reviewer Of Wallonia" not in page
+
+
+def test_a_reviewer_sees_the_proposal_only_after_declaring_no_conflict(client, scene):
+    as_role(client, scene, "reviewer_other")  # accepted, not yet declared
+    abstract = scene.objects["waiting"].abstract
+    url = scene.fill("/reviews/assignments/{undeclared}")
+    page = client.get(url).data.decode()
+    assert "Declaration of interests" in page and abstract not in page
+    assert client.post(url + "/review", data={"save": "save"}).status_code == 403
+    assert client.get(scene.fill("/proposals/{waiting}")).status_code == 404
+
+    client.post(url + "/interests", data={"conflict": "no"})
+    page = client.get(url).data.decode()
+    assert abstract in page
+    assert client.post(url + "/review", data={"save": "save"}).status_code == 302
+
+
+def test_a_draft_proposal_is_invisible_to_staff(client, scene):
+    as_role(client, scene, "staff_cn")
+    page = client.get("/proposals/staff").data.decode()
+    assert "Submitted one" in page and "Unsubmitted draft" not in page
+    assert client.get(scene.fill("/proposals/{draft}")).status_code == 404
+
+
+def test_a_draft_withdrawn_before_submission_stays_invisible_to_staff(client, scene):
+    as_role(client, scene, "pi")
+    url = scene.fill("/proposals/{draft}")
+    assert client.post(url + "/withdraw", data={"reason": "We gave up"}).status_code == 302
+    assert scene.objects["draft"].state == ProposalState.withdrawn
+    client.post("/logout")
+    for role in ("staff_cn", "staff_be"):
+        as_role(client, scene, role)
+        assert client.get(url).status_code == 404
+        assert "Unsubmitted draft" not in client.get("/proposals/staff").data.decode()
+        client.post("/logout")
+
+
+@pytest.mark.parametrize("role, sees_own, sees_other", [
+    ("pi", True, False), ("researcher", False, True), ("staff_cn", False, False),
+    ("admin", True, True),
+])
+def test_the_mailbox_shows_a_user_only_their_own_messages(client, scene, role, sees_own,
+                                                          sees_other):
+    as_role(client, scene, role)
+    page = client.get("/mail").data.decode()
+    assert ("Your receipt, Li Wei" in page) is sees_own
+    assert ("Somebody else&#39;s receipt" in page) is sees_other
+    other = client.get(scene.fill("/mail/{message_to_other}"))
+    assert other.status_code == (200 if sees_other else 404)
+
+
+@pytest.mark.parametrize("role, allowed", [
+    ("pi", False), ("researcher", False), ("reviewer", False), ("staff_cn", False),
+    ("staff_be", False), ("cochair", False), ("secretariat", True), ("admin", True),
+])
+def test_the_audit_log_is_refused_to_researchers_staff_and_reviewers(client, scene, role, allowed):
+    as_role(client, scene, role)
+    response = client.get("/audit")
+    assert response.status_code == (200 if allowed else 403)
+    assert ("user.login" in response.data.decode()) is allowed
+
+
+def test_a_post_without_a_csrf_token_is_refused(app, database_url):
+    protected = create_app({
+        "TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "WTF_CSRF_ENABLED": True,
+        "SECRET_KEY": "csrf-test", "CELERY": {"task_always_eager": True, "broker_url": "memory://"},
+    })
+    try:
+        client = protected.test_client()
+        response = client.post("/login", data={"email": "nobody@example.org", "password": "wrong"})
+        assert response.status_code == 400
+        assert b"The form expired" in response.data
+        # The same request with the token from the form gets through to the password check.
+        page = client.get("/login").data.decode()
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+        response = client.post("/login", data={"email": "nobody@example.org", "password": "wrong",
+                                               "csrf_token": token})
+        assert response.status_code == 200 and b"Wrong email or password" in response.data
+    finally:
+        app.extensions["celery"].set_default()  # create_app made the new app's Celery the default
+        with protected.app_context():
+            db.engine.dispose()

@@ -1,0 +1,150 @@
+"""The demo data: the real case, consistent with the operations, seeded once."""
+from datetime import date
+
+import sqlalchemy as sa
+
+from cfp.auth.models import User
+from cfp.calls.models import Agency, Call, CallState
+from cfp.committee.models import (
+    Decision, DecisionKind, DecisionState, EntryKind, Meeting, MeetingMode, MeetingStatus, Project,
+    ProjectListState,
+)
+from cfp.core.types import utcnow
+from cfp.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, seed_demo
+from cfp.extensions import db
+from cfp.proposals.models import EligibilityStatus, Proposal, ProposalState
+from cfp.reviews.models import Assignment, AssignmentState, RankingEntry, Review, ReviewState
+
+SINGLE_STAGE_STATES = set(ProposalState) - {ProposalState.pre_proposal, ProposalState.invited}
+
+
+def _one(model, **where):
+    return db.session.scalar(sa.select(model).filter_by(**where))
+
+
+def test_seed_demo_builds_the_real_case_once():
+    assert seed_demo() is True
+
+    agencies = {a.code: a for a in db.session.scalars(sa.select(Agency))}
+    assert set(agencies) == {"CN", "BE"}
+    cn, be = agencies["CN"], agencies["BE"]
+    assert (cn.short_name, cn.currency, cn.timezone) == ("MOST", "CNY", "Asia/Shanghai")
+    assert (be.short_name, be.currency, be.timezone) == ("WBI", "EUR", "Europe/Brussels")
+
+    fifth = _one(Meeting, number=5)
+    assert fifth.date == date(2021, 7, 14)
+    assert fifth.mode == MeetingMode.video and fifth.status == MeetingStatus.held
+    cochairs = {a.agency_id: a for a in fifth.cochairs}
+    assert cochairs[cn.id].name == "Zhao Jing" and cochairs[cn.id].name_original == "赵静"
+    assert cochairs[be.id].name == "Christian Carette"
+    assert cochairs[cn.id].user.email == "zhao.jing@example.org"
+    assert cochairs[be.id].user.email == "christian.carette@example.org"
+
+    decision = _one(Decision, meeting_id=fifth.id, kind=DecisionKind.adopt_project_list)
+    assert decision.state == DecisionState.adopted
+    assert decision.number.startswith("5.")
+    assert {a.agency_id for a in decision.approvals} == {cn.id, be.id}
+    plist = decision.project_list
+    assert plist.state == ProjectListState.adopted and plist.call.reference == "CN-BE-2021"
+    funded = [e.proposal for e in plist.entries if e.kind == EntryKind.funded]
+    assert len(funded) >= 3
+    adopted = db.session.scalars(sa.select(Project).filter_by(decision_id=decision.id))
+    projects = {p.proposal_id: p for p in adopted}
+    assert set(projects) == {p.id for p in funded}
+    for proposal in funded:
+        assert proposal.state == ProposalState.funded
+        assert projects[proposal.id].code.startswith("S5-CN-BE-2021-")
+    schedule = _one(Decision, meeting_id=fifth.id, kind=DecisionKind.schedule_meeting)
+    assert schedule.state == DecisionState.adopted
+
+    sixth = _one(Meeting, number=6)
+    assert sixth.status == MeetingStatus.tentative
+    assert sixth.date is None and sixth.date_note == "2023"
+    assert sixth.host_agency_id == cn.id and sixth.mode == MeetingMode.in_person
+
+    proposals = db.session.scalars(sa.select(Proposal)).all()
+    assert len(proposals) >= 30
+    assert {p.state for p in proposals} == SINGLE_STAGE_STATES
+
+    assert _one(Call, reference="CN-BE-2021").state == CallState.decided
+    open_call = _one(Call, reference="CN-BE-2023")
+    assert open_call.state == CallState.open and open_call.accepts_submissions(utcnow())
+
+    for _who, email in DEMO_ACCOUNTS:
+        assert _one(User, email=email).check_password(DEMO_PASSWORD), email
+
+    assert seed_demo() is False
+    assert db.session.scalar(sa.select(sa.func.count(Agency.id))) == 2
+
+
+def test_demo_data_is_consistent():
+    seed_demo()
+    for proposal in db.session.scalars(sa.select(Proposal)):
+        for side in proposal.sides:
+            call_side = proposal.call.side(side.agency_id)
+            assert side.requested_amount <= call_side.max_request, proposal.acronym
+        checks = {c.status for c in proposal.eligibility_checks}
+        if proposal.state == ProposalState.draft:
+            assert proposal.reference is None and not checks
+        elif proposal.state == ProposalState.ineligible:
+            assert EligibilityStatus.ineligible in checks
+        elif proposal.state == ProposalState.rejected and EligibilityStatus.ineligible in checks:
+            pass  # rejected at adoption after being found ineligible
+        elif proposal.state not in (ProposalState.submitted, ProposalState.withdrawn):
+            assert checks == {EligibilityStatus.eligible}, proposal.acronym
+
+    reviews = db.session.scalars(
+        sa.select(Review).where(Review.state == ReviewState.submitted)).all()
+    assert reviews
+    for review in reviews:
+        criteria = review.assignment.proposal.call.criteria
+        assert {s.criterion_id for s in review.scores} == {c.id for c in criteria}
+        for criterion in criteria:
+            assert criterion.valid_score(review.score_for(criterion))
+
+    for reference in ("CN-BE-2021", "CN-BE-2022"):
+        call = _one(Call, reference=reference)
+        sides = set(db.session.scalars(
+            sa.select(RankingEntry.agency_id).filter_by(call_id=call.id)))
+        assert sides == {a.id for a in call.agencies}
+
+    for email in ("reviewer.cn@example.org", "reviewer.be@example.org"):
+        reviewer = _one(User, email=email)
+        assignments = db.session.scalars(sa.select(Assignment).filter_by(reviewer_id=reviewer.id))
+        states = [a.state for a in assignments]
+        assert AssignmentState.invited in states
+
+    # The open-call draft both demo researchers lead, ready for them to confirm and submit.
+    cn_pi = _one(User, email="researcher.cn@example.org")
+    be_pi = _one(User, email="researcher.be@example.org")
+    drafts = db.session.scalars(sa.select(Proposal).where(Proposal.state == ProposalState.draft))
+    shared = [p for p in drafts if {s.pi_user_id for s in p.sides} == {cn_pi.id, be_pi.id}]
+    assert shared and shared[0].call.reference == "CN-BE-2023"
+
+
+def test_every_demo_account_logs_in_and_sees_its_pages(client):
+    seed_demo()
+    for _who, email in DEMO_ACCOUNTS:
+        user = _one(User, email=email)
+        response = client.post("/login", data={"email": email, "password": DEMO_PASSWORD})
+        assert response.status_code == 302, email
+        for path in ["/", "/calls/", "/mail"] + _nav_paths(user):
+            assert client.get(path).status_code == 200, (email, path)
+        assert client.post("/logout").status_code == 302
+
+
+def _nav_paths(user: User) -> list[str]:
+    from cfp.core.roles import Role
+
+    paths = []
+    if user.has_role(Role.researcher):
+        paths.append("/proposals/mine")
+    if user.has_role(Role.reviewer):
+        paths.append("/reviews/mine")
+    if user.has_role(Role.staff):
+        paths += ["/proposals/staff", "/reviews/staff", "/committee/meetings"]
+    if user.is_secretariat or user.has_role(Role.cochair):
+        paths += ["/committee/joint", "/committee/meetings"]
+    if user.is_admin or user.is_secretariat:
+        paths.append("/audit")
+    return paths

@@ -1,0 +1,12 @@
+"""Tasks for accounts; thin wrappers around cfp operations."""
+from celery import shared_task
+
+from cfp.auth.operations import purge_account_records as purge
+from cfp.extensions import db
+
+
+@shared_task
+def purge_account_records() -> list[int]:
+    attempts, tokens = purge()
+    db.session.commit()
+    return [attempts, tokens]
