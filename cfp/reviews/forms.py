@@ -1,9 +1,12 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (
-    DateTimeLocalField, DecimalField, SelectField, SubmitField, TextAreaField,
+    BooleanField, DateField, DateTimeLocalField, DecimalField, IntegerField, PasswordField, SelectField,
+    StringField,
+    SubmitField, TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
 
 from cfp.reviews.models import Recommendation
 from cfp.core.forms import options
@@ -48,3 +51,72 @@ def review_form_class(criteria):
         )
         setattr(ReviewForm, f"score_{criterion.id}", field)
     return ReviewForm
+
+
+class AutomaticStartForm(FlaskForm):
+    submit = SubmitField(_l("Compute an optimal assignment"))
+
+
+class PairForm(FlaskForm):
+    proposal_id = SelectField(_l("Proposal"), coerce=int, validators=[DataRequired()])
+    reviewer_id = SelectField(_l("Reviewer"), coerce=int, validators=[DataRequired()])
+    submit = SubmitField(_l("Add this pair"))
+
+
+class ApproveForm(FlaskForm):
+    due_at = DateTimeLocalField(_l("Reviews due (your time zone)"), format="%Y-%m-%dT%H:%M",
+                                validators=[DataRequired()])
+    submit = SubmitField(_l("Approve and send the invitations"))
+
+
+class ExtendForm(FlaskForm):
+    due_at = DateTimeLocalField(_l("New due date (your time zone)"), format="%Y-%m-%dT%H:%M",
+                                validators=[DataRequired()])
+    submit = SubmitField(_l("Extend"))
+
+
+class PoolInviteForm(FlaskForm):
+    email = StringField(_l("Email"), validators=[DataRequired(), Email(), Length(max=320)])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    affiliation = StringField(_l("Institution"), validators=[Optional(), Length(max=300)])
+    keywords = StringField(_l("Expertise keywords"), validators=[Optional(), Length(max=500)])
+    max_load = IntegerField(_l("Maximum number of proposals"), default=8,
+                            validators=[InputRequired(), NumberRange(min=0, max=100)])
+    submit = SubmitField(_l("Invite"))
+
+
+class PoolImportForm(FlaskForm):
+    file = FileField(_l("CSV file (email,name,affiliation,keywords,expertise,max_load)"),
+                     validators=[FileRequired()])
+    submit = SubmitField(_l("Import"))
+
+
+class JoinPoolForm(FlaskForm):
+    password = PasswordField(_l("Choose a password"), validators=[Optional(), Length(min=10, max=200)])
+    submit = SubmitField(_l("Join the pool"))
+
+
+class ProfileForm(FlaskForm):
+    keywords = StringField(_l("Expertise keywords"), validators=[Optional(), Length(max=500)])
+    expertise = TextAreaField(_l("Expertise, in a few sentences"), validators=[Optional(), Length(max=5000)])
+    max_load = IntegerField(_l("Maximum number of proposals"),
+                            validators=[InputRequired(), NumberRange(min=0, max=100)])
+    conflicts = TextAreaField(_l("People you collaborate with (one name per line)"),
+                              validators=[Optional(), Length(max=5000)])
+    unavailable_from = DateField(_l("Unavailable from"), validators=[Optional()])
+    unavailable_until = DateField(_l("Unavailable until"), validators=[Optional()])
+    submit = SubmitField(_l("Save"))
+
+
+class ReviewSettingsForm(FlaskForm):
+    review_reminder_days_before = IntegerField(_l("Remind reviewers this many days before the due date"),
+                                               validators=[InputRequired(), NumberRange(min=0, max=60)])
+    review_reminder_days_after = IntegerField(_l("Remind them again this many days after it"),
+                                              validators=[InputRequired(), NumberRange(min=0, max=60)])
+    reviewer_answer_days = IntegerField(_l("Days a reviewer has to answer an invitation"),
+                                        validators=[InputRequired(), NumberRange(min=1, max=60)])
+    reviewer_min_load = IntegerField(_l("Minimum number of proposals per reviewer (automatic assignment)"),
+                                     validators=[InputRequired(), NumberRange(min=0, max=50)])
+    reviewers_see_side_reviews = BooleanField(_l("A reviewer sees the other reviews of their side after submitting"))
+    normalise_review_scores = BooleanField(_l("Rank by scores normalised per reviewer (z-scores)"))
+    submit = SubmitField(_l("Save the settings"))

@@ -1,7 +1,7 @@
 """Reviewer pool, assignments, reviews with a score per criterion, rankings."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -23,11 +23,53 @@ class ReviewerProfile(IdMixin, db.Model):
     expertise: Mapped[str] = mapped_column(sa.Text, default="")
     max_load: Mapped[int] = mapped_column(default=8)
     conflicts: Mapped[str] = mapped_column(sa.Text, default="")  # declared collaborations
+    # A period the reviewer cannot review in (no automatic invitation meanwhile).
+    unavailable_from: Mapped[date | None] = mapped_column(sa.Date)
+    unavailable_until: Mapped[date | None] = mapped_column(sa.Date)
 
     user = relationship("User", lazy="joined")
     agency = relationship("Agency")
 
-    __table_args__ = (sa.CheckConstraint("max_load >= 0", name="load_not_negative"),)
+    __table_args__ = (
+        sa.CheckConstraint("max_load >= 0", name="load_not_negative"),
+        sa.CheckConstraint("unavailable_until IS NULL OR unavailable_from IS NULL"
+                           " OR unavailable_from <= unavailable_until", name="unavailable_order"),
+    )
+
+    def available_on(self, day: date) -> bool:
+        if self.unavailable_from is None and self.unavailable_until is None:
+            return True
+        start = self.unavailable_from or date.min
+        end = self.unavailable_until or date.max
+        return not (start <= day <= end)
+
+    def can_edit(self, user) -> bool:
+        return user.is_authenticated and (user.id == self.user_id or user.has_role(Role.staff, self.agency_id))
+
+
+class ReviewerInvitation(IdMixin, db.Model):
+    """Staff invite an expert into their side's pool; the account (if none) is created when
+    the expert follows the emailed link. Only the token's hash is stored."""
+
+    __tablename__ = "reviewer_invitations"
+
+    agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"))
+    email: Mapped[str] = mapped_column(sa.String(320))
+    name: Mapped[str] = mapped_column(sa.String(200))
+    affiliation: Mapped[str] = mapped_column(sa.String(300), default="")
+    keywords: Mapped[str] = mapped_column(sa.String(500), default="")
+    expertise: Mapped[str] = mapped_column(sa.Text, default="")
+    max_load: Mapped[int] = mapped_column(default=8)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    invited_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    accepted_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+    agency = relationship("Agency")
+
+    __table_args__ = (sa.CheckConstraint("max_load >= 0", name="invited_load_not_negative"),)
 
 
 class AssignmentState(StateEnum):
@@ -93,9 +135,12 @@ class Assignment(IdMixin, TimestampMixin, db.Model):
     no_conflict_declared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     conflict_reason: Mapped[str | None] = mapped_column(sa.Text)
     assigned_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    # The assignment that took over when this one was declined, released or replaced.
+    replaced_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("assignments.id"))
 
     proposal = relationship("Proposal", lazy="joined")
     reviewer = relationship("User", foreign_keys=[reviewer_id], lazy="joined")
+    replaced_by = relationship("Assignment", remote_side="Assignment.id", foreign_keys=[replaced_by_id])
     agency = relationship("Agency")
     review: Mapped[Review | None] = relationship(back_populates="assignment", uselist=False)
 
@@ -120,6 +165,12 @@ class Assignment(IdMixin, TimestampMixin, db.Model):
 
     def can_manage(self, user) -> bool:
         return user.is_authenticated and user.has_role(Role.staff, self.agency_id)
+
+    def can_see_side_reviews(self, user) -> bool:
+        """Mirror review: the other reviews of the same side (never the other side's), only
+        once this reviewer submitted their own, and only if the call allows it."""
+        return (self.is_reviewer(user) and self.state == A.submitted
+                and bool(self.proposal.call.reviewers_see_side_reviews))
 
 
 class ReviewState(StateEnum):

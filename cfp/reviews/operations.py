@@ -3,9 +3,10 @@ scoring, and each side's ranking. None of them commits."""
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+import numpy as np
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
@@ -38,19 +39,57 @@ def _move_proposal(proposal: Proposal, target: ProposalState):
     return change_state(proposal, target, table=PROPOSAL_TRANSITIONS, what=_("The proposal"))
 
 
-def detected_conflict(proposal: Proposal, reviewer) -> str | None:
-    """A reason when the reviewer obviously cannot review the proposal."""
+# Addresses at these domains say nothing about an institution.
+PUBLIC_EMAIL_DOMAINS = frozenset({
+    "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.com", "yahoo.com",
+    "icloud.com", "qq.com", "163.com", "126.com", "foxmail.com", "sina.com", "proton.me",
+    "protonmail.com", "gmx.com", "skynet.be", "telenet.be", "example.org", "example.com",
+})
+
+
+def _norm(text: str | None) -> str:
+    return " ".join((text or "").casefold().replace(",", " ").replace(".", " ").split())
+
+
+def _domain(email: str | None) -> str:
+    return (email or "").rpartition("@")[2].strip().lower()
+
+
+def detected_conflict(proposal: Proposal, reviewer, profile: ReviewerProfile | None = None) -> str | None:
+    """A reason when the reviewer cannot review the proposal: they are its PI or a member,
+    share an institution or an (institutional) email domain with a PI or a member, or
+    declared a collaboration with one of them (their profile's conflicts, a name a line)."""
     if proposal.pi_side(reviewer) is not None:
         return _("the reviewer is a PI of the proposal")
     email = (reviewer.email or "").lower()
     if any((m.email or "").lower() == email for m in proposal.members if m.email):
         return _("the reviewer is a member of the proposal")
+    people = [(s.pi.name, s.pi.email, s.pi.affiliation) for s in proposal.sides if s.pi is not None]
+    people += [(m.name, m.email, m.affiliation) for m in proposal.members]
+    # Institutions: each side's (the PI's) and the members' affiliations.
+    institutions = {_norm(s.institution) for s in proposal.sides} | {_norm(m.affiliation) for m in proposal.members}
+    institutions.discard("")
+    if _norm(reviewer.affiliation) and _norm(reviewer.affiliation) in institutions:
+        return _("the reviewer works at %(inst)s, like a member of the proposal", inst=reviewer.affiliation)
+    domain = _domain(reviewer.email)
+    if domain and domain not in PUBLIC_EMAIL_DOMAINS and any(_domain(p[1]) == domain for p in people):
+        return _("the reviewer shares the email domain %(domain)s with a member of the proposal",
+                 domain=domain)
+    if profile is None:
+        profile = db.session.scalar(sa.select(ReviewerProfile).filter_by(user_id=reviewer.id))
+    declared = {_norm(line) for line in (profile.conflicts if profile else "").splitlines()}
+    declared.discard("")
+    for name, _email, _aff in people:
+        if _norm(name) in declared:
+            return _("the reviewer declared a collaboration with %(name)s", name=name)
     return None
 
 
 def assign_reviewer(actor, proposal: Proposal, reviewer, agency_id: int, due_at: datetime,
                     method: AssignmentMethod = AssignmentMethod.manual) -> Assignment:
-    if not actor.has_role(Role.staff, agency_id):
+    """Invite a reviewer of the side. ``actor`` None is the system (an automatic
+    replacement run by a worker); every other check applies all the same."""
+    if actor is not None and not actor.has_role(Role.staff, agency_id):
         raise NotAllowed(_("Only staff of this side may assign its reviewers."))
     if proposal.state not in (ProposalState.eligible, ProposalState.in_review):
         raise DomainError(_("Only an eligible proposal can be sent to reviewers (this one is “%(s)s”).",
@@ -58,7 +97,7 @@ def assign_reviewer(actor, proposal: Proposal, reviewer, agency_id: int, due_at:
     profile = db.session.scalar(sa.select(ReviewerProfile).filter_by(user_id=reviewer.id))
     if profile is None or profile.agency_id != agency_id or not reviewer.has_role(Role.reviewer, agency_id):
         raise DomainError(_("%(name)s is not in this side's reviewer pool.", name=reviewer.name))
-    conflict = detected_conflict(proposal, reviewer)
+    conflict = detected_conflict(proposal, reviewer, profile)
     if conflict:
         raise DomainError(_("Conflict of interest: %(why)s.", why=conflict))
     if db.session.scalar(sa.select(Assignment.id).filter_by(proposal_id=proposal.id, reviewer_id=reviewer.id)):
@@ -67,7 +106,7 @@ def assign_reviewer(actor, proposal: Proposal, reviewer, agency_id: int, due_at:
         raise DomainError(_("The due date must be in the future."))
     assignment = Assignment(
         proposal=proposal, reviewer=reviewer, agency_id=agency_id, due_at=due_at,
-        method=method, assigned_by_id=actor.id, state=AssignmentState.invited,
+        method=method, assigned_by_id=actor.id if actor is not None else None, state=AssignmentState.invited,
     )
     db.session.add(assignment)
     if proposal.state == ProposalState.eligible:
@@ -96,6 +135,8 @@ def answer_invitation(actor, assignment: Assignment, accept: bool) -> Assignment
     before = _move_assignment(assignment, target)
     assignment.answered_at = utcnow()
     log_action(actor, "assignment.answer", assignment, before={"state": before}, after={"state": target})
+    if not accept:
+        _queue_replacement(assignment.id)
     return assignment
 
 
@@ -112,6 +153,7 @@ def declare_interests(actor, assignment: Assignment, conflict: bool, reason: str
         assignment.conflict_reason = reason.strip()
         log_action(actor, "assignment.conflict", assignment, before={"state": before},
                    after={"state": assignment.state, "reason": assignment.conflict_reason})
+        _queue_replacement(assignment.id)
     else:
         assignment.no_conflict_declared_at = utcnow()
         log_action(actor, "assignment.no_conflict", assignment, after={"declared": True})
@@ -274,7 +316,161 @@ def compute_side_ranking(call_id: int, agency_id: int) -> list[RankingEntry]:
         entries.append(entry)
     for stale in existing.values():
         db.session.delete(stale)
-    entries.sort(key=lambda e: (e.mean_score is None, -(e.mean_score or 0), e.proposal_id))
+    if call.normalise_review_scores:
+        # Ranked by the means of scores normalised per reviewer (z-scores, see aggregation).
+        from cfp.reviews.aggregation import side_statistics
+
+        db.session.flush()
+        normalised = {s.proposal.id: s.normalised for s in side_statistics(call, agency_id)[0]}
+        key = {e.proposal_id: normalised.get(e.proposal_id) if e.mean_score is not None else None for e in entries}
+    else:
+        key = {e.proposal_id: e.mean_score for e in entries}
+    entries.sort(key=lambda e: (key[e.proposal_id] is None, -(key[e.proposal_id] or 0), e.proposal_id))
     for rank, entry in enumerate(entries, start=1):
         entry.rank = rank if entry.mean_score is not None else None
     return entries
+
+
+# ------------------------------------------------------------------ the invitation workflow
+
+OPEN_FOR_REPLACEMENT = (AssignmentState.invited, AssignmentState.accepted, AssignmentState.overdue)
+ENDED_WITHOUT_REVIEW = (AssignmentState.declined, AssignmentState.conflict, AssignmentState.replaced)
+
+
+def _queue_replacement(assignment_id: int) -> None:
+    def send(aid=assignment_id):
+        from workers.reviews import replace_assignment
+
+        replace_assignment.delay(aid)
+
+    after_commit(send)
+
+
+def next_best_reviewer(assignment: Assignment):
+    """The side's best available reviewer for the proposal, by affinity: in the side's pool,
+    never asked for this proposal before, below their maximum load, without a conflict."""
+    from cfp.reviews.assignment import text_affinity
+    from cfp.reviews.automatic import proposal_text, reviewer_text
+
+    proposal = assignment.proposal
+    asked = set(db.session.scalars(sa.select(Assignment.reviewer_id).filter_by(proposal_id=proposal.id)))
+    load = dict(db.session.execute(
+        sa.select(Assignment.reviewer_id, sa.func.count())
+        .where(Assignment.state.in_(ACTIVE_ASSIGNMENT_STATES - {AssignmentState.submitted}))
+        .group_by(Assignment.reviewer_id)).all())
+    profiles = [
+        p for p in db.session.scalars(
+            sa.select(ReviewerProfile).filter_by(agency_id=assignment.agency_id).order_by(ReviewerProfile.id))
+        if p.user_id not in asked and p.user.active and p.user.has_role(Role.reviewer, assignment.agency_id)
+        and p.available_on(utcnow().date())
+        and load.get(p.user_id, 0) < p.max_load and detected_conflict(proposal, p.user, p) is None
+    ]
+    if not profiles:
+        return None
+    affinity = text_affinity([proposal_text(proposal)], [reviewer_text(p) for p in profiles])
+    row = affinity.rows(np.array([0]))[0]
+    best = max(range(len(profiles)), key=lambda j: (row[j], -load.get(profiles[j].user_id, 0), -profiles[j].id))
+    return profiles[best].user
+
+
+def replace_assignment(actor, assignment: Assignment) -> Assignment | None:
+    """Invite the next best reviewer in place of one who declined, declared a conflict, did
+    not answer in time or was replaced by staff. Idempotent: an assignment replaced once is
+    never replaced again."""
+    if assignment.replaced_by_id is not None:
+        return assignment.replaced_by
+    if assignment.state in OPEN_FOR_REPLACEMENT:
+        before = _move_assignment(assignment, AssignmentState.replaced)
+        log_action(actor, "assignment.replaced", assignment, before={"state": before},
+                   after={"state": assignment.state})
+    elif assignment.state not in ENDED_WITHOUT_REVIEW:
+        return None
+    proposal = assignment.proposal
+    if proposal.state not in (ProposalState.eligible, ProposalState.in_review):
+        return None
+    reviewer = next_best_reviewer(assignment)
+    if reviewer is None:
+        log_action(actor, "assignment.no_replacement", assignment,
+                   after={"reason": "no available reviewer in the side's pool"})
+        return None
+    call = proposal.call
+    due_at = max(assignment.due_at, utcnow() + timedelta(days=call.reviewer_answer_days + 7))
+    replacement = assign_reviewer(actor, proposal, reviewer, assignment.agency_id, due_at,
+                                  method=AssignmentMethod.automatic)
+    assignment.replaced_by_id = replacement.id
+    log_action(actor, "assignment.replacement", assignment, after={"replaced_by_id": replacement.id,
+                                                                    "reviewer_id": reviewer.id})
+    return replacement
+
+
+def staff_replace_reviewer(actor, assignment: Assignment) -> Assignment | None:
+    if not assignment.can_manage(actor):
+        raise NotAllowed(_("Only staff of this side may replace its reviewers."))
+    if assignment.state not in OPEN_FOR_REPLACEMENT:
+        raise DomainError(_("Only an open assignment can be replaced (this one is “%(s)s”).", s=assignment.state.label))
+    replacement = replace_assignment(actor, assignment)
+    if replacement is None:
+        raise DomainError(_("No other reviewer of this side is available for this proposal."))
+    return replacement
+
+
+def extend_due_date(actor, assignment: Assignment, due_at: datetime) -> Assignment:
+    if not assignment.can_manage(actor):
+        raise NotAllowed(_("Only staff of this side may change its due dates."))
+    if assignment.state not in OPEN_FOR_REPLACEMENT:
+        raise DomainError(_("Only an open assignment has a due date to change."))
+    if due_at <= max(assignment.due_at, utcnow()):
+        raise DomainError(_("The new due date must be later than the current one and in the future."))
+    before = assignment.due_at
+    assignment.due_at = due_at
+    if assignment.state == AssignmentState.overdue:
+        _move_assignment(assignment, AssignmentState.accepted)
+    log_action(actor, "assignment.extend", assignment, before={"due_at": before}, after={"due_at": due_at})
+    return assignment
+
+
+def expire_invitations(now: datetime | None = None) -> list[int]:
+    """Invitations unanswered after the call's answer period: the ids to replace."""
+    now = now or utcnow()
+    rows = db.session.execute(
+        sa.select(Assignment.id, Assignment.invited_at, Call.reviewer_answer_days)
+        .join(Proposal, Proposal.id == Assignment.proposal_id).join(Call, Call.id == Proposal.call_id)
+        .where(Assignment.state == AssignmentState.invited)
+    ).all()
+    return [aid for aid, invited_at, days in rows if invited_at + timedelta(days=days) <= now]
+
+
+def remind_reviewers(now: datetime | None = None) -> int:
+    """Reminders before the due date and after it, and overdue marking. Each email has an
+    idempotency key per assignment and reason, so running this twice sends nothing twice."""
+    now = now or utcnow()
+    sent = 0
+    rows = db.session.scalars(
+        sa.select(Assignment).join(Proposal, Proposal.id == Assignment.proposal_id)
+        .where(Assignment.state.in_([AssignmentState.accepted, AssignmentState.overdue]))
+        .options(sa.orm.joinedload(Assignment.proposal).joinedload(Proposal.call))
+    ).unique().all()
+    for a in rows:
+        call = a.proposal.call
+        before_days, after_days = call.review_reminder_days_before, call.review_reminder_days_after
+        if a.state == AssignmentState.accepted and a.due_at <= now:
+            _move_assignment(a, AssignmentState.overdue)
+            log_action(None, "assignment.overdue", a, before={"state": AssignmentState.accepted},
+                       after={"state": AssignmentState.overdue})
+        if before_days and a.due_at - timedelta(days=before_days) <= now < a.due_at:
+            sent += _reminder(a, f"reminder-{a.id}-before-{before_days}d", "review_reminder")
+        if a.state == AssignmentState.overdue and now >= a.due_at + timedelta(days=after_days):
+            sent += _reminder(a, f"reminder-{a.id}-after-{after_days}d", "review_overdue")
+    return sent
+
+
+def _reminder(a: Assignment, key: str, template: str) -> int:
+    from cfp.core.outbox import OutboxMessage
+
+    if db.session.scalar(sa.select(OutboxMessage.id).filter_by(idempotency_key=key)) is not None:
+        return 0
+    queue_email(to=a.reviewer, template=template, key=key,
+                context={"assignment": a, "proposal": a.proposal,
+                         "due_at": format_instant(a.due_at, a.reviewer.effective_timezone),
+                         "link": external_url("reviews.assignment", assignment_id=a.id)})
+    return 1

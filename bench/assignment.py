@@ -1,0 +1,193 @@
+"""Benchmark of the automatic reviewer assignment (cfp/reviews/assignment.py).
+
+Seeded synthetic instances: proposals and reviewers are topic-word documents drawn from a
+seeded vocabulary (so TF-IDF is meaningful), 1% of pairs are random conflicts, 3 reviewers
+per proposal, each reviewer at most 8. For each size it prints:
+
+* the solver alone (candidate lists already computed → certified assignment): time and
+  peak memory (ru_maxrss of a fresh process that does only that);
+* the whole job from text (TF-IDF, affinity, top-k candidates, solve, certificate): time
+  and peak memory (ru_maxrss of its own fresh process);
+* the total affinity, the dual bound and the gap to the optimum (0 when the certificate
+  proves the assignment optimal; the dual bound is an upper bound on every assignment).
+
+    .venv/bin/python bench/assignment.py            # the three sizes
+    .venv/bin/python bench/assignment.py 500x300    # one size
+    .venv/bin/python bench/assignment.py --lp 500x300   # also the unpruned LP (HiGHS)
+"""
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+SIZES = [(500, 300), (2_000, 1_000), (20_000, 10_000)]
+NEED, MAX_LOAD, CONFLICT_RATE = 3, 8, 0.01
+VOCABULARY, TOPICS, WORDS_PER_TOPIC = 6_000, 120, 60
+
+
+def documents(seed: int, n: int, m: int) -> tuple[list[str], list[str]]:
+    rng = np.random.default_rng(seed)
+    letters = np.array(list("abcdefghijklmnopqrstuvwxyz"))
+    words = ["".join(rng.choice(letters, size=rng.integers(4, 10))) for _ in range(VOCABULARY)]
+    words = np.array(words)
+    topics = [rng.choice(VOCABULARY, size=WORDS_PER_TOPIC, replace=False) for _ in range(TOPICS)]
+
+    def doc(length: int, n_topics: int) -> str:
+        chosen = rng.choice(TOPICS, size=n_topics, replace=False)
+        topical = np.concatenate([topics[t] for t in chosen])
+        k_topic = int(length * 0.7)
+        picks = np.concatenate([rng.choice(topical, size=k_topic),
+                                rng.integers(0, VOCABULARY, size=length - k_topic)])
+        return " ".join(words[picks])
+
+    proposals = [doc(int(rng.integers(80, 160)), int(rng.integers(1, 3))) for _ in range(n)]
+    reviewers = [doc(int(rng.integers(20, 50)), int(rng.integers(1, 4))) for _ in range(m)]
+    return proposals, reviewers
+
+
+def conflicts(seed: int, n: int, m: int) -> np.ndarray:
+    rng = np.random.default_rng(seed + 1)
+    count = int(round(n * m * CONFLICT_RATE))
+    flat = np.unique(rng.integers(0, n * m, size=count, dtype=np.int64))
+    return np.stack([flat // m, flat % m], axis=1)
+
+
+def peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def run_whole(n: int, m: int, seed: int, out: str) -> dict:
+    """The whole job from text, in this (fresh) process; saves what the solver needs."""
+    from scipy import sparse
+
+    from cfp.reviews.assignment import (
+        DEFAULT_K,
+        RESERVE,
+        Instance,
+        solve,
+        text_affinity,
+        top_candidates,
+    )
+
+    proposals, reviewers = documents(seed, n, m)
+    pairs = conflicts(seed, n, m)
+    start = time.perf_counter()
+    affinity = text_affinity(proposals, reviewers)
+    instance = Instance(affinity, need=NEED, max_load=MAX_LOAD, conflicts=pairs)
+    t_affinity = time.perf_counter()
+    candidates = top_candidates(instance, DEFAULT_K + RESERVE)
+    t_candidates = time.perf_counter()
+    solution = solve(instance, candidates=candidates)
+    end = time.perf_counter()
+    np.savez(out, index=candidates.index, value=candidates.value, left=candidates.left_out_best,
+             conflicts=pairs)
+    sparse.save_npz(out + ".p.npz", affinity.proposals)
+    sparse.save_npz(out + ".r.npz", affinity.reviewers_t.T.tocsr())
+    return {
+        "whole_s": end - start, "tfidf_s": t_affinity - start,
+        "candidates_s": t_candidates - t_affinity, "solve_in_job_s": end - t_candidates,
+        "whole_peak_mib": peak_mib(), "total": solution.total, "dual": solution.dual_bound,
+        "certified": solution.certified, "rounds": solution.rounds, "arcs": solution.arcs,
+        "pairs": len(solution.pairs),
+    }
+
+
+def run_solver(n: int, m: int, out: str) -> dict:
+    """The solver alone, from saved candidate lists, in a fresh process."""
+    from scipy import sparse
+
+    from cfp.reviews.assignment import Candidates, Instance, TextAffinity, solve
+
+    data = np.load(out + ".npz")
+    affinity = TextAffinity(sparse.load_npz(out + ".p.npz"), sparse.load_npz(out + ".r.npz"))
+    instance = Instance(affinity, need=NEED, max_load=MAX_LOAD, conflicts=data["conflicts"])
+    candidates = Candidates(data["index"], data["value"], data["left"])
+    start = time.perf_counter()
+    solution = solve(instance, candidates=candidates)
+    elapsed = time.perf_counter() - start
+    return {"solver_s": elapsed, "solver_peak_mib": peak_mib(), "total": solution.total,
+            "dual": solution.dual_bound, "certified": solution.certified,
+            "rounds": solution.rounds, "arcs": solution.arcs}
+
+
+def run_lp(n: int, m: int, seed: int) -> dict:
+    """The full, unpruned linear program (HiGHS): an independent optimum."""
+    from scipy import sparse
+    from scipy.optimize import linprog
+
+    from cfp.reviews.assignment import scaled, text_affinity
+
+    proposals, reviewers = documents(seed, n, m)
+    pairs = conflicts(seed, n, m)
+    a = scaled(text_affinity(proposals, reviewers).rows(np.arange(n)))
+    allowed = np.ones((n, m), dtype=bool)
+    allowed[pairs[:, 0], pairs[:, 1]] = False
+    ii, jj = np.nonzero(allowed)
+    start = time.perf_counter()
+    cols = np.arange(len(ii))
+    a_eq = sparse.csr_matrix((np.ones(len(ii)), (ii, cols)), shape=(n, len(ii)))
+    a_ub = sparse.csr_matrix((np.ones(len(ii)), (jj, cols)), shape=(m, len(ii)))
+    result = linprog(-a[ii, jj].astype(float), A_ub=a_ub, b_ub=np.full(m, MAX_LOAD), A_eq=a_eq,
+                     b_eq=np.full(n, NEED), bounds=(0, 1), method="highs")
+    return {"lp_s": time.perf_counter() - start, "lp_optimum": -result.fun}
+
+
+def child(kind: str, n: int, m: int, seed: int, out: str) -> None:
+    result = {"whole": lambda: run_whole(n, m, seed, out), "solver": lambda: run_solver(n, m, out),
+              "lp": lambda: run_lp(n, m, seed)}[kind]()
+    print(json.dumps(result))
+
+
+def in_fresh_process(kind: str, n: int, m: int, seed: int, out: str) -> dict:
+    env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "2")}
+    proc = subprocess.run([sys.executable, __file__, "--child", kind, str(n), str(m), str(seed), out],
+                          capture_output=True, text=True, env=env, check=False)
+    if proc.returncode != 0:
+        raise SystemExit(f"{kind} {n}x{m} failed:\n{proc.stderr}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str]) -> None:
+    if argv[:1] == ["--child"]:
+        child(argv[1], int(argv[2]), int(argv[3]), int(argv[4]), argv[5])
+        return
+    with_lp = "--lp" in argv
+    wanted = [a for a in argv if "x" in a and not a.startswith("-")]
+    sizes = [tuple(map(int, a.split("x"))) for a in wanted] or SIZES
+    from cfp.reviews.assignment import SCALE
+
+    print(f"{'size':>13} {'solver s':>9} {'solver MiB':>10} {'job s':>7} {'job MiB':>8} "
+          f"{'(tfidf+top-k s)':>15} {'total affinity':>15} {'gap':>5} {'certified':>9} rounds")
+    for n, m in sizes:
+        seed = n  # the same instance whichever sizes are run
+        with tempfile.TemporaryDirectory() as tmp:
+            out = str(Path(tmp) / "instance")
+            whole = in_fresh_process("whole", n, m, seed, out)
+            alone = in_fresh_process("solver", n, m, seed, out)
+        assert alone["total"] == whole["total"], (alone, whole)
+        gap = (whole["dual"] - whole["total"]) / SCALE
+        print(f"{n:>6}x{m:<6} {alone['solver_s']:>9.2f} {alone['solver_peak_mib']:>10.0f} "
+              f"{whole['whole_s']:>7.2f} {whole['whole_peak_mib']:>8.0f} "
+              f"{whole['tfidf_s'] + whole['candidates_s']:>15.2f} "
+              f"{whole['total'] / SCALE:>15.6f} {gap:>5.3g} {whole['certified']!s:>9} "
+              f"{whole['rounds']} ({whole['arcs']} arcs, {whole['pairs']} pairs)", flush=True)
+        if with_lp:
+            lp = in_fresh_process("lp", n, m, seed, "")
+            print(f"{'':>13} full LP (HiGHS, unpruned): optimum {lp['lp_optimum'] / SCALE:.6f} "
+                  f"in {lp['lp_s']:.1f} s; difference "
+                  f"{(lp['lp_optimum'] - whole['total']) / SCALE:.2g}", flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,344 @@
+"""Automatic assignment as a job: staff start it for one call and side, a Celery task
+computes affinities and the optimal assignment (cfp/reviews/assignment.py), writing its
+progress to a Job; staff preview and adjust the proposed pairs, then approve them."""
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+
+import numpy as np
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from cfp.auth.models import User
+from cfp.calls.models import Call
+from cfp.core.aftercommit import after_commit
+from cfp.core.audit import log_action
+from cfp.core.errors import DomainError, NotAllowed
+from cfp.core.jobs import Job, JobStatus
+from cfp.core.roles import Role
+from cfp.core.types import utcnow
+from cfp.extensions import db
+from cfp.proposals.models import Proposal, ProposalState
+from cfp.reviews.assignment import AssignmentInfeasible, Instance, solve, text_affinity
+from cfp.reviews.models import (
+    ACTIVE_ASSIGNMENT_STATES,
+    Assignment,
+    AssignmentMethod,
+    ReviewerProfile,
+)
+
+JOB_KIND = "reviews.assignment"
+ASSIGNABLE_STATES = (ProposalState.eligible, ProposalState.in_review)
+
+
+class JobCancelled(Exception):
+    pass
+
+
+def proposal_text(p: Proposal) -> str:
+    return " ".join([p.title or "", p.abstract or "", (p.keywords or "").replace(";", " ")])
+
+
+def reviewer_text(profile: ReviewerProfile) -> str:
+    return " ".join([profile.keywords or "", profile.keywords or "", profile.expertise or ""])
+
+
+def side_problem(call: Call, agency_id: int, pins: list[tuple[int, int]] = ()):
+    """The instance for one side of a call: its assignable proposals, its reviewer pool,
+    conflicts, the side's current assignments (kept, like staff pins) and the loads
+    reviewers already carry in other calls."""
+    from cfp.reviews.operations import detected_conflict
+
+    side = next((s for s in call.sides if s.agency_id == agency_id), None)
+    if side is None:
+        raise DomainError(_("This call has no such side."))
+    proposals = db.session.scalars(
+        sa.select(Proposal).where(Proposal.call_id == call.id, Proposal.state.in_(ASSIGNABLE_STATES))
+        .options(sa.orm.selectinload(Proposal.members)).order_by(Proposal.id)
+    ).all()
+    profiles = [
+        p for p in db.session.scalars(
+            sa.select(ReviewerProfile).filter_by(agency_id=agency_id).order_by(ReviewerProfile.id))
+        if p.user.active and p.user.has_role(Role.reviewer, agency_id) and p.available_on(utcnow().date())
+    ]
+    p_index = {p.id: i for i, p in enumerate(proposals)}
+    r_index = {pr.user_id: j for j, pr in enumerate(profiles)}
+    active = db.session.execute(
+        sa.select(Assignment.proposal_id, Assignment.reviewer_id, Proposal.call_id)
+        .join(Proposal, Proposal.id == Assignment.proposal_id)
+        .where(Assignment.reviewer_id.in_(list(r_index)), Assignment.state.in_(ACTIVE_ASSIGNMENT_STATES))
+    ).all()
+    other_load = np.zeros(len(profiles), dtype=np.int64)
+    kept: set[tuple[int, int]] = set()
+    for proposal_id, reviewer_id, call_id in active:
+        if call_id == call.id and proposal_id in p_index:
+            kept.add((p_index[proposal_id], r_index[reviewer_id]))
+        else:
+            other_load[r_index[reviewer_id]] += 1
+    # Reviewers who answered no (declined, conflict) are never proposed again for that proposal.
+    past = db.session.execute(
+        sa.select(Assignment.proposal_id, Assignment.reviewer_id)
+        .where(Assignment.proposal_id.in_(list(p_index)), Assignment.reviewer_id.in_(list(r_index)),
+               Assignment.state.not_in(ACTIVE_ASSIGNMENT_STATES))
+    ).all()
+    conflicts = {(p_index[a], r_index[b]) for a, b in past}
+    found = conflict_pairs(proposals, profiles)
+    conflicts |= found
+    conflict_reasons = {(i, j): detected_conflict(proposals[i], profiles[j].user, profiles[j]) for i, j in found}
+    for proposal_id, reviewer_id in pins:
+        if proposal_id in p_index and reviewer_id in r_index:
+            kept.add((p_index[proposal_id], r_index[reviewer_id]))
+    max_load = np.array([max(pr.max_load - int(other_load[j]), 0) for j, pr in enumerate(profiles)],
+                        dtype=np.int64)
+    instance = Instance(
+        affinity=text_affinity([proposal_text(p) for p in proposals], [reviewer_text(pr) for pr in profiles])
+        if proposals and profiles else None,
+        need=np.full(len(proposals), side.reviewers_per_proposal, dtype=np.int64),
+        max_load=max_load,
+        min_load=np.array([min(side_min_load(call), pr.max_load) for pr in profiles], dtype=np.int64),
+        conflicts=sorted(conflicts), pins=sorted(kept),
+        proposal_labels=[p.reference or p.acronym or p.title for p in proposals],
+        reviewer_labels=[pr.user.name for pr in profiles],
+    ) if proposals and profiles else None
+    return instance, proposals, profiles, conflict_reasons
+
+
+def conflict_pairs(proposals: list[Proposal], profiles: list[ReviewerProfile]) -> set[tuple[int, int]]:
+    """Every (proposal, reviewer) pair that detected_conflict refuses, found through indexes
+    (institution, email domain, email, declared name, account) rather than by trying each
+    pair: linear in the number of people, not in proposals × reviewers."""
+    from cfp.reviews.operations import PUBLIC_EMAIL_DOMAINS, _domain, _norm
+
+    by_user, by_email, by_institution, by_domain, by_declared = (defaultdict(set) for _ in range(5))
+    for j, profile in enumerate(profiles):
+        user = profile.user
+        by_user[user.id].add(j)
+        by_email[(user.email or "").lower()].add(j)
+        if _norm(user.affiliation):
+            by_institution[_norm(user.affiliation)].add(j)
+        domain = _domain(user.email)
+        if domain and domain not in PUBLIC_EMAIL_DOMAINS:
+            by_domain[domain].add(j)
+        for line in (profile.conflicts or "").splitlines():
+            if _norm(line):
+                by_declared[_norm(line)].add(j)
+    pairs = set()
+    for i, proposal in enumerate(proposals):
+        hit = set()
+        people = [(side.pi.name, side.pi.email) for side in proposal.sides if side.pi is not None]
+        people += [(m.name, m.email) for m in proposal.members]
+        for side in proposal.sides:
+            hit |= by_user.get(side.pi_user_id, set())
+            hit |= by_institution.get(_norm(side.institution), set())
+        for member in proposal.members:
+            hit |= by_email.get((member.email or "").lower(), set()) if member.email else set()
+            hit |= by_institution.get(_norm(member.affiliation), set()) if _norm(member.affiliation) else set()
+        for name, email in people:
+            domain = _domain(email)
+            if domain and domain not in PUBLIC_EMAIL_DOMAINS:
+                hit |= by_domain.get(domain, set())
+            hit |= by_declared.get(_norm(name), set())
+        pairs.update((i, j) for j in hit)
+    return pairs
+
+
+def side_min_load(call: Call) -> int:
+    return int(getattr(call, "reviewer_min_load", 0) or 0)
+
+
+def start_assignment_job(actor, call: Call, agency_id: int, pins: list[tuple[int, int]] = ()) -> Job:
+    if not actor.has_role(Role.staff, agency_id):
+        raise NotAllowed(_("Only staff of this side may assign its reviewers."))
+    job = Job(kind=JOB_KIND, status=JobStatus.queued, progress=0, created_by_id=actor.id,
+              params={"call_id": call.id, "agency_id": agency_id, "pins": [list(p) for p in pins]},
+              message=_("Waiting for a worker…"))
+    db.session.add(job)
+    db.session.flush()
+    log_action(actor, "assignment_job.start", job, after={"call_id": call.id, "agency_id": agency_id})
+    after_commit(lambda job_id=job.id: _queue_job(job_id))
+    return job
+
+
+def _queue_job(job_id: int) -> None:
+    from workers.reviews import compute_assignment
+
+    compute_assignment.delay(job_id)
+
+
+def cancel_assignment_job(actor, job: Job) -> Job:
+    if not can_manage_job(actor, job):
+        raise NotAllowed(_("You cannot cancel this job."))
+    if job.status in (JobStatus.queued, JobStatus.running):
+        job.cancel_requested = True
+        if job.status == JobStatus.queued:
+            job.status = JobStatus.cancelled
+            job.finished_at = utcnow()
+        log_action(actor, "assignment_job.cancel", job, after={"cancel_requested": True})
+    return job
+
+
+def can_manage_job(user, job: Job) -> bool:
+    return (user.is_authenticated and job.kind == JOB_KIND and job.params is not None
+            and user.has_role(Role.staff, job.params.get("agency_id")))
+
+
+def _step(job_id: int, progress: int, message: str) -> None:
+    """Record progress in its own short transaction; stop if staff asked to cancel."""
+    db.session.execute(sa.update(Job).where(Job.id == job_id).values(progress=progress, message=message))
+    db.session.commit()
+    if db.session.scalar(sa.select(Job.cancel_requested).where(Job.id == job_id)):
+        raise JobCancelled
+
+
+def run_assignment_job(job_id: int) -> dict | None:
+    """The body of the Celery task: idempotent (a finished job is left as it is)."""
+    job = db.session.get(Job, job_id)
+    if job is None or job.status in (JobStatus.done, JobStatus.failed, JobStatus.cancelled):
+        return None
+    if job.cancel_requested:
+        job.status, job.finished_at = JobStatus.cancelled, utcnow()
+        db.session.commit()
+        return None
+    job.status = JobStatus.running
+    params = dict(job.params or {})
+    db.session.commit()
+    try:
+        _step(job_id, 5, _("Reading proposals and the reviewer pool…"))
+        call = db.session.get(Call, params["call_id"])
+        instance, proposals, profiles, _reasons = side_problem(
+            call, params["agency_id"], [tuple(p) for p in params.get("pins", [])])
+        if instance is None:
+            raise AssignmentInfeasible([_("there are no eligible proposals or no reviewers in this side's pool")])
+        # Plain values: the commits below expire ORM objects.
+        proposal_rows = [(p.id, p.reference or p.title) for p in proposals]
+        reviewer_rows = [(pr.user_id, pr.user.name) for pr in profiles]
+        _step(job_id, 30, _("Affinities computed; solving…"))
+        solution = solve(instance)
+        _step(job_id, 90, _("Checking the result…"))
+    except JobCancelled:
+        db.session.rollback()
+        db.session.execute(sa.update(Job).where(Job.id == job_id)
+                           .values(status=JobStatus.cancelled, finished_at=utcnow(), message=_("Cancelled.")))
+        db.session.commit()
+        return None
+    except AssignmentInfeasible as exc:
+        db.session.rollback()
+        db.session.execute(sa.update(Job).where(Job.id == job_id).values(
+            status=JobStatus.failed, progress=100, finished_at=utcnow(),
+            message=_("No valid assignment exists."), result={"reasons": exc.reasons}))
+        db.session.commit()
+        return None
+    existing = {(a, b) for a, b in db.session.execute(
+        sa.select(Assignment.proposal_id, Assignment.reviewer_id)
+        .where(Assignment.proposal_id.in_([pid for pid, _label in proposal_rows]),
+               Assignment.agency_id == params["agency_id"],
+               Assignment.state.in_(ACTIVE_ASSIGNMENT_STATES)))}
+    pairs = []
+    for (i, j), affinity, pinned in zip(solution.pairs.tolist(), solution.affinity.tolist(),
+                                       solution.pinned.tolist()):
+        (proposal_id, proposal_label), (reviewer_id, reviewer_name) = proposal_rows[i], reviewer_rows[j]
+        pairs.append({
+            "proposal_id": proposal_id, "proposal": proposal_label,
+            "reviewer_id": reviewer_id, "reviewer": reviewer_name,
+            "affinity": round(affinity, 6), "pinned": bool(pinned),
+            "existing": (proposal_id, reviewer_id) in existing,
+        })
+    pairs.sort(key=lambda p: (p["proposal"], -p["affinity"]))
+    result = {"pairs": pairs, "total_affinity": round(solution.total / 1_000_000, 6),
+              "certified_optimal": solution.certified, "gap": solution.gap / 1_000_000}
+    db.session.execute(sa.update(Job).where(Job.id == job_id).values(
+        status=JobStatus.done, progress=100, finished_at=utcnow(), result=result,
+        message=_("Done: %(n)s pairs, total affinity %(t)s.", n=len(pairs), t=result["total_affinity"])))
+    db.session.commit()
+    return result
+
+
+def _editable(actor, job: Job) -> dict:
+    if not can_manage_job(actor, job):
+        raise NotAllowed(_("You cannot change this proposal of assignment."))
+    if job.status != JobStatus.done or not job.result or "pairs" not in job.result:
+        raise DomainError(_("This assignment is not ready for review."))
+    if job.result.get("approved_at"):
+        raise DomainError(_("This assignment is already approved."))
+    return dict(job.result)
+
+
+def remove_pair(actor, job: Job, proposal_id: int, reviewer_id: int) -> Job:
+    result = _editable(actor, job)
+    pairs = [p for p in result["pairs"]
+             if not (p["proposal_id"] == proposal_id and p["reviewer_id"] == reviewer_id and not p["existing"])]
+    if len(pairs) == len(result["pairs"]):
+        raise DomainError(_("There is no such pair to remove (existing assignments are changed on the proposal)."))
+    job.result = {**result, "pairs": pairs, "adjusted": True}
+    log_action(actor, "assignment_job.remove", job, after={"proposal_id": proposal_id, "reviewer_id": reviewer_id})
+    return job
+
+
+def toggle_pin(actor, job: Job, proposal_id: int, reviewer_id: int) -> Job:
+    result = _editable(actor, job)
+    pairs = [dict(p) for p in result["pairs"]]
+    for p in pairs:
+        if p["proposal_id"] == proposal_id and p["reviewer_id"] == reviewer_id:
+            p["pinned"] = not p["pinned"]
+            break
+    else:
+        raise DomainError(_("There is no such pair."))
+    job.result = {**result, "pairs": pairs}
+    log_action(actor, "assignment_job.pin", job, after={"proposal_id": proposal_id, "reviewer_id": reviewer_id})
+    return job
+
+
+def add_pair(actor, job: Job, proposal_id: int, reviewer_id: int) -> Job:
+    """Add a pair by hand, checked like a manual assignment (pool, conflicts, duplicates)."""
+    from cfp.reviews.operations import detected_conflict
+
+    result = _editable(actor, job)
+    params = job.params
+    proposal = db.session.get(Proposal, proposal_id)
+    reviewer = db.session.get(User, reviewer_id)
+    profile = db.session.scalar(sa.select(ReviewerProfile).filter_by(user_id=reviewer_id)) if reviewer else None
+    if proposal is None or proposal.call_id != params["call_id"] or proposal.state not in ASSIGNABLE_STATES:
+        raise DomainError(_("This proposal cannot be sent to reviewers."))
+    if profile is None or profile.agency_id != params["agency_id"]:
+        raise DomainError(_("This person is not in this side's reviewer pool."))
+    conflict = detected_conflict(proposal, reviewer, profile)
+    if conflict:
+        raise DomainError(_("Conflict of interest: %(why)s.", why=conflict))
+    if any(p["proposal_id"] == proposal_id and p["reviewer_id"] == reviewer_id for p in result["pairs"]):
+        raise DomainError(_("%(name)s is already proposed for this proposal.", name=reviewer.name))
+    pair = {"proposal_id": proposal.id, "proposal": proposal.reference or proposal.title,
+            "reviewer_id": reviewer.id, "reviewer": reviewer.name, "affinity": None,
+            "pinned": True, "existing": False}
+    job.result = {**result, "pairs": [*result["pairs"], pair], "adjusted": True}
+    log_action(actor, "assignment_job.add", job, after={"proposal_id": proposal_id, "reviewer_id": reviewer_id})
+    return job
+
+
+def pinned_pairs(job: Job) -> list[tuple[int, int]]:
+    return [(p["proposal_id"], p["reviewer_id"]) for p in (job.result or {}).get("pairs", []) if p["pinned"]]
+
+
+def approve_assignment(actor, job: Job, due_at: datetime) -> list[Assignment]:
+    """Create the proposed assignments (method automatic) and invite the reviewers; every
+    pair goes through assign_reviewer's checks, and one refusal refuses them all."""
+    from cfp.reviews.operations import assign_reviewer
+
+    result = _editable(actor, job)
+    created, errors = [], []
+    for pair in result["pairs"]:
+        if pair["existing"]:
+            continue
+        proposal = db.session.get(Proposal, pair["proposal_id"])
+        reviewer = db.session.get(User, pair["reviewer_id"])
+        try:
+            with db.session.begin_nested():
+                created.append(assign_reviewer(actor, proposal, reviewer, job.params["agency_id"], due_at,
+                                               method=AssignmentMethod.automatic))
+        except DomainError as exc:
+            errors.append(f"{pair['proposal']} — {pair['reviewer']}: {exc.message}")
+    if errors:
+        raise DomainError(_("Nothing was approved: %(errors)s", errors="; ".join(errors)))
+    job.result = {**result, "approved_at": utcnow().isoformat(), "approved_by": actor.id}
+    log_action(actor, "assignment_job.approve", job, after={"created": len(created)})
+    return created

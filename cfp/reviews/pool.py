@@ -1,0 +1,215 @@
+"""Writers for a side's reviewer pool: invitations by email (the account is created when the
+expert accepts), profiles, and the all-or-nothing CSV import. None of them commits."""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import secrets
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from cfp.auth.models import User
+from cfp.core.audit import log_action
+from cfp.core.errors import DomainError, NotAllowed
+from cfp.core.outbox import queue_email
+from cfp.core.roles import Role
+from cfp.core.types import utcnow
+from cfp.core.urls import external_url
+from cfp.extensions import db
+from cfp.reviews.models import ReviewerInvitation, ReviewerProfile
+
+INVITATION_DAYS = 30
+CSV_COLUMNS = ["email", "name", "affiliation", "keywords", "expertise", "max_load"]
+MAX_ROWS = 5000
+
+
+class PoolImportError(DomainError):
+    def __init__(self, errors: list[str]):
+        super().__init__(_("Nothing was imported: %(n)s rows have errors.", n=len(errors)))
+        self.errors = errors
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _check_email(address: str) -> bool:
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        validate_email(address, check_deliverability=False)
+    except EmailNotValidError:
+        return False
+    return True
+
+
+def _require_staff(actor, agency_id: int) -> None:
+    if not actor.has_role(Role.staff, agency_id):
+        raise NotAllowed(_("Only staff of this side may manage its reviewer pool."))
+
+
+def _add_to_pool(actor, user: User, agency_id: int, keywords: str, expertise: str, max_load: int) -> ReviewerProfile:
+    if user.agency_id is not None and user.agency_id != agency_id:
+        raise DomainError(_("%(email)s belongs to the other side.", email=user.email))
+    user.grant(Role.reviewer, agency_id)
+    profile = db.session.scalar(sa.select(ReviewerProfile).filter_by(user_id=user.id))
+    if profile is None:
+        profile = ReviewerProfile(user_id=user.id, agency_id=agency_id, keywords=keywords,
+                                  expertise=expertise, max_load=max_load)
+        db.session.add(profile)
+    elif profile.agency_id != agency_id:
+        raise DomainError(_("%(email)s is in the other side's pool.", email=user.email))
+    db.session.flush()
+    log_action(actor, "reviewer_pool.add", profile, after={"user_id": user.id, "agency_id": agency_id})
+    return profile
+
+
+def invite_reviewer(actor, agency_id: int, email: str, name: str, affiliation: str = "",
+                    keywords: str = "", expertise: str = "", max_load: int = 8) -> ReviewerInvitation:
+    """Email an expert a link to join the side's pool (valid INVITATION_DAYS days)."""
+    _require_staff(actor, agency_id)
+    email = email.strip().lower()
+    token = secrets.token_urlsafe(32)
+    invitation = ReviewerInvitation(
+        agency_id=agency_id, email=email, name=name.strip(), affiliation=affiliation.strip(),
+        keywords=keywords.strip(), expertise=expertise.strip(), max_load=max_load,
+        token_hash=_hash(token), invited_by_id=actor.id,
+        expires_at=utcnow() + timedelta(days=INVITATION_DAYS),
+    )
+    db.session.add(invitation)
+    db.session.flush()
+    queue_email(to=email, template="reviewer_pool_invitation", key=f"reviewer-pool-invitation-{invitation.id}",
+                context={"invitation": invitation, "inviter": actor,
+                         "link": external_url("reviews.join_pool", token=token)})
+    log_action(actor, "reviewer_pool.invite", invitation, after={"email": email, "agency_id": agency_id})
+    invitation.token = token  # for the caller (tests, the flash); never stored
+    return invitation
+
+
+def find_invitation(token: str) -> ReviewerInvitation | None:
+    invitation = db.session.scalar(sa.select(ReviewerInvitation).filter_by(token_hash=_hash(token)))
+    if invitation is None or invitation.accepted_at is not None or invitation.expires_at < utcnow():
+        return None
+    return invitation
+
+
+def accept_invitation(token: str, user: User | None, password: str | None = None) -> ReviewerProfile:
+    """The expert accepts: with their account (logged in, same email) or a new one created
+    now, with the password they choose (the email is verified: they followed the link)."""
+    invitation = find_invitation(token)
+    if invitation is None:
+        raise DomainError(_("This invitation is no longer valid."))
+    if user is not None and user.is_authenticated:
+        if user.email.lower() != invitation.email:
+            raise DomainError(_("This invitation was sent to %(email)s; log in with that address.",
+                                email=invitation.email))
+    else:
+        if db.session.scalar(sa.select(User.id).where(sa.func.lower(User.email) == invitation.email)):
+            raise DomainError(_("An account exists for %(email)s: log in first, then follow the link again.",
+                                email=invitation.email))
+        if not password or len(password) < 10:
+            raise DomainError(_("Choose a password of at least 10 characters."))
+        user = User(email=invitation.email, name=invitation.name, affiliation=invitation.affiliation,
+                    agency_id=invitation.agency_id, email_verified_at=utcnow())
+        user.set_password(password)
+        db.session.add(user)
+        db.session.flush()
+    if user.agency_id is None:
+        user.agency_id = invitation.agency_id
+    profile = _add_to_pool(None, user, invitation.agency_id, invitation.keywords, invitation.expertise,
+                           invitation.max_load)
+    invitation.accepted_at = utcnow()
+    invitation.accepted_user_id = user.id
+    log_action(user, "reviewer_pool.accept", invitation, after={"user_id": user.id})
+    return profile
+
+
+def update_profile(actor, profile: ReviewerProfile, *, keywords: str, expertise: str, max_load: int,
+                   conflicts: str, unavailable_from: date | None, unavailable_until: date | None) -> ReviewerProfile:
+    if not profile.can_edit(actor):
+        raise NotAllowed(_("You cannot edit this profile."))
+    if max_load < 0:
+        raise DomainError(_("The maximum number of proposals cannot be negative."))
+    if unavailable_from and unavailable_until and unavailable_from > unavailable_until:
+        raise DomainError(_("The unavailability must end after it starts."))
+    before = {"keywords": profile.keywords, "max_load": profile.max_load}
+    profile.keywords, profile.expertise, profile.max_load = keywords.strip(), expertise.strip(), max_load
+    profile.conflicts = conflicts.strip()
+    profile.unavailable_from, profile.unavailable_until = unavailable_from, unavailable_until
+    log_action(actor, "reviewer_profile.update", profile, before=before,
+               after={"keywords": profile.keywords, "max_load": profile.max_load})
+    return profile
+
+
+def import_pool(actor, agency_id: int, text: str) -> dict:
+    """CSV with the header email,name,affiliation,keywords,expertise,max_load. Every row is
+    checked first; one error anywhere and nothing is written (PoolImportError lists each
+    row's errors). Known accounts join the pool at once; the others are invited."""
+    _require_staff(actor, agency_id)
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    missing = [c for c in ("email", "name") if c not in header]
+    if missing:
+        raise PoolImportError([_("Line 1: the header lacks the columns %(cols)s (expected %(all)s).",
+                                 cols=", ".join(missing), all=",".join(CSV_COLUMNS))])
+    errors, rows, seen = [], [], set()
+    for line, raw in enumerate(reader, start=2):
+        if line - 1 > MAX_ROWS:
+            errors.append(_("More than %(n)s rows: split the file.", n=MAX_ROWS))
+            break
+        row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items() if k}
+        if not any(row.values()):
+            continue
+        problems = []
+        email = row.get("email", "").lower()
+        if not _check_email(email):
+            problems.append(_("“%(email)s” is not an email address", email=row.get("email", "")))
+        elif email in seen:
+            problems.append(_("%(email)s appears twice", email=email))
+        seen.add(email)
+        if not row.get("name"):
+            problems.append(_("the name is missing"))
+        load = row.get("max_load") or "8"
+        if not load.isdigit() or not 0 <= int(load) <= 100:
+            problems.append(_("max_load must be a whole number from 0 to 100 (got “%(v)s”)", v=load))
+        user = db.session.scalar(sa.select(User).where(sa.func.lower(User.email) == email)) if email else None
+        if user is not None:
+            profile = db.session.scalar(sa.select(ReviewerProfile).filter_by(user_id=user.id))
+            if (user.agency_id not in (None, agency_id)) or (profile and profile.agency_id != agency_id):
+                problems.append(_("%(email)s belongs to the other side", email=email))
+        if problems:
+            errors.append(_("Line %(line)s: %(problems)s.", line=line, problems="; ".join(str(p) for p in problems)))
+        else:
+            rows.append((row, email, int(load), user))
+    if errors:
+        raise PoolImportError(errors)
+    added = invited = 0
+    for row, email, load, user in rows:
+        if user is not None:
+            _add_to_pool(actor, user, agency_id, row.get("keywords", ""), row.get("expertise", ""), load)
+            added += 1
+        else:
+            invite_reviewer(actor, agency_id, email, row["name"], row.get("affiliation", ""),
+                            row.get("keywords", ""), row.get("expertise", ""), load)
+            invited += 1
+    log_action(actor, "reviewer_pool.import", None, after={"agency_id": agency_id, "added": added, "invited": invited})
+    return {"added": added, "invited": invited}
+
+
+REVIEW_SETTINGS = ("review_reminder_days_before", "review_reminder_days_after", "reviewer_answer_days",
+                   "reviewer_min_load", "reviewers_see_side_reviews", "normalise_review_scores")
+
+
+def update_review_settings(actor, call, agency_id: int, values: dict):
+    """The call's review settings (shared by both sides; either side's staff may set them)."""
+    _require_staff(actor, agency_id)
+    if agency_id not in {s.agency_id for s in call.sides}:
+        raise NotAllowed(_("This call has no such side."))
+    before = {k: getattr(call, k) for k in REVIEW_SETTINGS}
+    for key in REVIEW_SETTINGS:
+        setattr(call, key, values[key])
+    log_action(actor, "call.review_settings", call, before=before, after={k: getattr(call, k) for k in REVIEW_SETTINGS})
+    return call

@@ -1,0 +1,161 @@
+"""The assignment solver against independent checks: brute force over every valid
+assignment, and the full linear program (no pruning) solved by HiGHS."""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from scipy.optimize import linprog
+
+from cfp.reviews.assignment import (
+    SCALE,
+    AssignmentInfeasible,
+    DenseAffinity,
+    Instance,
+    scaled,
+    solve,
+    text_affinity,
+)
+
+
+def brute_force(a: np.ndarray, need, max_load, min_load, conflicts, pins) -> int | None:
+    n, m = a.shape
+    per_proposal = []
+    for i in range(n):
+        pinned = {j for p, j in pins if p == i}
+        allowed = [j for j in range(m) if (i, j) not in conflicts]
+        options = [c for c in itertools.combinations(allowed, need[i]) if pinned <= set(c)]
+        per_proposal.append(options)
+    best = None
+    for choice in itertools.product(*per_proposal):
+        load = np.zeros(m, dtype=int)
+        for c in choice:
+            load[list(c)] += 1
+        if (load > max_load).any() or (load < min_load).any():
+            continue
+        total = sum(int(a[i, j]) for i, c in enumerate(choice) for j in c)
+        best = total if best is None else max(best, total)
+    return best
+
+
+def linear_program(a: np.ndarray, need, max_load, min_load, conflicts, pins) -> float | None:
+    n, m = a.shape
+    pairs = [(i, j) for i in range(n) for j in range(m) if (i, j) not in conflicts]
+    c = -np.array([a[i, j] for i, j in pairs], dtype=float)
+    a_eq = np.zeros((n, len(pairs)))
+    a_ub = np.zeros((2 * m, len(pairs)))
+    for col, (i, j) in enumerate(pairs):
+        a_eq[i, col] = 1
+        a_ub[j, col] = 1
+        a_ub[m + j, col] = -1
+    bounds = [(1, 1) if (i, j) in pins else (0, 1) for i, j in pairs]
+    result = linprog(c, A_ub=a_ub, b_ub=np.r_[max_load, -np.asarray(min_load)], A_eq=a_eq,
+                     b_eq=need, bounds=bounds, method="highs")
+    return -result.fun if result.status == 0 else None
+
+
+def random_instance(rng, n, m, need_value, load_value, with_min=False, with_pins=False):
+    a = rng.random((n, m))
+    conflicts = {(int(i), int(j)) for i, j in zip(rng.integers(0, n, 2), rng.integers(0, m, 2))}
+    need = np.full(n, need_value)
+    max_load = rng.integers(load_value - 1, load_value + 2, size=m).clip(min=1)
+    min_load = np.zeros(m, dtype=int)
+    if with_min:
+        min_load[rng.integers(0, m)] = 1
+    pins = set()
+    if with_pins:
+        i, j = int(rng.integers(0, n)), int(rng.integers(0, m))
+        if (i, j) not in conflicts:
+            pins.add((i, j))
+    return a, need, max_load, min_load, conflicts, pins
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_optimal_against_brute_force_and_lp(seed):
+    rng = np.random.default_rng(seed)
+    n, m = int(rng.integers(2, 5)), int(rng.integers(3, 6))
+    a, need, max_load, min_load, conflicts, pins = random_instance(
+        rng, n, m, 2, 2, with_min=seed % 3 == 0, with_pins=seed % 2 == 0)
+    instance = Instance(DenseAffinity(a), need=need, max_load=max_load, min_load=min_load,
+                        conflicts=sorted(conflicts), pins=sorted(pins))
+    ints = scaled(a)
+    expected = brute_force(ints, need, max_load, min_load, conflicts, pins)
+    lp = linear_program(ints, need, max_load, min_load, conflicts, pins)
+    if expected is None:
+        assert lp is None
+        with pytest.raises(AssignmentInfeasible):
+            solve(instance, k=2)
+        return
+    # k=2 prunes hard: the certificate has to add the missing pairs itself.
+    solution = solve(instance, k=2, reserve=seed % 3)
+    assert solution.certified and solution.gap == 0
+    assert solution.total == expected
+    assert lp == pytest.approx(expected, abs=0.5)
+    pairs = {tuple(p) for p in solution.pairs.tolist()}
+    assert not pairs & conflicts
+    assert pins <= pairs
+    load = np.bincount(solution.pairs[:, 1], minlength=m)
+    assert (load <= max_load).all() and (load >= min_load).all()
+    assert (np.bincount(solution.pairs[:, 0], minlength=n) == need).all()
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_larger_instances_equal_the_full_lp(seed):
+    """Pruned to 5 candidates per proposal, certified, equal to the unpruned LP optimum."""
+    rng = np.random.default_rng(100 + seed)
+    n, m = 30, 14
+    a = rng.random((n, m)) ** 3
+    conflicts = {(int(i), int(j)) for i, j in zip(rng.integers(0, n, 8), rng.integers(0, m, 8))}
+    need, max_load = np.full(n, 3), np.full(m, 8)
+    instance = Instance(DenseAffinity(a), need=need, max_load=max_load, conflicts=sorted(conflicts))
+    solution = solve(instance, k=3, reserve=seed % 3)
+    lp = linear_program(scaled(a), need, max_load, np.zeros(m), conflicts, set())
+    assert solution.certified
+    assert solution.total == pytest.approx(lp, abs=0.5)
+
+
+def test_total_capacity_below_demand_is_named():
+    instance = Instance(DenseAffinity(np.ones((5, 2))), need=2, max_load=4)
+    with pytest.raises(AssignmentInfeasible) as info:
+        solve(instance)
+    assert "total reviewer capacity 8 is less than the 10 reviews needed" in str(info.value)
+
+
+def test_proposal_without_enough_unconflicted_reviewers_is_named():
+    instance = Instance(DenseAffinity(np.ones((2, 3))), need=2, max_load=5,
+                        conflicts=[(1, 0), (1, 2)], proposal_labels=["ALPHA", "BETA"])
+    with pytest.raises(AssignmentInfeasible) as info:
+        solve(instance)
+    assert info.value.reasons == [
+        "proposal BETA has only 1 available reviewers without a conflict of interest, and needs 2"]
+
+
+def test_minimum_loads_above_demand_are_named():
+    instance = Instance(DenseAffinity(np.ones((2, 3))), need=1, max_load=5, min_load=1)
+    with pytest.raises(AssignmentInfeasible) as info:
+        solve(instance)
+    assert "minimum loads add up to 3, more than the 2 reviews" in str(info.value)
+
+
+def test_pin_on_a_conflict_is_refused():
+    instance = Instance(DenseAffinity(np.ones((2, 3))), need=1, max_load=5,
+                        conflicts=[(0, 0)], pins=[(0, 0)])
+    with pytest.raises(AssignmentInfeasible) as info:
+        solve(instance)
+    assert "despite a conflict of interest" in str(info.value)
+
+
+def test_text_affinity_prefers_matching_expertise():
+    proposals = ["Urban heat islands and climate adaptation of cities",
+                 "Deep learning for protein structure prediction"]
+    reviewers = ["protein folding; structural biology; machine learning",
+                 "urban climate; heat waves; city planning"]
+    affinity = text_affinity(proposals, reviewers)
+    rows = affinity.rows(np.arange(2))
+    assert rows[0, 1] > rows[0, 0] and rows[1, 0] > rows[1, 1]
+    instance = Instance(affinity, need=1, max_load=1)
+    solution = solve(instance)
+    assert sorted(map(tuple, solution.pairs.tolist())) == [(0, 1), (1, 0)]
+    assert solution.total == int(scaled(rows[0, 1]) + scaled(rows[1, 0]))
+    assert 0 < solution.total <= 2 * SCALE

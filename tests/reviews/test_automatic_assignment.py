@@ -1,0 +1,190 @@
+"""Automatic assignment through the web: start the job (Celery runs eagerly in tests),
+see the preview with affinities, adjust it, approve it; infeasibility is explained."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from cfp.calls.models import CallState
+from cfp.core.jobs import Job, JobStatus
+from cfp.core.outbox import OutboxMessage
+from cfp.core.roles import Role
+from cfp.core.timezones import to_zone
+from cfp.core.types import utcnow
+from cfp.extensions import db
+from cfp.proposals.models import ProposalMember, ProposalState
+from cfp.reviews.models import Assignment, AssignmentMethod, AssignmentState, ReviewerProfile
+from tests import factories as f
+
+TOPICS = [
+    ("Perovskite solar cells", "perovskite photovoltaic efficiency stability", "perovskite, solar"),
+    ("Urban heat islands", "urban climate heat waves adaptation of cities", "urban climate, heat"),
+    ("Protein folding with deep learning", "protein structure prediction neural networks", "protein, deep learning"),
+]
+EXPERTS = [
+    ("Dr Sun", "solar cells; perovskite; photovoltaic"),
+    ("Dr Heat", "urban climate; heat waves; cities"),
+    ("Dr Fold", "protein structure; deep learning"),
+    ("Dr Wide", "solar; climate; protein"),
+]
+
+
+def setup_call(reviewers_per_proposal=1, experts=EXPERTS):
+    cn, be, committee = f.world()
+    call = f.call(committee, state=CallState.closed, reviewers_per_proposal=reviewers_per_proposal,
+                  closes_at=utcnow() - timedelta(days=1), opens_at=utcnow() - timedelta(days=30))
+    staff = f.user(Role.staff, agency=be)
+    proposals = []
+    for title, abstract, keywords in TOPICS:
+        p = f.proposal(call, f.user(Role.researcher, agency=cn), f.user(Role.researcher, agency=be),
+                       state=ProposalState.eligible, title=title)
+        p.abstract, p.keywords = abstract, keywords
+        proposals.append(p)
+    reviewers = []
+    for name, keywords in experts:
+        r = f.reviewer(be, name=name)
+        db.session.scalar(sa.select(ReviewerProfile).filter_by(user_id=r.id)).keywords = keywords
+        reviewers.append(r)
+    db.session.flush()
+    return call, be, staff, proposals, reviewers
+
+
+def test_staff_compute_preview_adjust_and_approve(client):
+    call, be, staff, proposals, reviewers = setup_call()
+    f.login(client, staff)
+    page = client.get(f"/reviews/automatic/{call.id}/{be.id}")
+    assert page.status_code == 200
+    response = client.post(f"/reviews/automatic/{call.id}/{be.id}")
+    assert response.status_code == 302
+    job = db.session.scalars(sa.select(Job).order_by(Job.id.desc())).first()
+    assert job.status == JobStatus.done and job.progress == 100
+    pairs = {(p["proposal_id"], p["reviewer_id"]): p["affinity"] for p in job.result["pairs"]}
+    # Each proposal goes to the expert of its topic.
+    assert set(pairs) == {(proposals[0].id, reviewers[0].id), (proposals[1].id, reviewers[1].id),
+                          (proposals[2].id, reviewers[2].id)}
+    assert job.result["certified_optimal"] is True
+    assert all(a > 0 for a in pairs.values())
+
+    preview = client.get(response.headers["Location"])
+    assert preview.status_code == 200
+    assert b"Dr Sun" in preview.data and b"proved optimal" in preview.data
+    # The JSON the progress bar polls.
+    polled = client.get(f"/jobs/{job.id}", headers={"Accept": "application/json"})
+    assert polled.json["status"] == "done" and polled.json["progress"] == 100
+
+    # Adjust: replace Dr Fold by Dr Wide on the protein proposal.
+    url = f"/reviews/automatic/jobs/{job.id}/pairs"
+    client.post(url, data={"action": "remove", "proposal_id": proposals[2].id, "reviewer_id": reviewers[2].id})
+    client.post(url, data={"action": "add", "proposal_id": proposals[2].id, "reviewer_id": reviewers[3].id})
+    client.post(url, data={"action": "pin", "proposal_id": proposals[0].id, "reviewer_id": reviewers[0].id})
+    db.session.refresh(job)
+    chosen = {(p["proposal_id"], p["reviewer_id"]) for p in job.result["pairs"]}
+    assert (proposals[2].id, reviewers[3].id) in chosen and (proposals[2].id, reviewers[2].id) not in chosen
+    assert job.result["adjusted"] is True
+
+    due = to_zone(utcnow() + timedelta(days=20), staff.effective_timezone)
+    response = client.post(f"/reviews/automatic/jobs/{job.id}/approve",
+                           data={"due_at": due.strftime("%Y-%m-%dT%H:%M")})
+    assert response.status_code == 302
+    assignments = db.session.scalars(sa.select(Assignment).where(Assignment.agency_id == be.id)).all()
+    assert {(a.proposal_id, a.reviewer_id) for a in assignments} == chosen
+    assert all(a.method == AssignmentMethod.automatic and a.state == AssignmentState.invited for a in assignments)
+    invited = db.session.scalars(sa.select(OutboxMessage.recipient_user_id)
+                                 .where(OutboxMessage.template == "review_invitation")).all()
+    assert sorted(invited) == sorted(r for _, r in chosen)
+    # Approving twice does nothing more.
+    client.post(f"/reviews/automatic/jobs/{job.id}/approve", data={"due_at": due.strftime("%Y-%m-%dT%H:%M")})
+    assert db.session.scalar(sa.select(sa.func.count(Assignment.id))) == 3
+
+    # A second run keeps the current assignments and adds no second reviewer.
+    client.post(f"/reviews/automatic/{call.id}/{be.id}")
+    again = db.session.scalars(sa.select(Job).order_by(Job.id.desc())).first()
+    assert all(p["existing"] for p in again.result["pairs"]) and len(again.result["pairs"]) == 3
+
+
+def test_conflicts_are_never_proposed(client):
+    call, be, staff, proposals, reviewers = setup_call()
+    # Dr Sun is a member of the solar proposal; Dr Heat declared a collaboration with its PI.
+    db.session.add(ProposalMember(proposal=proposals[0], agency_id=be.id, name="Dr Sun",
+                                  email=reviewers[0].email))
+    solar_pi = proposals[0].sides[1].pi
+    profile = db.session.scalar(sa.select(ReviewerProfile).filter_by(user_id=reviewers[1].id))
+    profile.conflicts = f"Someone Else\n{solar_pi.name}\n"
+    db.session.flush()
+    f.login(client, staff)
+    client.post(f"/reviews/automatic/{call.id}/{be.id}")
+    job = db.session.scalars(sa.select(Job).order_by(Job.id.desc())).first()
+    pairs = {(p["proposal_id"], p["reviewer_id"]) for p in job.result["pairs"]}
+    assert (proposals[0].id, reviewers[0].id) not in pairs
+    assert (proposals[0].id, reviewers[1].id) not in pairs
+    # The manual route refuses the same pair with the reason.
+    response = client.post(f"/reviews/automatic/jobs/{job.id}/pairs",
+                           data={"action": "add", "proposal_id": proposals[0].id, "reviewer_id": reviewers[1].id},
+                           follow_redirects=True)
+    assert b"declared a collaboration with" in response.data
+
+
+def test_staff_are_told_which_constraint_fails(client):
+    call, be, staff, proposals, reviewers = setup_call(reviewers_per_proposal=2, experts=EXPERTS[:1])
+    f.login(client, staff)
+    client.post(f"/reviews/automatic/{call.id}/{be.id}")
+    job = db.session.scalars(sa.select(Job).order_by(Job.id.desc())).first()
+    assert job.status == JobStatus.failed
+    reasons = " ".join(job.result["reasons"])
+    assert "total reviewer capacity 8 is less than the 6 reviews needed" not in reasons
+    assert "has only 1 available reviewers" in reasons
+    page = client.get(f"/reviews/automatic/jobs/{job.id}")
+    assert b"has only 1 available reviewers" in page.data
+
+
+def test_other_side_staff_and_reviewers_are_kept_out(app, client):
+    call, be, staff, proposals, reviewers = setup_call()
+    cn = call.sides[0].agency
+    other = f.user(Role.staff, agency=cn)
+    f.login(client, other)
+    assert client.get(f"/reviews/automatic/{call.id}/{be.id}").status_code == 403
+    assert client.post(f"/reviews/automatic/{call.id}/{be.id}").status_code == 403
+    mine = app.test_client()
+    f.login(mine, staff)
+    mine.post(f"/reviews/automatic/{call.id}/{be.id}")
+    job = db.session.scalars(sa.select(Job).order_by(Job.id.desc())).first()
+    assert client.get(f"/reviews/automatic/jobs/{job.id}").status_code == 403
+    assert client.post(f"/reviews/automatic/jobs/{job.id}/approve").status_code == 403
+    reviewer = app.test_client()
+    f.login(reviewer, reviewers[0])
+    assert reviewer.get(f"/reviews/automatic/jobs/{job.id}").status_code == 403
+
+
+def test_a_cancelled_job_stops_between_phases(client):
+    call, be, staff, proposals, reviewers = setup_call()
+    from cfp.reviews.automatic import run_assignment_job, start_assignment_job
+
+    job = start_assignment_job(staff, call, be.id)
+    job.cancel_requested = True
+    db.session.flush()
+    assert run_assignment_job(job.id) is None
+    db.session.refresh(job)
+    assert job.status == JobStatus.cancelled and job.result is None
+
+
+def test_indexed_conflict_detection_agrees_with_the_pairwise_rule():
+    """conflict_pairs (used for whole calls) finds exactly the pairs detected_conflict refuses."""
+    from cfp.reviews.automatic import conflict_pairs
+    from cfp.reviews.operations import detected_conflict
+
+    call, be, staff, proposals, reviewers = setup_call()
+    profiles = [db.session.scalar(sa.select(ReviewerProfile).filter_by(user_id=r.id)) for r in reviewers]
+    reviewers[0].email = "sun@uclouvain.be"  # the email domain of a member of proposal 0
+    reviewers[1].affiliation = "UCLouvain"  # the BE side's institution in the factories
+    profiles[2].conflicts = proposals[2].sides[0].pi.name
+    db.session.add(ProposalMember(proposal=proposals[0], agency_id=be.id, name="Member", email="m@uclouvain.be"))
+    db.session.add(ProposalMember(proposal=proposals[1], agency_id=be.id, name="Dr Wide Colleague",
+                                  email=reviewers[3].email))
+    db.session.flush()
+    for p in proposals:
+        db.session.refresh(p)
+    expected = {(i, j) for i, p in enumerate(proposals) for j, pr in enumerate(profiles)
+                if detected_conflict(p, pr.user, pr)}
+    assert expected == conflict_pairs(proposals, profiles)
+    assert {(0, 0), (2, 2), (1, 3)} <= expected and {(0, 1), (1, 1), (2, 1)} <= expected
