@@ -124,6 +124,9 @@ class AgendaItem(IdMixin, db.Model):
     number: Mapped[int]
     title: Mapped[str] = mapped_column(sa.String(300))
     notes: Mapped[str] = mapped_column(sa.Text, default="")
+    # The standing item reporting on the projects adopted at the previous meeting,
+    # filled in automatically on the meeting's page and in the minutes.
+    standing_report: Mapped[bool] = mapped_column(default=False)
 
     meeting: Mapped[Meeting] = relationship(back_populates="agenda_items")
     decisions: Mapped[list[Decision]] = relationship(back_populates="agenda_item")
@@ -187,13 +190,16 @@ class Decision(IdMixin, TimestampMixin, db.Model):
     adopted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     supersedes_id: Mapped[int | None] = mapped_column(sa.ForeignKey("decisions.id"))
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    # A decision by written procedure is listed at the next meeting.
+    reported_at_meeting_id: Mapped[int | None] = mapped_column(sa.ForeignKey("meetings.id"))
 
     committee = relationship("JointCommittee")
     meeting: Mapped[Meeting | None] = relationship(
         back_populates="decisions", foreign_keys=[meeting_id]
     )
     agenda_item: Mapped[AgendaItem | None] = relationship(back_populates="decisions")
-    supersedes = relationship("Decision", remote_side="Decision.id")
+    supersedes = relationship("Decision", remote_side="Decision.id", foreign_keys=[supersedes_id])
+    reported_at_meeting = relationship("Meeting", foreign_keys=[reported_at_meeting_id])
     approvals: Mapped[list[DecisionApproval]] = relationship(
         back_populates="decision", cascade="all, delete-orphan", lazy="selectin"
     )
@@ -453,3 +459,90 @@ class ProjectReport(IdMixin, TimestampMixin, db.Model):
     project: Mapped[Project] = relationship(back_populates="reports")
 
     __table_args__ = (sa.UniqueConstraint("project_id", "kind"),)
+
+
+# --- joint selection and funding plan --------------------------------------------------
+
+class ScoreMethod(StateEnum):
+    scale = "scale"      # each side's mean divided by that side's scale (0–1)
+    minmax = "minmax"    # min–max over that side's proposals (0–1)
+    zscore = "zscore"    # standard score over that side's proposals
+    raw = "raw"          # plain mean of the two sides' means
+
+
+labels(
+    {
+        ScoreMethod.scale: _l("mean of the sides' scores normalised by the scale"),
+        ScoreMethod.minmax: _l("mean of the sides' scores normalised min–max"),
+        ScoreMethod.zscore: _l("mean of the sides' standard scores (z)"),
+        ScoreMethod.raw: _l("mean of the sides' raw scores"),
+    }
+)
+
+
+class SelectionSetting(IdMixin, db.Model):
+    """How the joint ranking of one call combines the two sides' scores."""
+
+    __tablename__ = "selection_settings"
+
+    call_id: Mapped[int] = mapped_column(sa.ForeignKey("calls.id", ondelete="CASCADE"), unique=True)
+    score_method: Mapped[ScoreMethod] = mapped_column(enum_column(ScoreMethod), default=ScoreMethod.scale)
+
+
+class YearEnvelope(IdMixin, db.Model):
+    """One side's budget envelope for one project year of a call, in that side's currency."""
+
+    __tablename__ = "year_envelopes"
+
+    call_id: Mapped[int] = mapped_column(sa.ForeignKey("calls.id", ondelete="CASCADE"))
+    agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"))
+    year: Mapped[int]
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+
+    agency = relationship("Agency")
+
+    __table_args__ = (
+        sa.UniqueConstraint("call_id", "agency_id", "year"),
+        sa.CheckConstraint("amount >= 0", name="amount_not_negative"),
+        sa.CheckConstraint("year >= 1", name="positive_year"),
+    )
+
+
+class TieBreak(IdMixin, TimestampMixin, db.Model):
+    """How the secretariat settled proposals with the same combined score: the order
+    chosen (proposal ids, first ranks higher) and the reason, recorded and audited."""
+
+    __tablename__ = "tie_breaks"
+
+    call_id: Mapped[int] = mapped_column(sa.ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    proposal_ids: Mapped[list] = mapped_column(sa.JSON)
+    reason: Mapped[str] = mapped_column(sa.Text)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+    created_by = relationship("User")
+
+    __table_args__ = (sa.CheckConstraint("reason <> ''", name="reason_given"),)
+
+
+class TripDone(IdMixin, TimestampMixin, db.Model):
+    """A mobility trip a project actually carried out, against the planned trips."""
+
+    __tablename__ = "trips_done"
+
+    project_id: Mapped[int] = mapped_column(sa.ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    planned_trip_id: Mapped[int | None] = mapped_column(sa.ForeignKey("mobility_trips.id", ondelete="SET NULL"))
+    from_agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"))
+    to_agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"))
+    traveller: Mapped[str] = mapped_column(sa.String(200))
+    days: Mapped[int]
+    year: Mapped[int]
+    started_on: Mapped[date | None]
+    recorded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+    project = relationship("Project")
+    planned_trip = relationship("MobilityTrip")
+
+    __table_args__ = (
+        sa.CheckConstraint("days > 0", name="positive_days"),
+        sa.CheckConstraint("year >= 1", name="positive_year"),
+    )
