@@ -800,6 +800,9 @@ class _DemoSeed:
                     "A PI may lead only one ongoing inter-governmental project with Belgium."),
                 required_documents=["Application form (Chinese version)",
                                     "Letter of support of the host institution"],
+                max_document_pages=30,
+                eligibility_rule_config=[{"rule": "pi_has_phd"}, {"rule": "affiliation_in_country"},
+                                         {"rule": "duration_within", "min": 12, "max": 36}],
             )
         return SideTerms(
             agency_id=self.be.id, budget_envelope=Decimal(envelope), max_request=Decimal(cap),
@@ -811,6 +814,9 @@ class _DemoSeed:
                 "The PI's position covers the whole duration of the project."),
             required_documents=["Application form (English)", "CV of the PI (2 pages)",
                                 "Letter of commitment of the host institution"],
+            max_document_pages=20,
+            eligibility_rule_config=[{"rule": "pi_has_phd"}, {"rule": "affiliation_in_country"},
+                                     {"rule": "documents_present"}],
         )
 
     def areas(self, call: Call) -> dict[str, int]:
@@ -875,9 +881,11 @@ class _DemoSeed:
         )
         proposal.sides = [
             ProposalSide(agency_id=self.cn.id, pi_user_id=cn_pi.id, institution=cn_pi.affiliation,
-                         requested_amount=Decimal(spec.amounts[0])),
+                         requested_amount=Decimal(spec.amounts[0]), pi_has_phd=True,
+                         institution_country=self.cn.country),
             ProposalSide(agency_id=self.be.id, pi_user_id=be_pi.id, institution=be_pi.affiliation,
-                         requested_amount=Decimal(spec.amounts[1])),
+                         requested_amount=Decimal(spec.amounts[1]), pi_has_phd=True,
+                         institution_country=self.be.country),
         ]
         db.session.add(proposal)
         db.session.flush()
@@ -887,7 +895,26 @@ class _DemoSeed:
         self.add_team(proposal, spec)
         return proposal
 
+    def add_documents(self, proposal: Proposal, uploaded_at: datetime) -> None:
+        """The call's required documents of each side, as one-page PDFs in the upload folder."""
+        from cfp.proposals.documents import demo_pdf, upload_folder
+        from cfp.proposals.models import ProposalDocument
+
+        for side in proposal.sides:
+            call_side = proposal.call.side(side.agency_id)
+            for kind in call_side.required_documents or []:
+                data = demo_pdf(f"{proposal.acronym or proposal.title} — {kind}")
+                stored = f"{secrets.token_hex(16)}.pdf"
+                (upload_folder() / stored).write_bytes(data)
+                proposal.documents.append(ProposalDocument(
+                    agency_id=side.agency_id, kind=kind, original_name=f"{kind}.pdf", stored_name=stored,
+                    size=len(data), sha256=hashlib.sha256(data).hexdigest(), pages=1,
+                    uploaded_by_id=side.pi_user_id, uploaded_at=uploaded_at))
+        db.session.flush()
+
     def confirm_and_submit(self, proposal: Proposal, spec: Spec, submitted_at: datetime) -> None:
+        if not proposal.documents:
+            self.add_documents(proposal, submitted_at - timedelta(days=3))
         for side in proposal.sides:
             confirm_proposal(side.pi, proposal, proposal.version)
             side.confirmed_at = submitted_at - timedelta(hours=self.clock.randint(2, 48))
@@ -1193,15 +1220,20 @@ class _DemoSeed:
             project.created_at = adopted_at
             project.start_date = date(2021, 9, 1)
             project.end_date = date(2023, 8, 31)
-            db.session.add(ProjectReport(
-                project=project, kind=ReportKind.interim, state=ReportState.submitted,
-                due_on=date(2022, 9, 30), submitted_at=self.at(date(2022, 9, 26), 16),
-                submitted_by_id=project.proposal.sides[0].pi_user_id,
-                text=("Year 1: the teams held a kick-off meeting online, exchanged data and "
-                      "protocols, and completed the first research stays; a joint paper is in "
-                      "preparation.")))
-            db.session.add(ProjectReport(project=project, kind=ReportKind.final,
-                                         state=ReportState.due, due_on=date(2023, 11, 30)))
+            # Adoption created the reports due (interim and final); the demo dates them.
+            reports = {r.kind: r for r in project.reports}
+            for kind in (ReportKind.interim, ReportKind.final):
+                if kind not in reports:
+                    reports[kind] = ProjectReport(project=project, kind=kind, state=ReportState.due)
+                    db.session.add(reports[kind])
+            interim = reports[ReportKind.interim]
+            interim.state, interim.due_on = ReportState.submitted, date(2022, 9, 30)
+            interim.submitted_at = self.at(date(2022, 9, 26), 16)
+            interim.submitted_by_id = project.proposal.sides[0].pi_user_id
+            interim.text = ("Year 1: the teams held a kick-off meeting online, exchanged data and "
+                            "protocols, and completed the first research stays; a joint paper is in "
+                            "preparation.")
+            reports[ReportKind.final].due_on = date(2023, 11, 30)
 
     # the 2022 personnel exchange call, in selection ----------------------------------
 
@@ -1264,7 +1296,7 @@ class _DemoSeed:
         plans = {
             "REECYCLE": [("CN", "Gao Lei", "submitted"), ("BE", "Anne-Sophie Hubert", "submitted")],
             "HARDCARB": [("CN", "Xu Tao", "submitted"), ("BE", "Marc Dewael", "submitted"),
-                         ("BE", "Véronique Collignon", "conflict")],
+                         ("BE", "Jean-François Renson", "conflict")],
             "LC3CEM": [("CN", "Lin Hui", "submitted"), ("CN", "Zhou Min", "declined"),
                        ("BE", "Thierry Baudoux", "submitted")],
         }
@@ -1276,7 +1308,7 @@ class _DemoSeed:
                 self.review_now(
                     call, by_acronym[acronym], specs[acronym], reviewer, side, invited_at=invited,
                     end=end, submitted_at=done(),
-                    conflict="I co-supervise a PhD student with the Belgian PI (same university).")
+                    conflict="I co-supervise a PhD student with the Belgian PI.")
         for proposal, spec in proposals:
             if spec.fate in ("in_review", "ineligible"):
                 continue
@@ -1325,9 +1357,10 @@ class _DemoSeed:
                      title="Deputy Director-General",
                      organisation="Wallonia-Brussels International (WBI)",
                      is_cochair=True, user_id=self.carette.id)
+        # Item 2, the report on the projects adopted at the 5th meeting, is the standing
+        # item create_meeting adds.
         items = {}
-        for title in ["Progress of the projects adopted at the 5th meeting",
-                      "Personnel exchange projects 2022", "Joint call 2023",
+        for title in ["Personnel exchange projects 2022", "Joint call 2023",
                       "Date and venue of the 7th meeting"]:
             item = add_agenda_item(sec, meeting, title)
             items[item.number] = item

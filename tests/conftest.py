@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -115,16 +116,27 @@ def _transaction(request, app):
 
 
 def _truncate_all() -> None:
+    """Empty every table after a test that committed for real. A worker process
+    may still be finishing a task (an email it was handed last); if the two
+    deadlock, PostgreSQL aborts one of them and we try again."""
     db.session.remove()
     tables = [t.name for t in reversed(db.metadata.sorted_tables)]
-    with db.engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(sa.text("ALTER TABLE audit_entries DISABLE TRIGGER USER"))
-            conn.execute(sa.text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
-            conn.execute(sa.text("ALTER TABLE audit_entries ENABLE TRIGGER USER"))
-        else:
-            for t in tables:
-                conn.execute(sa.text(f'DELETE FROM "{t}"'))
+    for attempt in range(10):
+        try:
+            with db.engine.begin() as conn:
+                if conn.dialect.name == "postgresql":
+                    conn.execute(sa.text("ALTER TABLE audit_entries DISABLE TRIGGER USER"))
+                    conn.execute(sa.text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables)
+                                         + " RESTART IDENTITY CASCADE"))
+                    conn.execute(sa.text("ALTER TABLE audit_entries ENABLE TRIGGER USER"))
+                else:
+                    for t in tables:
+                        conn.execute(sa.text(f'DELETE FROM "{t}"'))
+            return
+        except sa.exc.OperationalError:
+            if attempt == 9:
+                raise
+            time.sleep(0.5)
 
 
 @pytest.fixture

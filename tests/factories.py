@@ -218,3 +218,40 @@ def login(client, u: User):
 
 def utc(*args) -> datetime:
     return datetime(*args, tzinfo=timezone.utc)
+
+
+def pdf_bytes(pages: int = 1) -> bytes:
+    """A real PDF of `pages` blank pages."""
+    import io
+
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    for _ in range(pages):
+        writer.add_blank_page(width=595, height=842)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def document(p: Proposal, agency, kind: str, uploaded_by: User, *, pages: int = 1):
+    """A document of one side of a proposal, its file written to the upload folder."""
+    import hashlib
+    import secrets
+    from pathlib import Path
+
+    from flask import current_app
+
+    from cfp.proposals.models import ProposalDocument
+
+    data = pdf_bytes(pages)
+    stored = f"{secrets.token_hex(16)}.pdf"
+    folder = Path(current_app.config["UPLOAD_FOLDER"])
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / stored).write_bytes(data)
+    d = ProposalDocument(proposal_id=p.id, agency_id=agency.id, kind=kind, original_name=f"{kind}.pdf",
+                         stored_name=stored, size=len(data), sha256=hashlib.sha256(data).hexdigest(),
+                         pages=pages, uploaded_by_id=uploaded_by.id)
+    db.session.add(d)
+    db.session.flush()
+    return d

@@ -123,6 +123,26 @@ ACCESS = [
     ("POST", "/proposals/{submitted}/submit", None, members(403, pi=302, **each(OUTSIDERS, 404))),
     ("POST", "/proposals/{submitted}/withdraw", {"reason": "We changed our plans"},
      members(403, pi=302, **each(OUTSIDERS, 404))),
+    ("GET", "/proposals/{draft}/history", None, members(404, pi=200)),
+    ("GET", "/proposals/{submitted}/history", None, members(200, **each(OUTSIDERS, 404))),
+    ("GET", "/proposals/{submitted}/submitted.pdf", None, members(200, **each(OUTSIDERS, 404))),
+    ("GET", "/proposals/{draft}/submitted.pdf", None, members(404)),
+    ("GET", "/proposals/extensions", None, only(*STAFF)),
+    ("POST", "/proposals/{draft}/extension", {"until": "2099-01-01T12:00", "reason": "Illness"},
+     only(*STAFF, ok=302)),
+    ("POST", "/proposals/{submitted}/invite-full-stage", None, only(*STAFF, ok=403)),
+    ("POST", "/proposals/{submitted}/start-full", None, members(403, pi=302, **each(OUTSIDERS, 404))),
+    # Documents: downloaded by those who may see the proposal; changed by a PI while draft.
+    ("GET", "/proposals/{draft}/documents/file/{draft_doc}", None, members(404, pi=200)),
+    ("GET", "/proposals/{submitted}/documents/file/{submitted_doc}", None,
+     members(200, **each(OUTSIDERS, 404))),
+    ("GET", "/proposals/{submitted}/documents/file/{draft_doc}", None, members(404)),
+    ("POST", "/proposals/{draft}/documents/{cn}", {"kind": "CV"}, members(404, pi=302)),
+    ("POST", "/proposals/{submitted}/documents/{cn}", {"kind": "CV"},
+     members(403, **each(OUTSIDERS, 404))),
+    ("POST", "/proposals/{draft}/documents/file/{draft_doc}/delete", None, members(404, pi=302)),
+    ("POST", "/proposals/{submitted}/documents/file/{submitted_doc}/delete", None,
+     members(403, **each(OUTSIDERS, 404))),
     # The invitation link is the credential: any account may open it; only one of the
     # invited side (BE) can join through it, the others are told why not.
     ("GET", "/proposals/join/{token}", None, members(200)),
@@ -135,6 +155,7 @@ ACCESS = [
     ("POST", "/proposals/{submitted}/eligibility/{be}", {"decision": "eligible"},
      only("staff_be", ok=302)),
     ("POST", "/proposals/{draft}/eligibility/{cn}", {"decision": "eligible"}, only(*STAFF, ok=404)),
+    ("POST", "/proposals/{submitted}/eligibility/{cn}/rules/0", {"passed": "yes"}, only("staff_cn", ok=302)),
     # Reviews: the reviewer's own assignments; staff of the assignment's side manage it.
     ("GET", "/reviews/mine", None, only(*REVIEWERS)),
     ("GET", "/reviews/assignments/{assignment}", None, members(404, reviewer=200, staff_cn=302)),
@@ -155,6 +176,33 @@ ACCESS = [
     ("GET", "/reviews/ranking/{draft_call}", None,
      members(404, staff_cn=200, staff_be=200, secretariat=302, admin=403)),
     ("POST", "/reviews/ranking/{call}/recompute", None, only(*STAFF, ok=302)),
+    ("POST", "/reviews/assignments/{assignment}/extend", {"due_at": "2099-01-01T10:00"},
+     only("staff_cn", ok=302, staff_be=404)),
+    ("POST", "/reviews/assignments/{assignment}/replace", None, only("staff_cn", ok=302, staff_be=404)),
+    ("GET", "/reviews/dashboard/{call}/{cn}", None, only("staff_cn")),
+    ("POST", "/reviews/settings/{call}/{cn}", {"review_reminder_days_before": "3", "review_reminder_days_after": "2",
+                                              "reviewer_answer_days": "7", "reviewer_min_load": "0"},
+     only("staff_cn", ok=302)),
+    ("GET", "/reviews/pool/{cn}", None, only("staff_cn")),
+    ("POST", "/reviews/pool/{cn}", {"email": "expert@ulb.example", "name": "Expert", "max_load": "5"},
+     only("staff_cn", ok=302)),
+    ("POST", "/reviews/pool/{cn}/import", None, only("staff_cn", ok=422)),  # no file: the form says so
+    ("GET", "/reviews/pool/join/{pool_token}", None, public()),
+    ("POST", "/reviews/pool/join/{pool_token}", {"password": "a long enough password"},
+     public(200, anon=302)),  # anonymous: the account is created; others: not their address
+    ("GET", "/reviews/profile", None, only(*REVIEWERS)),
+    ("POST", "/reviews/profile", {"keywords": "solar", "max_load": "5"}, only(*REVIEWERS, ok=302)),
+    # Automatic assignment: staff of that side only.
+    ("GET", "/reviews/automatic/{call}/{cn}", None, only("staff_cn")),
+    ("POST", "/reviews/automatic/{call}/{cn}", None, only("staff_cn", ok=302)),
+    ("GET", "/reviews/automatic/jobs/{assignment_job}", None, only("staff_cn")),
+    ("POST", "/reviews/automatic/jobs/{assignment_job}/cancel", None, only("staff_cn", ok=302)),
+    ("POST", "/reviews/automatic/jobs/{assignment_job}/pairs",
+     {"action": "add", "proposal_id": "{in_review}", "reviewer_id": "{reviewer_other_id}"},
+     only("staff_cn", ok=302)),
+    ("POST", "/reviews/automatic/jobs/{assignment_job}/rerun", None, only("staff_cn", ok=302)),
+    ("POST", "/reviews/automatic/jobs/{assignment_job}/approve", {"due_at": "2099-01-01T10:00"},
+     only("staff_cn", ok=302)),
     # The Joint Committee: meetings and decisions for the committee's people and agency
     # staff; the joint stage for the secretariat, co-chairs and admins; writes by the
     # secretariat, approvals by co-chairs.
@@ -188,6 +236,35 @@ ACCESS = [
     ("POST", "/committee/lists/{project_list}", {}, only("secretariat", "admin", ok=302)),
     ("POST", "/committee/lists/{project_list}/propose", None, only("secretariat", ok=302)),
     ("GET", "/committee/projects/{project}", None, members(200, **each(OUTSIDERS, 404))),
+    # Issue 5: joint selection settings, ties, funding plan, scenarios, meetings, minutes,
+    # written procedure, superseding, letters, the public page, projects' follow-up.
+    ("POST", "/committee/joint/{call}/method", {"method": "minmax"}, only("secretariat", ok=302)),
+    ("POST", "/committee/joint/{call}/ties", {"order": "", "reason": ""}, only("secretariat", ok=302)),
+    ("POST", "/committee/calls/{call}/plan", None, only("secretariat", ok=302)),
+    ("GET", "/committee/calls/{call}/envelopes", None, only(*JOINT)),
+    ("POST", "/committee/calls/{call}/envelopes", {}, only("secretariat", ok=302)),
+    ("GET", "/committee/calls/{call}/scenarios", None, only(*JOINT)),
+    ("POST", "/committee/entries/{entry}/move", {"kind": "reserve", "position": "1", "reason": "Budget"},
+     only("secretariat", ok=302)),
+    ("POST", "/committee/meetings/{meeting}/status", {"status": "confirmed"}, only("secretariat", ok=302)),
+    ("GET", "/committee/meetings/{meeting}/minutes.pdf", None, only(*STAFF, *JOINT, others=404)),
+    ("POST", "/committee/written", {"kind": "other", "title": "Agreed by email"}, only("secretariat", ok=302)),
+    ("POST", "/committee/decisions/{decision}/edit", {"title": "Adopt the projects of 2021"},
+     only("secretariat", ok=302)),
+    ("POST", "/committee/decisions/{decision}/supersede", {"agenda_item_id": "0", "title": "Corrected"},
+     only("secretariat", ok=302)),
+    ("GET", "/committee/decisions/{decision}/letters", None, only("secretariat", "admin")),
+    ("POST", "/committee/decisions/{decision}/letters/{message_to_pi}/release", None,
+     only("secretariat", ok=404)),  # not a letter of this decision
+    ("GET", "/committee/adopted-projects", None, public()),
+    ("GET", "/committee/dashboard", None, only(*STAFF, *JOINT)),
+    ("POST", "/committee/projects/{project}/reports", {"kind": "interim", "text": "Year one went well."},
+     members(403, pi=302, **each(OUTSIDERS, 404))),
+    ("POST", "/committee/projects/{project}/status", {"decision_id": "{decision}", "status": "renewed"},
+     only("secretariat", ok=302)),
+    ("POST", "/committee/projects/{project}/trips",
+     {"planned_trip_id": "0", "direction": "{cn}-{be}", "traveller": "Li Wei", "days": "5", "year": "1"},
+     members(403, pi=302, secretariat=302, **each(OUTSIDERS, 404))),
 ]
 
 
@@ -199,6 +276,24 @@ class Scene:
 
     def fill(self, template: str) -> str:
         return template.format(**self.ids)
+
+
+def assignment_job(staff, call, agency):
+    """A finished automatic assignment of one side, waiting for approval."""
+    from cfp.core.jobs import Job, JobStatus
+
+    job = Job(kind="reviews.assignment", status=JobStatus.done, progress=100, created_by_id=staff.id,
+              params={"call_id": call.id, "agency_id": agency.id, "pins": []},
+              result={"pairs": [], "total_affinity": 0, "certified_optimal": True, "gap": 0})
+    db.session.add(job)
+    db.session.flush()
+    return job
+
+
+def reviewer_pool_token(staff, agency) -> str:
+    from cfp.reviews.pool import invite_reviewer
+
+    return invite_reviewer(staff, agency.id, "invited.expert@example.org", "Invited Expert").token
 
 
 @pytest.fixture
@@ -252,10 +347,14 @@ def scene(app) -> Scene:
         "assignment": assignment.id, "invitation": invitation.id, "undeclared": undeclared.id,
         "reviewer_other_id": users["reviewer_other"].id,
         "meeting": meeting.id, "agenda_item": decision.agenda_item_id, "decision": decision.id,
-        "project_list": plist.id, "project": project.id,
+        "project_list": plist.id, "project": project.id, "entry": plist.entries[0].id,
         "message_to_pi": message_to_pi.id, "message_to_other": message_to_other.id,
         "job_of_staff_cn": f.job(users["staff_cn"]).id,
+        "assignment_job": assignment_job(users["staff_cn"], call, cn).id,
+        "pool_token": reviewer_pool_token(users["staff_cn"], cn),
         "token": f.partner_invitation(draft, "anne@uclouvain.example", be, invited_by=pi),
+        "draft_doc": f.document(draft, cn, "CV", pi).id,
+        "submitted_doc": f.document(submitted, cn, "CV", pi).id,
     }
     db.session.commit()
     return Scene(users, ids, {"draft_call": draft_call, "draft": draft, "waiting": waiting})

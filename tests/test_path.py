@@ -2,6 +2,7 @@
 eligibility → review → rankings → meeting, decision, adopted project list."""
 from __future__ import annotations
 
+import io
 import re
 from datetime import timedelta
 
@@ -111,6 +112,20 @@ def test_the_whole_path(app, client):
     db.session.refresh(proposal)
     assert proposal.both_pis_present
 
+    # Each PI uploads their side's required document (a real PDF).
+    for email, password in (("anne.dupont@uclouvain.example", None), ("li.wei@tsinghua.example", "a long password")):
+        if password:
+            client.post("/logout")
+            client.post("/login", data={"email": email, "password": password})
+        side = be if email.startswith("anne") else cn
+        response = client.post(f"/proposals/{proposal.id}/documents/{side.id}", data={
+            "kind": "CV of the PI", "file": (io.BytesIO(f.pdf_bytes(2)), "cv.pdf")})
+        assert response.status_code == 302
+    client.post("/logout")
+    client.post("/login", data={"email": "anne.dupont@uclouvain.example", "password": "another long one"})
+    db.session.refresh(proposal)
+    assert len(proposal.documents) == 2
+
     # 3. Both PIs confirm; submission gives the reference; both get a receipt.
     assert client.post(f"/proposals/{proposal.id}/confirm", data={"version": proposal.version, "agree": "y"}).status_code == 302
     client.post("/logout")
@@ -187,7 +202,8 @@ def test_the_whole_path(app, client):
     client.post("/logout")
     f.login(client, secretariat)
     page = client.get(f"/committee/joint/{call.id}").data.decode()
-    assert "4.375" in page and "3.875" in page and "4.125" in page
+    # combined: mean of the sides' scores normalised by the 0–5 scale, (4.375/5 + 3.875/5)/2
+    assert "4.375" in page and "3.875" in page and "0.8250" in page
 
     # 7. Meeting, agenda item, decision; list adopted; projects with stable codes.
     client.post("/committee/meetings", data={"number": "5", "date": "2021-07-14", "date_note": "",
@@ -209,7 +225,8 @@ def test_the_whole_path(app, client):
     assert [e.proposal_id for e in plist.entries] == [proposal.id]
     entry = plist.entries[0]
     form = {f"amount-{entry.id}-{cn.id}-1": "120000", f"amount-{entry.id}-{cn.id}-2": "130000",
-            f"amount-{entry.id}-{be.id}-1": "12000", f"amount-{entry.id}-{be.id}-2": "13000"}
+            f"amount-{entry.id}-{be.id}-1": "12000", f"amount-{entry.id}-{be.id}-2": "13000",
+            "reason": "Second year carries the field work"}  # a changed amount needs a reason
     assert client.post(f"/committee/lists/{plist.id}", data=form).status_code == 302
     client.post(f"/committee/lists/{plist.id}/propose")
     client.post(f"/committee/decisions/{decision.id}/attach", data={"project_list_id": plist.id})

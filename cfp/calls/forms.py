@@ -1,7 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
-    DateTimeLocalField, DecimalField, FieldList, Form, FormField, IntegerField, SelectField,
+    BooleanField, DateTimeLocalField, DecimalField, FieldList, Form, FormField, IntegerField, SelectField,
     StringField, SubmitField, TextAreaField,
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
@@ -19,6 +19,33 @@ class CallSideForm(Form):
     reviewers_per_proposal = IntegerField(_l("Reviewers per proposal"), default=2, validators=[DataRequired(), NumberRange(min=1, max=10)])
     eligibility_rules = TextAreaField(_l("Eligibility rules"), validators=[Optional(), Length(max=5000)])
     required_documents = TextAreaField(_l("Required documents (one per line)"), validators=[Optional(), Length(max=2000)])
+    max_document_pages = IntegerField(_l("Maximum pages per document"), validators=[Optional(), NumberRange(min=1, max=1000)])
+    max_document_mb = IntegerField(_l("Maximum size per document (MB)"), validators=[Optional(), NumberRange(min=1, max=100)])
+    # Automatic eligibility rules, checked on submission, then confirmed by this side's staff.
+    rule_pi_has_phd = BooleanField(_l("Rule: the PI holds a PhD"))
+    rule_affiliation_in_country = BooleanField(_l("Rule: the PI's institution is in this side's country"))
+    rule_one_proposal_per_pi = BooleanField(_l("Rule: at most one proposal per PI"))
+    rule_budget_within_cap = BooleanField(_l("Rule: the request is within the maximum"))
+    rule_documents_present = BooleanField(_l("Rule: all required documents are present"))
+    rule_duration_min = IntegerField(_l("Rule: shortest duration (months)"), validators=[Optional(), NumberRange(min=1, max=120)])
+    rule_duration_max = IntegerField(_l("Rule: longest duration (months)"), validators=[Optional(), NumberRange(min=1, max=120)])
+
+    SIMPLE_RULES = ("pi_has_phd", "affiliation_in_country", "one_proposal_per_pi", "budget_within_cap",
+                    "documents_present")
+
+    def rule_config(self) -> list[dict]:
+        rules = [{"rule": r} for r in self.SIMPLE_RULES if getattr(self, f"rule_{r}").data]
+        low, high = self.rule_duration_min.data, self.rule_duration_max.data
+        if low or high:
+            rules.append({"rule": "duration_within", "min": low, "max": high})
+        return rules
+
+    def fill_rules(self, config: list[dict] | None) -> None:
+        for rule in config or []:
+            if rule.get("rule") in self.SIMPLE_RULES:
+                getattr(self, f"rule_{rule['rule']}").data = True
+            elif rule.get("rule") == "duration_within":
+                self.rule_duration_min.data, self.rule_duration_max.data = rule.get("min"), rule.get("max")
 
 
 class CriterionForm(Form):
@@ -37,6 +64,8 @@ class CallForm(FlaskForm):
     timezone = SelectField(_l("Time zone of the dates below"), choices=timezone_choices)
     opens_at = DateTimeLocalField(_l("Opens"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
     closes_at = DateTimeLocalField(_l("Closes"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
+    full_closes_at = DateTimeLocalField(_l("Full proposals close (two-stage calls)"), format="%Y-%m-%dT%H:%M",
+                                        validators=[Optional()])
     review_due_at = DateTimeLocalField(_l("Reviews due"), format="%Y-%m-%dT%H:%M", validators=[Optional()])
     duration_months = IntegerField(_l("Project duration (months)"), default=24, validators=[DataRequired(), NumberRange(min=1, max=120)])
     priority_areas = TextAreaField(_l("Priority areas (one per line)"), validators=[DataRequired(), Length(max=5000)])

@@ -138,11 +138,21 @@ class Call(IdMixin, TimestampMixin, db.Model):
     state: Mapped[CallState] = mapped_column(enum_column(CallState), default=CallState.draft)
     opens_at: Mapped[datetime] = mapped_column(UTCDateTime)
     closes_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Two-stage calls: `closes_at` ends the pre-proposal stage; this ends the full stage.
+    full_closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     review_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     duration_months: Mapped[int] = mapped_column(default=24)
     abstract_word_limit: Mapped[int] = mapped_column(default=300)
     overall_threshold: Mapped[Decimal | None] = mapped_column(sa.Numeric(5, 2))
     reviewer_answer_days: Mapped[int] = mapped_column(default=7)
+    # Review settings (issue 4): reminders N days before and after a review's due date;
+    # whether a reviewer sees the other reviews of their side once theirs is submitted;
+    # a minimum load per reviewer for automatic assignment; z-score normalisation.
+    review_reminder_days_before: Mapped[int] = mapped_column(default=3, server_default="3")
+    review_reminder_days_after: Mapped[int] = mapped_column(default=2, server_default="2")
+    reviewers_see_side_reviews: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    reviewer_min_load: Mapped[int] = mapped_column(default=0, server_default="0")
+    normalise_review_scores: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     # Numbering of submitted proposals (CN-BE-2021-017); bumped under a row lock.
     submitted_count: Mapped[int] = mapped_column(default=0)
     drafted_by_agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"))
@@ -162,7 +172,13 @@ class Call(IdMixin, TimestampMixin, db.Model):
         back_populates="call", cascade="all, delete-orphan", order_by="ReviewCriterion.position"
     )
 
-    __table_args__ = (sa.CheckConstraint("opens_at < closes_at", name="opens_before_closes"),)
+    # (full_closes_at > closes_at is checked by the call's operations: adding a CHECK to
+    # `calls` would make SQLite copy the table, which the rows referring to it forbid.)
+    __table_args__ = (
+        sa.CheckConstraint("opens_at < closes_at", name="opens_before_closes"),
+        sa.CheckConstraint("review_reminder_days_before >= 0 AND review_reminder_days_after >= 0"
+                           " AND reviewer_min_load >= 0", name="review_settings_not_negative"),
+    )
 
     def __repr__(self) -> str:
         return f"<Call {self.reference}>"
@@ -219,6 +235,12 @@ class CallSide(IdMixin, db.Model):
     travel_cap: Mapped[Decimal | None] = mapped_column(MONEY)
     eligibility_rules: Mapped[str] = mapped_column(sa.Text, default="")
     required_documents: Mapped[list | None] = mapped_column(sa.JSON)
+    # Limits on each uploaded document of this side (None: the app's upload limit only).
+    max_document_pages: Mapped[int | None]
+    max_document_bytes: Mapped[int | None]
+    # The automatic eligibility rules of this side, evaluated on submission, e.g.
+    # [{"rule": "pi_has_phd"}, {"rule": "duration_within", "min": 12, "max": 36}].
+    eligibility_rule_config: Mapped[list | None] = mapped_column(sa.JSON)
     reviewers_per_proposal: Mapped[int] = mapped_column(default=2)
     approved_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -232,6 +254,8 @@ class CallSide(IdMixin, db.Model):
         sa.CheckConstraint("budget_envelope >= 0", name="envelope_not_negative"),
         sa.CheckConstraint("max_request >= 0", name="max_request_not_negative"),
         sa.CheckConstraint("reviewers_per_proposal >= 1", name="at_least_one_reviewer"),
+        sa.CheckConstraint("max_document_pages > 0", name="positive_document_pages"),
+        sa.CheckConstraint("max_document_bytes > 0", name="positive_document_bytes"),
     )
 
 

@@ -30,6 +30,9 @@ class SideTerms:
     reviewers_per_proposal: int = 2
     eligibility_rules: str = ""
     required_documents: list[str] = field(default_factory=list)
+    max_document_pages: int | None = None
+    max_document_bytes: int | None = None
+    eligibility_rule_config: list[dict] = field(default_factory=list)
 
 
 @dataclass
@@ -53,6 +56,7 @@ class CallTerms:
     instrument: Instrument = Instrument.joint_research
     stages: Stages = Stages.single
     review_due_at: datetime | None = None
+    full_closes_at: datetime | None = None
     duration_months: int = 24
     scale_max: Decimal = Decimal(5)
     scale_step: Decimal = Decimal("0.5")
@@ -85,6 +89,13 @@ def _apply_terms(call: Call, terms: CallTerms) -> None:
     call.stages = terms.stages
     call.opens_at = terms.opens_at
     call.closes_at = terms.closes_at
+    if terms.stages == Stages.two:
+        if terms.full_closes_at is None or terms.full_closes_at <= terms.closes_at:
+            raise DomainError(_("A two-stage call needs a closing instant for full proposals "
+                                "after the one for pre-proposals."))
+        call.full_closes_at = terms.full_closes_at
+    else:
+        call.full_closes_at = None
     call.review_due_at = terms.review_due_at
     call.duration_months = terms.duration_months
     call.overall_threshold = terms.overall_threshold
@@ -129,6 +140,9 @@ def _apply_terms(call: Call, terms: CallTerms) -> None:
         side.reviewers_per_proposal = s.reviewers_per_proposal
         side.eligibility_rules = s.eligibility_rules
         side.required_documents = [d.strip() for d in s.required_documents if d.strip()]
+        side.max_document_pages = s.max_document_pages
+        side.max_document_bytes = s.max_document_bytes
+        side.eligibility_rule_config = list(s.eligibility_rule_config)
 
 
 def draft_call(actor, committee: JointCommittee, agency_id: int, terms: CallTerms) -> Call:

@@ -58,7 +58,10 @@ def index():
 @bp.route("/<int:call_id>")
 def show(call_id: int):
     call = _load_call(call_id)
-    return render_template("calls/show.html", call=call, approve_form=ApproveForm())
+    from cfp.proposals.eligibility import rule_text
+
+    return render_template("calls/show.html", call=call, approve_form=ApproveForm(),
+                           eligibility_rule_text=rule_text)
 
 
 def _terms_from_form(form: CallForm, committee: JointCommittee) -> CallTerms:
@@ -73,6 +76,9 @@ def _terms_from_form(form: CallForm, committee: JointCommittee) -> CallTerms:
             travel_cap=d.travel_cap.data, reviewers_per_proposal=d.reviewers_per_proposal.data,
             eligibility_rules=d.eligibility_rules.data or "",
             required_documents=(d.required_documents.data or "").splitlines(),
+            max_document_pages=d.max_document_pages.data or None,
+            max_document_bytes=d.max_document_mb.data * 1024 * 1024 if d.max_document_mb.data else None,
+            eligibility_rule_config=d.rule_config(),
         ))
     criteria = [
         CriterionTerms(name=e.form.name.data.strip(), weight=e.form.weight.data,
@@ -86,6 +92,7 @@ def _terms_from_form(form: CallForm, committee: JointCommittee) -> CallTerms:
         opens_at=local_to_utc(form.opens_at.data, tz),
         closes_at=local_to_utc(form.closes_at.data, tz),
         review_due_at=local_to_utc(form.review_due_at.data, tz) if form.review_due_at.data else None,
+        full_closes_at=local_to_utc(form.full_closes_at.data, tz) if form.full_closes_at.data else None,
         duration_months=form.duration_months.data,
         priority_areas=form.priority_areas.data.splitlines(),
         criteria=criteria, sides=sides, scale_max=form.scale_max.data,
@@ -160,6 +167,8 @@ def _fill_form(form: CallForm, call: Call) -> None:
     form.stages.data = call.stages.value
     form.opens_at.data = to_zone(call.opens_at, tz).replace(tzinfo=None)
     form.closes_at.data = to_zone(call.closes_at, tz).replace(tzinfo=None)
+    if call.full_closes_at:
+        form.full_closes_at.data = to_zone(call.full_closes_at, tz).replace(tzinfo=None)
     if call.review_due_at:
         form.review_due_at.data = to_zone(call.review_due_at, tz).replace(tzinfo=None)
     form.duration_months.data = call.duration_months
@@ -186,6 +195,9 @@ def _fill_form(form: CallForm, call: Call) -> None:
         f.reviewers_per_proposal.data = side.reviewers_per_proposal
         f.eligibility_rules.data = side.eligibility_rules
         f.required_documents.data = "\n".join(side.required_documents or [])
+        f.max_document_pages.data = side.max_document_pages
+        f.max_document_mb.data = side.max_document_bytes // (1024 * 1024) if side.max_document_bytes else None
+        f.fill_rules(side.eligibility_rule_config)
 
 
 @bp.route("/<int:call_id>/approve", methods=["POST"])

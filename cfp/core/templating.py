@@ -45,7 +45,7 @@ def register(app: Flask) -> None:
 
 def _nav_items() -> list[tuple[str, str]]:
     """(endpoint, label) per role of the current user; the server checks access anyway."""
-    items = [("calls.index", _("Calls"))]
+    items = [("calls.index", _("Calls")), ("committee.adopted_projects", _("Adopted projects"))]
     if not current_user.is_authenticated:
         return items
     if current_user.has_role(Role.researcher):
@@ -60,6 +60,7 @@ def _nav_items() -> list[tuple[str, str]]:
         items.append(("committee.joint_ranking_index", _("Joint ranking")))
     if joint or current_user.has_role(Role.staff):
         items.append(("committee.meetings", _("Committee")))
+        items.append(("committee.dashboard", _("Projects")))
     items.append(("core.outbox", _("Mail")))
     if current_user.is_admin or current_user.is_secretariat:
         items.append(("core.audit", _("Audit log")))

@@ -1,11 +1,93 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
-    BooleanField, DecimalField, EmailField, HiddenField, IntegerField, SelectField, StringField,
-    SubmitField, TextAreaField,
+    BooleanField,
+    DateTimeLocalField,
+    DecimalField,
+    EmailField,
+    FieldList,
+    FileField,
+    Form,
+    FormField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
 )
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
+
 from cfp.core.forms import options
+
+BLANK_ROWS = 2  # empty rows offered under each list of the editor
+BUDGET_CATEGORIES = (
+    ("personnel", _l("personnel")), ("equipment", _l("equipment")),
+    ("consumables", _l("consumables")), ("travel", _l("other travel")),
+    ("dissemination", _l("dissemination")), ("other", _l("other")),
+)
+
+
+class MemberForm(Form):
+    """A team member. A row left empty is ignored; completeness is checked on submission."""
+
+    agency_id = SelectField(_l("Side"), coerce=int)
+    name = StringField(_l("Name"), validators=[Optional(), Length(max=200)])
+    role = StringField(_l("Role"), validators=[Optional(), Length(max=100)])
+    career_stage = SelectField(_l("Career stage"), choices=options([
+        ("", "—"), ("professor", _l("professor")), ("senior researcher", _l("senior researcher")),
+        ("postdoc", _l("postdoctoral researcher")), ("phd student", _l("PhD student")),
+        ("engineer", _l("engineer or technician")),
+    ]))
+    affiliation = StringField(_l("Affiliation"), validators=[Optional(), Length(max=300)])
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.name.data or "").strip()
+
+    def validate(self, extra_validators=None) -> bool:
+        return self.is_empty or super().validate(extra_validators)
+
+
+class TripForm(Form):
+    direction = SelectField(_l("Direction"))
+    traveller = StringField(_l("Traveller"), validators=[Optional(), Length(max=200)])
+    days = IntegerField(_l("Days"), validators=[Optional(), NumberRange(min=1, max=366)])
+    year = IntegerField(_l("Project year"), validators=[Optional(), NumberRange(min=1, max=10)])
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.traveller.data or "").strip() and not self.days.data
+
+    def validate(self, extra_validators=None) -> bool:
+        if self.is_empty:
+            return True
+        ok = super().validate(extra_validators)
+        for field in (self.traveller, self.days, self.year):
+            if not field.data:
+                field.errors = list(field.errors) + [_l("Needed for a trip.")]
+                ok = False
+        return ok
+
+
+class BudgetLineForm(Form):
+    agency_id = SelectField(_l("Side"), coerce=int)
+    year = IntegerField(_l("Project year"), validators=[Optional(), NumberRange(min=1, max=10)])
+    category = SelectField(_l("Category"), choices=options(BUDGET_CATEGORIES))
+    amount = DecimalField(_l("Amount"), places=2, validators=[Optional(), NumberRange(min=0)])
+
+    @property
+    def is_empty(self) -> bool:
+        return self.amount.data is None
+
+    def validate(self, extra_validators=None) -> bool:
+        if self.is_empty:
+            return True
+        ok = super().validate(extra_validators)
+        if not self.year.data:
+            self.year.errors = list(self.year.errors) + [_l("Needed for a budget line.")]
+            ok = False
+        return ok
 
 
 class ProposalForm(FlaskForm):
@@ -23,7 +105,24 @@ class ProposalForm(FlaskForm):
     amount_a = DecimalField(places=2, validators=[Optional(), NumberRange(min=0)])
     institution_b = StringField(validators=[Optional(), Length(max=300)])
     amount_b = DecimalField(places=2, validators=[Optional(), NumberRange(min=0)])
+    phd_a = SelectField(choices=options([("", "—"), ("yes", _l("yes")), ("no", _l("no"))]), validate_choice=False)
+    country_a = StringField(validators=[Optional(), Length(max=100)])
+    phd_b = SelectField(choices=options([("", "—"), ("yes", _l("yes")), ("no", _l("no"))]), validate_choice=False)
+    country_b = StringField(validators=[Optional(), Length(max=100)])
+    members = FieldList(FormField(MemberForm), min_entries=0)
+    trips = FieldList(FormField(TripForm), min_entries=0)
+    budget_lines = FieldList(FormField(BudgetLineForm), min_entries=0)
     submit = SubmitField(_l("Save the draft"))
+
+
+class DocumentForm(FlaskForm):
+    kind = HiddenField(validators=[DataRequired()])
+    file = FileField(_l("PDF file"))
+    submit = SubmitField(_l("Upload"))
+
+
+class DeleteDocumentForm(FlaskForm):
+    submit = SubmitField(_l("Delete"))
 
 
 class InvitePartnerForm(FlaskForm):
@@ -50,7 +149,20 @@ class JoinForm(FlaskForm):
     submit = SubmitField(_l("Join as PI"))
 
 
+class RuleReviewForm(FlaskForm):
+    passed = SelectField(_l("Result"), choices=options([("yes", _l("passes")), ("no", _l("fails"))]))
+    reason = StringField(_l("Reason (required to override)"), validators=[Optional(), Length(max=1000)])
+    submit = SubmitField(_l("Confirm or override"))
+
+
 class EligibilityForm(FlaskForm):
     decision = SelectField(_l("Decision"), choices=options([("eligible", _l("eligible")), ("ineligible", _l("ineligible"))]))
     reason = TextAreaField(_l("Reason (required if ineligible)"), validators=[Optional(), Length(max=2000)])
     submit = SubmitField(_l("Record"))
+
+
+class ExtensionForm(FlaskForm):
+    until = DateTimeLocalField(_l("New closing instant (your time zone)"), format="%Y-%m-%dT%H:%M",
+                               validators=[DataRequired()])
+    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
+    submit = SubmitField(_l("Grant the extension"))

@@ -89,7 +89,11 @@ class Proposal(IdMixin, TimestampMixin, db.Model):
     # so a stale save by the other PI is refused instead of silently overwriting.
     version: Mapped[int] = mapped_column(default=1)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Two-stage calls: when the pre-proposal was submitted (the consortium is frozen from then on).
+    pre_submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     withdrawn_reason: Mapped[str | None] = mapped_column(sa.Text)
+    # An individual extension of the call's closing instant, granted by staff.
+    deadline_extended_to: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
 
     __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
@@ -109,6 +113,12 @@ class Proposal(IdMixin, TimestampMixin, db.Model):
     )
     eligibility_checks: Mapped[list[EligibilityCheck]] = relationship(
         back_populates="proposal", cascade="all, delete-orphan"
+    )
+    budget_lines: Mapped[list[BudgetLine]] = relationship(
+        cascade="all, delete-orphan", order_by=lambda: [BudgetLine.agency_id, BudgetLine.year, BudgetLine.id]
+    )
+    documents: Mapped[list[ProposalDocument]] = relationship(
+        cascade="all, delete-orphan", order_by=lambda: [ProposalDocument.agency_id, ProposalDocument.kind]
     )
 
     def __repr__(self) -> str:
@@ -134,6 +144,9 @@ class Proposal(IdMixin, TimestampMixin, db.Model):
             return False
         if self.is_applicant(user):
             return True
+        if self.pre_submitted_at is not None and self.submitted_at is None and self.state != P.withdrawn:
+            # A submitted pre-proposal (and its full stage): staff invite it; others wait.
+            return self.is_staff(user) or user.is_secretariat or user.is_admin
         if self.state in (P.draft, P.pre_proposal, P.invited) or self.submitted_at is None:
             return False  # drafts (even withdrawn before submission) are the applicants' own
         return (
@@ -144,10 +157,32 @@ class Proposal(IdMixin, TimestampMixin, db.Model):
         )
 
     def can_edit(self, user) -> bool:
+        if self.state == P.pre_proposal and self.pre_submitted_at is not None:
+            return False  # submitted at stage 1, waiting for the invitation
         return self.is_applicant(user) and self.state in (P.draft, P.pre_proposal)
+
+    def can_invite_to_full_stage(self, user) -> bool:
+        return (self.state == P.pre_proposal and self.pre_submitted_at is not None
+                and self.is_staff(user))
 
     def can_withdraw(self, user) -> bool:
         return self.is_applicant(user) and self.state not in FINAL_STATES
+
+    @property
+    def in_full_stage(self) -> bool:
+        """A two-stage call's proposal past its pre-proposal."""
+        return self.pre_submitted_at is not None and self.state != P.pre_proposal
+
+    @property
+    def closes_at(self) -> datetime:
+        """The closing instant for this proposal: the call's (its full stage's, past the
+        pre-proposal), or its individual extension."""
+        closes = self.call.closes_at
+        if self.in_full_stage and self.call.full_closes_at is not None:
+            closes = self.call.full_closes_at
+        if self.deadline_extended_to is not None and self.deadline_extended_to > closes:
+            return self.deadline_extended_to
+        return closes
 
     @property
     def both_pis_present(self) -> bool:
@@ -169,6 +204,9 @@ class ProposalSide(IdMixin, db.Model):
     pi_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
     institution: Mapped[str] = mapped_column(sa.String(300), default="")
     requested_amount: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
+    # What the automatic eligibility rules need to know about this side's PI.
+    pi_has_phd: Mapped[bool | None]
+    institution_country: Mapped[str | None] = mapped_column(sa.String(100), default="")
     confirmed_version: Mapped[int | None]
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -260,6 +298,11 @@ class ProposalDocument(IdMixin, db.Model):
     uploaded_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
+    proposal = relationship("Proposal", overlaps="documents")
+    agency = relationship("Agency")
+
+    __table_args__ = (sa.UniqueConstraint("proposal_id", "agency_id", "kind"),)
+
 
 class ProposalVersion(IdMixin, db.Model):
     """A snapshot of a proposal's content at a saved or submitted version."""
@@ -271,6 +314,8 @@ class ProposalVersion(IdMixin, db.Model):
     snapshot: Mapped[dict] = mapped_column(sa.JSON)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    created_by = relationship("User")
 
     __table_args__ = (sa.UniqueConstraint("proposal_id", "version"),)
 

@@ -12,19 +12,29 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm.exc import StaleDataError
 
-from cfp.calls.models import Call
+from cfp.calls.models import Call, CallState, Stages
+from cfp.core.aftercommit import after_commit
 from cfp.core.audit import log_action
 from cfp.core.errors import DomainError, NotAllowed
 from cfp.core.outbox import queue_email
-from cfp.core.urls import external_url
 from cfp.core.roles import Role
 from cfp.core.states import change_state
 from cfp.core.timezones import format_instant
 from cfp.core.types import utcnow
+from cfp.core.urls import external_url
 from cfp.extensions import db
 from cfp.proposals.models import (
-    PROPOSAL_TRANSITIONS, EligibilityCheck, EligibilityStatus, PartnerInvitation, Proposal,
-    ProposalSide, ProposalState, ProposalVersion,
+    PROPOSAL_TRANSITIONS,
+    BudgetLine,
+    EligibilityCheck,
+    EligibilityStatus,
+    MobilityTrip,
+    PartnerInvitation,
+    Proposal,
+    ProposalMember,
+    ProposalSide,
+    ProposalState,
+    ProposalVersion,
 )
 
 INVITATION_DAYS = 14
@@ -46,6 +56,61 @@ def _require_verified(actor) -> None:
 
 
 @dataclass
+class Member:
+    agency_id: int
+    name: str
+    role: str = ""
+    career_stage: str = ""
+    affiliation: str = ""
+
+
+@dataclass
+class Trip:
+    from_agency_id: int
+    to_agency_id: int
+    traveller: str
+    days: int
+    year: int
+
+
+@dataclass
+class Line:
+    agency_id: int
+    year: int
+    category: str
+    amount: Decimal
+
+
+def mobility_costs(proposal: Proposal, trips=None) -> dict[int, Decimal]:
+    """Each side's cost of the mobility plan, by the usual bilateral rule: the sending
+    side pays the international travel (its travel cap per trip), the receiving side
+    pays the stay (its per diem times the days)."""
+    call = proposal.call
+    costs = {a.id: Decimal(0) for a in call.agencies}
+    for trip in proposal.trips if trips is None else trips:
+        sending, receiving = call.side(trip.from_agency_id), call.side(trip.to_agency_id)
+        if sending is not None and sending.travel_cap is not None:
+            costs[trip.from_agency_id] += sending.travel_cap
+        if receiving is not None and receiving.per_diem is not None:
+            costs[trip.to_agency_id] += receiving.per_diem * int(trip.days or 0)
+    return costs
+
+
+def budget_totals(proposal: Proposal) -> dict[int, Decimal]:
+    totals = {a.id: Decimal(0) for a in proposal.call.agencies}
+    for line in proposal.budget_lines:
+        totals[line.agency_id] = totals.get(line.agency_id, Decimal(0)) + Decimal(line.amount)
+    return totals
+
+
+def side_totals(proposal: Proposal) -> dict[int, dict[str, Decimal]]:
+    """Per side: budget lines, mobility cost and their total (the amount requested)."""
+    budget, mobility = budget_totals(proposal), mobility_costs(proposal)
+    return {aid: {"budget": budget[aid], "mobility": mobility[aid], "total": budget[aid] + mobility[aid]}
+            for aid in budget}
+
+
+@dataclass
 class ProposalContent:
     title: str
     acronym: str = ""
@@ -56,6 +121,12 @@ class ProposalContent:
     # per side (agency_id -> value)
     institutions: dict[int, str] | None = None
     requested_amounts: dict[int, Decimal] | None = None
+    pi_has_phd: dict[int, bool | None] | None = None
+    institution_countries: dict[int, str] | None = None
+    # None: leave as they are; a list replaces them all.
+    members: list[Member] | None = None
+    trips: list[Trip] | None = None
+    budget_lines: list[Line] | None = None
 
 
 def snapshot(proposal: Proposal) -> dict:
@@ -64,9 +135,27 @@ def snapshot(proposal: Proposal) -> dict:
         "keywords": proposal.keywords, "priority_area_id": proposal.priority_area_id,
         "duration_months": proposal.duration_months,
         "sides": {
-            str(s.agency_id): {"institution": s.institution, "requested_amount": str(s.requested_amount)}
+            str(s.agency_id): {"institution": s.institution, "requested_amount": str(s.requested_amount),
+                               "pi": s.pi.display_name if s.pi else "", "pi_has_phd": s.pi_has_phd,
+                               "institution_country": s.institution_country or ""}
             for s in proposal.sides
         },
+        "members": [
+            {"agency_id": m.agency_id, "name": m.name, "role": m.role, "career_stage": m.career_stage,
+             "affiliation": m.affiliation} for m in proposal.members
+        ],
+        "trips": [
+            {"from_agency_id": t.from_agency_id, "to_agency_id": t.to_agency_id, "traveller": t.traveller,
+             "days": t.days, "year": t.year} for t in proposal.trips
+        ],
+        "budget_lines": [
+            {"agency_id": b.agency_id, "year": b.year, "category": b.category, "amount": str(b.amount)}
+            for b in proposal.budget_lines
+        ],
+        "documents": [
+            {"agency_id": d.agency_id, "kind": d.kind, "name": d.original_name, "pages": d.pages,
+             "size": d.size, "sha256": d.sha256} for d in proposal.documents
+        ],
     }
 
 
@@ -82,12 +171,69 @@ def _apply(proposal: Proposal, content: ProposalContent) -> None:
     proposal.keywords = (content.keywords or "").strip()
     proposal.priority_area_id = content.priority_area_id
     proposal.duration_months = content.duration_months
+    agency_ids = {a.id for a in call.agencies}
+    if proposal.pre_submitted_at is not None:
+        for side in proposal.sides:
+            changed_institution = (content.institutions and side.agency_id in content.institutions
+                                   and (content.institutions[side.agency_id] or "").strip() != side.institution)
+            changed_country = (content.institution_countries is not None
+                               and side.agency_id in content.institution_countries
+                               and (content.institution_countries[side.agency_id] or "").strip()
+                               != (side.institution_country or ""))
+            if changed_institution or changed_country:
+                raise DomainError(_("The consortium is frozen since the pre-proposal: the PIs and their "
+                                    "institutions cannot change in the full proposal."))
+    if content.members is not None:
+        if any(m.agency_id not in agency_ids for m in content.members):
+            raise DomainError(_("A team member must belong to one of the call's two sides."))
+        _replace(proposal.members, [
+            ProposalMember(agency_id=m.agency_id, name=m.name.strip(), role=(m.role or "").strip(),
+                           career_stage=(m.career_stage or "").strip(),
+                           affiliation=(m.affiliation or "").strip())
+            for m in content.members
+        ], ("agency_id", "name", "role", "career_stage", "affiliation"))
+    if content.trips is not None:
+        for t in content.trips:
+            if {t.from_agency_id, t.to_agency_id} != agency_ids:
+                raise DomainError(_("A trip goes from one side of the call to the other."))
+        _replace(proposal.trips, [
+            MobilityTrip(from_agency_id=t.from_agency_id, to_agency_id=t.to_agency_id,
+                         traveller=t.traveller.strip(), days=t.days, year=t.year)
+            for t in content.trips
+        ], ("from_agency_id", "to_agency_id", "traveller", "days", "year"))
+    if content.budget_lines is not None:
+        if any(b.agency_id not in agency_ids for b in content.budget_lines):
+            raise DomainError(_("A budget line must belong to one of the call's two sides."))
+        _replace(proposal.budget_lines, [
+            BudgetLine(agency_id=b.agency_id, year=b.year, category=b.category.strip(),
+                       amount=Decimal(b.amount).quantize(Decimal("0.01")))
+            for b in content.budget_lines
+        ], ("agency_id", "year", "category", "amount"))
+    itemised = (content.budget_lines is not None or content.trips is not None
+                or bool(proposal.budget_lines or proposal.trips))
+    totals = side_totals(proposal) if itemised else {}
     for side in proposal.sides:
         if content.institutions and side.agency_id in content.institutions:
             side.institution = (content.institutions[side.agency_id] or "").strip()
-        if content.requested_amounts and side.agency_id in content.requested_amounts:
+        if content.pi_has_phd is not None and side.agency_id in content.pi_has_phd:
+            side.pi_has_phd = content.pi_has_phd[side.agency_id]
+        if content.institution_countries is not None and side.agency_id in content.institution_countries:
+            side.institution_country = (content.institution_countries[side.agency_id] or "").strip()
+        if itemised:
+            # With a budget and a mobility plan, the request is their sum, computed here.
+            side.requested_amount = totals[side.agency_id]["total"]
+        elif content.requested_amounts and side.agency_id in content.requested_amounts:
             amount = content.requested_amounts[side.agency_id]
             side.requested_amount = Decimal(amount or 0)
+
+
+def _replace(current: list, new: list, fields: tuple[str, ...]) -> None:
+    """Replace a collection's rows, leaving it untouched when nothing changed."""
+    def key(row):
+        return tuple(str(getattr(row, f)) if f == "amount" else getattr(row, f) for f in fields)
+    if [key(r) for r in current] == [key(r) for r in new]:
+        return
+    current[:] = new
 
 
 def start_proposal(actor, call: Call, content: ProposalContent) -> Proposal:
@@ -99,7 +245,8 @@ def start_proposal(actor, call: Call, content: ProposalContent) -> Proposal:
     agency_ids = [a.id for a in call.agencies]
     if actor.agency_id not in agency_ids:
         raise DomainError(_("Your account's side takes no part in this call."))
-    proposal = Proposal(call=call, created_by_id=actor.id, state=ProposalState.draft, title="")
+    first = ProposalState.pre_proposal if call.stages == Stages.two else ProposalState.draft
+    proposal = Proposal(call=call, created_by_id=actor.id, state=first, title="")
     proposal.sides = [
         ProposalSide(agency_id=aid, pi_user_id=actor.id if aid == actor.agency_id else None,
                      institution=(actor.affiliation or "") if aid == actor.agency_id else "")
@@ -135,6 +282,14 @@ def save_proposal(actor, proposal: Proposal, expected_version: int, content: Pro
                                    snapshot=after, created_by_id=actor.id))
     log_action(actor, "proposal.save", proposal, before=before, after=after)
     return proposal
+
+
+def record_version(actor, proposal: Proposal) -> None:
+    """A change outside the editor (a document): a new version, so confirmations reset."""
+    proposal.version += 1
+    db.session.flush()
+    db.session.add(ProposalVersion(proposal_id=proposal.id, version=proposal.version,
+                                   snapshot=snapshot(proposal), created_by_id=actor.id))
 
 
 class StaleProposal(DomainError):
@@ -195,6 +350,7 @@ def join_proposal(actor, token: str) -> Proposal:
     if proposal.pi_side(actor) is not None:
         raise DomainError(_("You are already a PI of this proposal."))
     side.pi_user_id = actor.id
+    side.pi = actor  # keeps the relationship in step with the column in this session
     if not side.institution:
         side.institution = actor.affiliation or ""
     actor.grant(Role.researcher)
@@ -206,7 +362,7 @@ def join_proposal(actor, token: str) -> Proposal:
 
 def confirm_proposal(actor, proposal: Proposal, version: int) -> ProposalSide:
     side = proposal.pi_side(actor)
-    if side is None or proposal.state != ProposalState.draft:
+    if side is None or not proposal.can_edit(actor):
         raise NotAllowed(_("Only a PI of a draft proposal may confirm it."))
     if version != proposal.version:
         raise DomainError(_("The proposal changed since you read it; read version %(v)s and confirm again.",
@@ -217,9 +373,54 @@ def confirm_proposal(actor, proposal: Proposal, version: int) -> ProposalSide:
     return side
 
 
+def _submit_pre_proposal(actor, proposal: Proposal, now: datetime) -> Proposal:
+    """Stage 1 of a two-stage call: the pre-proposal is in; the consortium is frozen."""
+    if proposal.pre_submitted_at is not None:
+        raise DomainError(_("The pre-proposal was already submitted."))
+    missing = missing_for_submission(proposal)
+    if missing:
+        raise DomainError(_("The pre-proposal cannot be submitted yet. Missing: %(list)s.",
+                            list="; ".join(str(m) for m in missing)))
+    proposal.pre_submitted_at = now
+    db.session.add(ProposalVersion(proposal_id=proposal.id, version=proposal.version + 1,
+                                   snapshot=snapshot(proposal), created_by_id=actor.id))
+    proposal.version += 1  # the submitted pre-proposal is a version of its own
+    log_action(actor, "proposal.submit_pre_proposal", proposal, after={"pre_submitted_at": now})
+    return proposal
+
+
+def invite_to_full_stage(actor, proposal: Proposal) -> Proposal:
+    """Staff invite a submitted pre-proposal to the full stage (pre-proposal → invited)."""
+    if not proposal.can_invite_to_full_stage(actor):
+        raise NotAllowed(_("Only staff of the call's agencies may invite a submitted pre-proposal."))
+    before = _move(proposal, ProposalState.invited)
+    for side in proposal.sides:
+        queue_email(to=side.pi, template="full_stage_invitation", key=f"full-stage-{proposal.id}-{side.agency_id}",
+                    context={"proposal": proposal,
+                             "deadline": format_instant(proposal.closes_at, side.pi.effective_timezone)})
+    log_action(actor, "proposal.invite_full_stage", proposal, before={"state": before},
+               after={"state": proposal.state})
+    return proposal
+
+
+def start_full_proposal(actor, proposal: Proposal) -> Proposal:
+    """A PI opens the full stage (invited → draft); both confirm the full version later."""
+    if proposal.pi_side(actor) is None:
+        raise NotAllowed(_("Only a PI may start the full proposal."))
+    before = _move(proposal, ProposalState.draft)
+    for side in proposal.sides:
+        side.confirmed_version = None
+        side.confirmed_at = None
+    log_action(actor, "proposal.start_full_stage", proposal, before={"state": before},
+               after={"state": proposal.state})
+    return proposal
+
+
 def missing_for_submission(proposal: Proposal) -> list[str]:
-    """Everything that prevents submission, each as a sentence."""
+    """Everything that prevents submission, each as a sentence. A pre-proposal needs
+    the content and both PIs; the full proposal (or a single-stage one) everything."""
     missing = []
+    pre = proposal.state == ProposalState.pre_proposal
     if not proposal.title.strip():
         missing.append(_("a title"))
     if not proposal.abstract.strip():
@@ -228,13 +429,50 @@ def missing_for_submission(proposal: Proposal) -> list[str]:
         missing.append(_("an abstract of at most %(n)s words", n=proposal.call.abstract_word_limit))
     if proposal.priority_area_id is None:
         missing.append(_("a priority area"))
+    if pre:
+        for side in proposal.sides:
+            if side.pi_user_id is None:
+                missing.append(_("the PI of the %(side)s side", side=side.agency.short_name))
+            if not side.institution.strip():
+                missing.append(_("the institution of the %(side)s side", side=side.agency.short_name))
+        if proposal.both_pis_present and not proposal.both_confirmed:
+            missing.append(_("both PIs' confirmation of version %(v)s", v=proposal.version))
+        return missing
+    if not proposal.duration_months:
+        missing.append(_("a duration"))
+    years = -(-proposal.duration_months // 12) if proposal.duration_months else None
+    totals = side_totals(proposal) if (proposal.budget_lines or proposal.trips) else None
     for side in proposal.sides:
         call_side = proposal.call.side(side.agency_id)
+        name = side.agency.short_name
         if side.pi_user_id is None:
-            missing.append(_("the PI of the %(side)s side", side=side.agency.short_name))
-        if call_side and side.requested_amount > call_side.max_request:
-            missing.append(_("a %(side)s request within the cap of %(cap)s %(cur)s",
-                             side=side.agency.short_name, cap=call_side.max_request, cur=call_side.currency))
+            missing.append(_("the PI of the %(side)s side", side=name))
+        if not side.institution.strip():
+            missing.append(_("the institution of the %(side)s side", side=name))
+        for m in proposal.members:
+            if m.agency_id == side.agency_id and not (m.role and m.career_stage and m.affiliation):
+                missing.append(_("the role, career stage and affiliation of %(name)s (%(side)s)",
+                                 name=m.name, side=name))
+        if call_side is None:
+            continue
+        total = totals[side.agency_id]["total"] if totals else side.requested_amount
+        if total > call_side.max_request:
+            missing.append(_("a %(side)s request within the cap of %(cap)s %(cur)s "
+                             "(it is %(total)s %(cur)s, %(over)s %(cur)s over)",
+                             side=name, cap=call_side.max_request, cur=call_side.currency,
+                             total=total, over=total - call_side.max_request))
+        present = {d.kind for d in proposal.documents if d.agency_id == side.agency_id}
+        for kind in call_side.required_documents or []:
+            if kind not in present:
+                missing.append(_("the document “%(kind)s” (%(side)s)", kind=kind, side=name))
+    for t in proposal.trips:
+        if years is not None and t.year > years:
+            missing.append(_("trip of %(who)s in year %(year)s within the project's %(n)s years",
+                             who=t.traveller, year=t.year, n=years))
+    for b in proposal.budget_lines:
+        if years is not None and b.year > years:
+            missing.append(_("budget line “%(cat)s” in year %(year)s within the project's %(n)s years",
+                             cat=b.category, year=b.year, n=years))
     if proposal.both_pis_present and not proposal.both_confirmed:
         missing.append(_("both PIs' confirmation of version %(v)s", v=proposal.version))
     return missing
@@ -246,13 +484,21 @@ def submit_proposal(actor, proposal: Proposal, now: datetime | None = None) -> P
         raise NotAllowed(_("Only a PI may submit the proposal."))
     _require_verified(actor)
     call = db.session.scalar(sa.select(Call).where(Call.id == proposal.call_id).with_for_update())
-    if not call.accepts_submissions(now):
+    closes_at = proposal.closes_at  # the call's (or its full stage's) closing instant, or an extension
+    extended = closes_at > call.closes_at
+    if extended:
+        accepts = call.state in (CallState.open, CallState.closed) and call.opens_at <= now < closes_at
+    else:
+        accepts = call.accepts_submissions(now)
+    if not accepts:
         raise DomainError(
             _("Submissions closed at %(deadline)s; this one arrived at %(now)s.",
-              deadline=format_instant(call.closes_at, actor.effective_timezone),
+              deadline=format_instant(closes_at, actor.effective_timezone),
               now=format_instant(now, actor.effective_timezone))
-            if now >= call.closes_at else _("The call is not open.")
+            if now >= closes_at else _("The call is not open.")
         )
+    if proposal.state == ProposalState.pre_proposal:
+        return _submit_pre_proposal(actor, proposal, now)
     if proposal.state != ProposalState.draft:
         _move(proposal, ProposalState.submitted)  # raises the clear "cannot go" message
     missing = missing_for_submission(proposal)
@@ -266,6 +512,10 @@ def submit_proposal(actor, proposal: Proposal, now: datetime | None = None) -> P
     for side in proposal.sides:
         db.session.add(EligibilityCheck(proposal=proposal, agency_id=side.agency_id))
     db.session.flush()
+    if db.session.scalar(sa.select(ProposalVersion.id).filter_by(proposal_id=proposal.id,
+                                                                 version=proposal.version)) is None:
+        db.session.add(ProposalVersion(proposal_id=proposal.id, version=proposal.version,
+                                       snapshot=snapshot(proposal), created_by_id=actor.id))
     for side in proposal.sides:
         queue_email(
             to=side.pi, template="submission_receipt",
@@ -274,7 +524,14 @@ def submit_proposal(actor, proposal: Proposal, now: datetime | None = None) -> P
         )
     log_action(actor, "proposal.submit", proposal, before={"state": ProposalState.draft},
                after={"state": proposal.state, "reference": proposal.reference})
+    after_commit(lambda pid=proposal.id: _queue_eligibility_rules(pid))
     return proposal
+
+
+def _queue_eligibility_rules(proposal_id: int) -> None:
+    from workers.proposals import evaluate_eligibility_rules
+
+    evaluate_eligibility_rules.delay(proposal_id)
 
 
 def withdraw_proposal(actor, proposal: Proposal, reason: str) -> Proposal:
@@ -300,6 +557,14 @@ def decide_eligibility(actor, check: EligibilityCheck, eligible: bool, reason: s
         raise NotAllowed(_("Only staff of this side may decide its eligibility."))
     if not eligible and not reason.strip():
         raise DomainError(_("Give the reason why the proposal is ineligible."))
+    from cfp.proposals.eligibility import final_result, rule_label, unreviewed
+
+    if unreviewed(check):
+        raise DomainError(_("Confirm or override each automatic rule first (%(n)s left).", n=len(unreviewed(check))))
+    failing = [rule_label(r) for r in check.rule_results or [] if not final_result(r)]
+    if eligible and failing:
+        raise DomainError(_("A proposal failing a rule cannot be eligible: %(rules)s. Override the rule "
+                            "with a reason if it does not apply.", rules="; ".join(failing)))
     before = {"status": check.status, "reason": check.reason}
     check.status = EligibilityStatus.eligible if eligible else EligibilityStatus.ineligible
     check.reason = reason.strip() or None
@@ -327,3 +592,21 @@ def decide_eligibility(actor, check: EligibilityCheck, eligible: bool, reason: s
                             key=f"ineligible-{proposal.id}-{side.agency_id}-{check.id}-{check.decided_at.timestamp():.0f}",
                             context={"proposal": proposal, "reasons": reasons})
     return check
+
+
+def grant_extension(actor, proposal: Proposal, until: datetime, reason: str) -> Proposal:
+    """Staff of either side give one unsubmitted proposal a later closing instant."""
+    if not proposal.call.is_staff(actor):
+        raise NotAllowed(_("Only staff of the call's agencies may grant an extension."))
+    if proposal.state not in (ProposalState.draft, ProposalState.pre_proposal):
+        raise DomainError(_("Only a proposal not yet submitted can get an extension."))
+    if not reason.strip():
+        raise DomainError(_("Give the reason for the extension."))
+    if until <= proposal.call.closes_at:
+        raise DomainError(_("An extension must end after the call's closing instant (%(when)s).",
+                            when=format_instant(proposal.call.closes_at, actor.effective_timezone)))
+    before = {"deadline_extended_to": proposal.deadline_extended_to}
+    proposal.deadline_extended_to = until
+    log_action(actor, "proposal.extend_deadline", proposal, before=before,
+               after={"deadline_extended_to": until, "reason": reason.strip()})
+    return proposal

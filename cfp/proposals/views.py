@@ -1,27 +1,75 @@
 from __future__ import annotations
 
+import io
+
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
-from cfp.calls.models import Call
 from cfp import local_referrer
+from cfp.calls.models import Call
 from cfp.core.errors import DomainError
 from cfp.core.forms import options
 from cfp.core.roles import Role, role_required
 from cfp.extensions import db
+from cfp.proposals.documents import (
+    delete_document,
+    document_path,
+    human_size,
+    size_limit,
+    upload_document,
+)
+from cfp.proposals.eligibility import review_rule, rule_label
 from cfp.proposals.forms import (
-    ConfirmForm, EligibilityForm, InvitePartnerForm, JoinForm, ProposalForm, SubmitForm,
+    BLANK_ROWS,
+    ConfirmForm,
+    DeleteDocumentForm,
+    DocumentForm,
+    EligibilityForm,
+    ExtensionForm,
+    InvitePartnerForm,
+    JoinForm,
+    ProposalForm,
+    RuleReviewForm,
+    SubmitForm,
     WithdrawForm,
 )
-from cfp.proposals.models import EligibilityCheck, PartnerInvitation, Proposal, ProposalSide, ProposalState
-from cfp.proposals.operations import (
-    ProposalContent, StaleProposal, confirm_proposal, decide_eligibility, find_invitation,
-    invite_partner, join_proposal, missing_for_submission, save_proposal, start_proposal,
-    submit_proposal, withdraw_proposal,
+from cfp.proposals.history import compare
+from cfp.proposals.models import (
+    EligibilityCheck,
+    PartnerInvitation,
+    Proposal,
+    ProposalDocument,
+    ProposalSide,
+    ProposalState,
+    ProposalVersion,
 )
+from cfp.proposals.operations import (
+    Line,
+    Member,
+    ProposalContent,
+    StaleProposal,
+    Trip,
+    confirm_proposal,
+    decide_eligibility,
+    find_invitation,
+    grant_extension,
+    invite_partner,
+    invite_to_full_stage,
+    join_proposal,
+    missing_for_submission,
+    save_proposal,
+    side_totals,
+    snapshot,
+    start_full_proposal,
+    start_proposal,
+    submit_proposal,
+    withdraw_proposal,
+)
+from cfp.proposals.receipt import submitted_pdf
+from cfp.proposals.timeline import proposal_timelines
 
 bp = Blueprint("proposals", __name__, url_prefix="/proposals")
 
@@ -35,26 +83,77 @@ def _load(proposal_id: int) -> Proposal:
 
 def _content(form: ProposalForm, call: Call) -> ProposalContent:
     a, b = call.agencies
+    itemised = "members-0-name" in request.form  # the full editor (older forms lack the lists)
     return ProposalContent(
         title=form.title.data, acronym=form.acronym.data, abstract=form.abstract.data,
         keywords=form.keywords.data, priority_area_id=form.priority_area_id.data or None,
         duration_months=form.duration_months.data,
         institutions={a.id: form.institution_a.data, b.id: form.institution_b.data},
         requested_amounts={a.id: form.amount_a.data, b.id: form.amount_b.data},
+        pi_has_phd={a.id: _yes_no(form.phd_a.data), b.id: _yes_no(form.phd_b.data)} if itemised else None,
+        institution_countries={a.id: form.country_a.data, b.id: form.country_b.data} if itemised else None,
+        members=[
+            Member(agency_id=e.agency_id.data, name=e.name.data, role=e.role.data or "",
+                   career_stage=e.career_stage.data or "", affiliation=e.affiliation.data or "")
+            for e in (m.form for m in form.members) if not e.is_empty
+        ] if itemised else None,
+        trips=[
+            Trip(*(int(x) for x in e.direction.data.split("-")), traveller=e.traveller.data,
+                 days=e.days.data, year=e.year.data)
+            for e in (t.form for t in form.trips) if not e.is_empty
+        ] if itemised else None,
+        budget_lines=[
+            Line(agency_id=e.agency_id.data, year=e.year.data, category=e.category.data, amount=e.amount.data)
+            for e in (line.form for line in form.budget_lines) if not e.is_empty
+        ] if itemised else None,
     )
+
+
+def _yes_no(value: str | None) -> bool | None:
+    return {"yes": True, "no": False}.get(value or "")
+
+
+def _fill_lists(form: ProposalForm, proposal: Proposal | None) -> None:
+    """On a first display: the proposal's rows, then a few empty ones."""
+    for m in proposal.members if proposal else []:
+        form.members.append_entry({"agency_id": m.agency_id, "name": m.name, "role": m.role,
+                                   "career_stage": m.career_stage, "affiliation": m.affiliation})
+    for t in proposal.trips if proposal else []:
+        form.trips.append_entry({"direction": f"{t.from_agency_id}-{t.to_agency_id}",
+                                 "traveller": t.traveller, "days": t.days, "year": t.year})
+    for line in proposal.budget_lines if proposal else []:
+        form.budget_lines.append_entry({"agency_id": line.agency_id, "year": line.year,
+                                        "category": line.category, "amount": line.amount})
+    for _i in range(BLANK_ROWS):
+        form.members.append_entry()
+        form.trips.append_entry()
+        form.budget_lines.append_entry()
 
 
 def _prepare(form: ProposalForm, call: Call) -> list:
     form.priority_area_id.choices = options([(0, "—")] + [(p.id, p.name) for p in call.priority_areas])
     a, b = call.agencies
+    side_choices = options([(a.id, a.short_name), (b.id, b.short_name)])
+    directions = options([(f"{a.id}-{b.id}", f"{a.short_name} → {b.short_name}"),
+                          (f"{b.id}-{a.id}", f"{b.short_name} → {a.short_name}")])
+    for entry in form.members:
+        entry.form.agency_id.choices = side_choices
+    for entry in form.budget_lines:
+        entry.form.agency_id.choices = side_choices
+    for entry in form.trips:
+        entry.form.direction.choices = directions
     sides = []
-    for agency, inst, amount in ((a, form.institution_a, form.amount_a),
-                                 (b, form.institution_b, form.amount_b)):
+    for agency, inst, amount, phd, country in (
+        (a, form.institution_a, form.amount_a, form.phd_a, form.country_a),
+        (b, form.institution_b, form.amount_b, form.phd_b, form.country_b),
+    ):
         call_side = call.side(agency)
         inst.label.text = _("Institution (%(side)s)", side=agency.short_name)
+        phd.label.text = _("The %(side)s PI holds a PhD", side=agency.short_name)
+        country.label.text = _("Country of the %(side)s institution", side=agency.short_name)
         amount.label.text = _("Requested from %(side)s (%(cur)s, at most %(cap)s)",
                               side=agency.short_name, cur=call_side.currency, cap=call_side.max_request)
-        sides.append((agency, inst, amount))
+        sides.append((agency, inst, amount, phd, country))
     return sides
 
 
@@ -64,14 +163,15 @@ def mine():
     proposals = db.session.scalars(
         sa.select(Proposal).join(ProposalSide).where(ProposalSide.pi_user_id == current_user.id)
         .options(selectinload(Proposal.call)).order_by(Proposal.id.desc())
-    ).unique().all()
+    ).unique().all()  # sides (with PI and agency) come with them: selectin/joined
+    timelines = proposal_timelines([p.id for p in proposals])
     pending = db.session.scalars(
         sa.select(PartnerInvitation).where(
             sa.func.lower(PartnerInvitation.email) == current_user.email.lower(),
             PartnerInvitation.accepted_at.is_(None),
         )
     ).all()
-    return render_template("proposals/mine.html", proposals=proposals, pending=pending)
+    return render_template("proposals/mine.html", proposals=proposals, pending=pending, timelines=timelines)
 
 
 @bp.route("/new/<int:call_id>", methods=["GET", "POST"])
@@ -81,13 +181,17 @@ def create(call_id: int):
     if not call.can_view(current_user):
         abort(404)
     form = ProposalForm()
+    if not form.is_submitted():
+        _fill_lists(form, None)
     sides = _prepare(form, call)
     if not form.is_submitted():
         form.duration_months.data = call.duration_months
         if current_user.agency_id == call.agencies[0].id:
             form.institution_a.data = current_user.affiliation
+            form.country_a.data = call.agencies[0].country
         else:
             form.institution_b.data = current_user.affiliation
+            form.country_b.data = call.agencies[1].country
     if form.validate_on_submit():
         try:
             proposal = start_proposal(current_user, call, _content(form, call))
@@ -98,7 +202,9 @@ def create(call_id: int):
             db.session.commit()
             flash(_("Your draft is saved. Invite the partner PI of the other side next."), "success")
             return redirect(url_for("proposals.show", proposal_id=proposal.id))
-    return render_template("proposals/form.html", form=form, call=call, sides=sides, proposal=None)
+    zero = {"budget": 0, "mobility": 0, "total": 0}
+    return render_template("proposals/form.html", form=form, call=call, sides=sides, proposal=None,
+                           totals={a.id: zero for a in call.agencies})
 
 
 @bp.route("/<int:proposal_id>")
@@ -109,8 +215,10 @@ def show(proposal_id: int):
     return render_template(
         "proposals/show.html", proposal=proposal, invite_form=InvitePartnerForm(),
         confirm_form=confirm_form, submit_form=SubmitForm(), withdraw_form=WithdrawForm(),
-        eligibility_form=EligibilityForm(),
-        missing=missing_for_submission(proposal) if proposal.state == ProposalState.draft else [],
+        eligibility_form=EligibilityForm(), document_form=DocumentForm(), rule_form=RuleReviewForm(),
+        rule_label=rule_label,
+        delete_document_form=DeleteDocumentForm(), size_limit=size_limit, human_size=human_size, totals=side_totals(proposal),
+        missing=missing_for_submission(proposal) if proposal.can_edit(current_user) else [],
         my_side=proposal.pi_side(current_user),
     )
 
@@ -123,6 +231,8 @@ def edit(proposal_id: int):
         abort(403)
     call = proposal.call
     form = ProposalForm()
+    if not form.is_submitted():
+        _fill_lists(form, proposal)
     sides = _prepare(form, call)
     if not form.is_submitted():
         a, b = call.agencies
@@ -136,6 +246,10 @@ def edit(proposal_id: int):
         form.institution_a.data = proposal.side(a).institution
         form.amount_a.data = proposal.side(a).requested_amount
         form.institution_b.data = proposal.side(b).institution
+        for side, phd, country in ((proposal.side(a), form.phd_a, form.country_a),
+                                   (proposal.side(b), form.phd_b, form.country_b)):
+            phd.data = {True: "yes", False: "no"}.get(side.pi_has_phd, "")
+            country.data = side.institution_country
         form.amount_b.data = proposal.side(b).requested_amount
     stale = None
     if form.validate_on_submit():
@@ -152,7 +266,7 @@ def edit(proposal_id: int):
             flash(_("Saved (version %(v)s).", v=proposal.version), "success")
             return redirect(url_for("proposals.show", proposal_id=proposal.id))
     return render_template("proposals/form.html", form=form, call=call, sides=sides,
-                           proposal=proposal, stale=stale)
+                           proposal=proposal, stale=stale, totals=side_totals(proposal))
 
 
 @bp.route("/<int:proposal_id>/invite", methods=["POST"])
@@ -254,8 +368,16 @@ def staff_index():
         query = query.where(Proposal.call_id == call_id)
     proposals = db.session.scalars(query).all()
     calls = db.session.scalars(sa.select(Call).order_by(Call.opens_at.desc())).all()
+    pre_query = (
+        sa.select(Proposal)
+        .where(Proposal.state == ProposalState.pre_proposal, Proposal.pre_submitted_at.is_not(None))
+        .options(selectinload(Proposal.call)).order_by(Proposal.pre_submitted_at)
+    )
+    if call_id:
+        pre_query = pre_query.where(Proposal.call_id == call_id)
+    pre_proposals = db.session.scalars(pre_query).all()
     return render_template("proposals/staff_index.html", proposals=proposals, sides=sides,
-                           calls=calls, call_id=call_id)
+                           calls=calls, call_id=call_id, pre_proposals=pre_proposals)
 
 
 @bp.route("/<int:proposal_id>/eligibility/<int:agency_id>", methods=["POST"])
@@ -280,3 +402,206 @@ def eligibility(proposal_id: int, agency_id: int):
             db.session.commit()
             flash(_("Eligibility recorded for %(ref)s.", ref=proposal.reference), "success")
     return redirect(local_referrer(url_for("proposals.show", proposal_id=proposal.id)))
+
+
+@bp.errorhandler(413)
+def too_large(error):
+    """A request over the app's upload limit (MAX_CONTENT_LENGTH) never reaches the view."""
+    flash(_("The file is larger than the %(limit)s the site accepts.",
+            limit=human_size(request.max_content_length or 0)), "danger")
+    proposal_id = (request.view_args or {}).get("proposal_id")
+    if proposal_id is None:
+        return redirect(url_for("proposals.mine"))
+    return redirect(url_for("proposals.show", proposal_id=proposal_id))
+
+
+@bp.route("/<int:proposal_id>/documents/<int:agency_id>", methods=["POST"])
+@login_required
+def upload(proposal_id: int, agency_id: int):
+    proposal = _load(proposal_id)
+    if proposal.call.side(agency_id) is None:
+        abort(404)
+    if not proposal.can_edit(current_user):
+        abort(403)
+    form = DocumentForm()
+    upload = request.files.get("file")
+    if not form.validate_on_submit() or upload is None or not upload.filename:
+        flash(_("Choose a PDF file to upload."), "danger")
+    else:
+        try:
+            upload_document(current_user, proposal, agency_id, form.kind.data, upload.filename, upload.read())
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "danger")
+        else:
+            db.session.commit()
+            flash(_("Uploaded %(kind)s.", kind=form.kind.data), "success")
+    return redirect(url_for("proposals.show", proposal_id=proposal.id) + "#documents")
+
+
+def _load_document(proposal: Proposal, document_id: int) -> ProposalDocument:
+    document = db.session.get(ProposalDocument, document_id)
+    if document is None or document.proposal_id != proposal.id:
+        abort(404)
+    return document
+
+
+@bp.route("/<int:proposal_id>/documents/file/<int:document_id>")
+@login_required
+def download(proposal_id: int, document_id: int):
+    proposal = _load(proposal_id)
+    document = _load_document(proposal, document_id)
+    path = document_path(document)
+    if not path.is_file():
+        abort(404)
+    return send_file(path, mimetype="application/pdf", as_attachment=True,
+                     download_name=document.original_name)
+
+
+@bp.route("/<int:proposal_id>/documents/file/<int:document_id>/delete", methods=["POST"])
+@login_required
+def delete_document_view(proposal_id: int, document_id: int):
+    proposal = _load(proposal_id)
+    document = _load_document(proposal, document_id)
+    if not proposal.can_edit(current_user):
+        abort(403)
+    if DeleteDocumentForm().validate_on_submit():
+        delete_document(current_user, proposal, document)
+        db.session.commit()
+        flash(_("Deleted %(kind)s.", kind=document.kind), "success")
+    return redirect(url_for("proposals.show", proposal_id=proposal.id) + "#documents")
+
+
+@bp.route("/<int:proposal_id>/history")
+@login_required
+def history(proposal_id: int):
+    """Every saved version (who, when); any two compared field by field."""
+    proposal = _load(proposal_id)
+    versions = db.session.scalars(
+        sa.select(ProposalVersion).where(ProposalVersion.proposal_id == proposal.id)
+        .options(selectinload(ProposalVersion.created_by)).order_by(ProposalVersion.version.desc())
+    ).all()
+    by_number = {v.version: v for v in versions}
+    a = request.args.get("a", type=int)
+    b = request.args.get("b", type=int)
+    changes = None
+    if a is not None and b is not None:
+        if a not in by_number or b not in by_number:
+            abort(404)
+        changes = compare(proposal, by_number[a].snapshot, by_number[b].snapshot)
+    elif len(versions) >= 2:
+        a, b = versions[1].version, versions[0].version
+    return render_template("proposals/history.html", proposal=proposal, versions=versions,
+                           a=a, b=b, changes=changes)
+
+
+@bp.route("/<int:proposal_id>/submitted.pdf")
+@login_required
+def submitted_pdf_view(proposal_id: int):
+    """The PDF of what was submitted (linked from the receipt), for the proposal's viewers."""
+    proposal = _load(proposal_id)
+    if proposal.submitted_at is None:
+        abort(404)
+    version = db.session.scalar(sa.select(ProposalVersion).filter_by(proposal_id=proposal.id,
+                                                                     version=proposal.version))
+    # Content is frozen once submitted: without a snapshot (older data), the current content is it.
+    content = version.snapshot if version is not None else snapshot(proposal)
+    data = submitted_pdf(proposal, content, current_user.effective_timezone)
+    return send_file(io.BytesIO(data), mimetype="application/pdf", as_attachment=True,
+                     download_name=f"{proposal.reference}.pdf")
+
+
+def _staff_calls():
+    from cfp.calls.models import CallState
+
+    calls = db.session.scalars(
+        sa.select(Call).where(Call.state.in_([CallState.open, CallState.closed])).order_by(Call.closes_at.desc())
+    ).all()
+    return [c for c in calls if c.is_staff(current_user)]
+
+
+@bp.route("/extensions")
+@role_required(Role.staff)
+def extensions():
+    """Unsubmitted proposals of the open and just-closed calls of the staff member's
+    agency, so that an individual extension can be granted to one of them."""
+    calls = _staff_calls()
+    proposals = db.session.scalars(
+        sa.select(Proposal).where(Proposal.call_id.in_([c.id for c in calls]),
+                                  Proposal.state.in_([ProposalState.draft, ProposalState.pre_proposal]))
+        .options(selectinload(Proposal.call)).order_by(Proposal.call_id, Proposal.id)
+    ).all() if calls else []
+    return render_template("proposals/extensions.html", proposals=proposals, form=ExtensionForm())
+
+
+@bp.route("/<int:proposal_id>/extension", methods=["POST"])
+@role_required(Role.staff)
+def extension(proposal_id: int):
+    from cfp.core.timezones import local_to_utc
+
+    proposal = db.get_or_404(Proposal, proposal_id)
+    if not proposal.call.is_staff(current_user):
+        abort(404)
+    form = ExtensionForm()
+    if form.validate_on_submit():
+        until = local_to_utc(form.until.data, current_user.effective_timezone)
+        try:
+            grant_extension(current_user, proposal, until, form.reason.data)
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "danger")
+        else:
+            db.session.commit()
+            flash(_("Extension granted to “%(title)s”.", title=proposal.title), "success")
+    else:
+        flash(_("Give the new closing instant and the reason."), "danger")
+    return redirect(url_for("proposals.extensions"))
+
+
+@bp.route("/<int:proposal_id>/eligibility/<int:agency_id>/rules/<int:index>", methods=["POST"])
+@role_required(Role.staff)
+def eligibility_rule(proposal_id: int, agency_id: int, index: int):
+    """Staff of a side confirm or override one automatic rule result, with a reason."""
+    proposal = _load(proposal_id)
+    check = db.session.scalar(
+        sa.select(EligibilityCheck).filter_by(proposal_id=proposal.id, agency_id=agency_id)
+    )
+    if check is None:
+        abort(404)
+    if not check.can_decide(current_user):
+        abort(403)
+    form = RuleReviewForm()
+    if form.validate_on_submit():
+        try:
+            review_rule(current_user, check, index, form.passed.data == "yes", form.reason.data or "")
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "danger")
+        else:
+            db.session.commit()
+            flash(_("Rule result recorded."), "success")
+    return redirect(url_for("proposals.show", proposal_id=proposal.id) + "#eligibility")
+
+
+@bp.route("/<int:proposal_id>/invite-full-stage", methods=["POST"])
+@role_required(Role.staff)
+def invite_full_stage(proposal_id: int):
+    proposal = _load(proposal_id)
+    if not proposal.can_invite_to_full_stage(current_user):
+        abort(403)
+    invite_to_full_stage(current_user, proposal)
+    db.session.commit()
+    flash(_("“%(title)s” is invited to the full stage; both PIs are told.", title=proposal.title), "success")
+    return redirect(url_for("proposals.show", proposal_id=proposal.id))
+
+
+@bp.route("/<int:proposal_id>/start-full", methods=["POST"])
+@login_required
+def start_full(proposal_id: int):
+    proposal = _load(proposal_id)
+    if proposal.pi_side(current_user) is None:
+        abort(403)
+    start_full_proposal(current_user, proposal)
+    db.session.commit()
+    flash(_("The full proposal is open: complete it, both confirm it, then submit."), "success")
+    return redirect(url_for("proposals.edit", proposal_id=proposal.id))
