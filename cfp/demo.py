@@ -61,6 +61,7 @@ from cfp.proposals.models import (
 )
 from cfp.proposals.operations import (
     ProposalContent, confirm_proposal, decide_eligibility, invite_partner, join_proposal,
+    mobility_costs,
     save_proposal, snapshot, start_proposal, submit_proposal, withdraw_proposal,
 )
 from cfp.reviews.models import (
@@ -850,7 +851,11 @@ class _DemoSeed:
                 traveller=("Belgian PI" if year == 1
                            else "Postdoctoral researcher of the Belgian team"),
                 days=rng.choice([7, 10, 14, 21])))
+        # The budget lines leave room for each side's share of the mobility plan, so
+        # that lines + mobility make the amount the applicants ask for.
+        mobility = mobility_costs(proposal)
         for side, amount in zip(("CN", "BE"), spec.amounts, strict=True):
+            amount = max(Decimal(0), Decimal(amount) - mobility[self.agency[side].id])
             if not amount:
                 continue
             categories = (["International travel", "Per diem", "Research costs"] if side == "CN"
@@ -1418,6 +1423,8 @@ class _DemoSeed:
                 duration_months=call.duration_months,
                 requested_amounts={cn.id: Decimal(spec.amounts[0]),
                                    be.id: Decimal(spec.amounts[1])},
+                pi_has_phd={cn.id: True, be.id: True},
+                institution_countries={cn.id: cn.country, be.id: be.country},
             )
 
         submit_day = -30
@@ -1439,7 +1446,9 @@ class _DemoSeed:
                 continue
             self.join(proposal, starter, partner, started + timedelta(days=2))
             if spec.fate == "draft:both-pis":
-                # Chen Yu confirmed version 1; Sophie Lambert then improved the abstract.
+                # Both PIs uploaded their documents; Chen Yu confirmed version 1;
+                # Sophie Lambert then improved the abstract.
+                self.add_documents(proposal, started + timedelta(days=3))
                 confirm_proposal(starter, proposal, 1)
                 improved = content(spec, HEATWISE_ABSTRACT + HEATWISE_ADDITION)
                 save_proposal(partner, proposal, 1, improved)

@@ -232,6 +232,7 @@ ACCESS = [
     ("POST", "/committee/joint/outcome/{draft}", {"outcome": "reserve"},
      only("secretariat", ok=404)),
     ("POST", "/committee/calls/{call}/lists", None, only("secretariat", ok=302)),
+    ("POST", "/committee/calls/{call}/archive", None, only("secretariat", ok=302)),  # refused: open
     ("GET", "/committee/lists/{project_list}", None, only(*JOINT)),
     ("POST", "/committee/lists/{project_list}", {}, only("secretariat", "admin", ok=302)),
     ("POST", "/committee/lists/{project_list}/propose", None, only("secretariat", ok=302)),

@@ -863,3 +863,27 @@ def mobility_against_plan(project: Project) -> list[dict]:
     if extra:
         rows.append({"planned": None, "done": extra, "days_done": sum(d.days for d in extra)})
     return rows
+
+
+# --- closing a call's selection -------------------------------------------------------
+
+def archive_call(actor, call: Call) -> list[Proposal]:
+    """Close a decided call's selection for good: proposals still on the reserve
+    list are rejected (the reserve lives only until the call is closed) and their
+    PIs are told. Returns the proposals rejected."""
+    _require_secretariat(actor)
+    before = change_state(call, CallState.archived, table=CALL_TRANSITIONS, what=_("The call"))
+    reserve = db.session.scalars(sa.select(Proposal).where(
+        Proposal.call_id == call.id, Proposal.state == ProposalState.reserve)).all()
+    for proposal in reserve:
+        change_state(proposal, ProposalState.rejected, table=PROPOSAL_TRANSITIONS, what=_("The proposal"))
+        log_action(actor, "proposal.reserve_closed", proposal, before={"state": ProposalState.reserve},
+                   after={"state": ProposalState.rejected})
+        for side in proposal.sides:
+            if side.pi is not None:
+                queue_email(to=side.pi, template="reserve_closed",
+                            key=f"reserve-closed-{proposal.id}-{side.agency_id}",
+                            context={"proposal": proposal, "call": call})
+    log_action(actor, "call.archive", call, before={"state": before},
+               after={"state": call.state, "reserve_rejected": [p.id for p in reserve]})
+    return reserve

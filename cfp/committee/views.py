@@ -49,6 +49,7 @@ from cfp.committee.models import (
 )
 from cfp.committee.operations import (
     add_agenda_item,
+    archive_call,
     add_attendee,
     approve_decision,
     attach_project_list,
@@ -327,6 +328,19 @@ def outcome(proposal_id: int):
         db.session.commit()
         flash(_("%(ref)s: %(state)s.", ref=proposal.reference, state=proposal.state.label), "success")
     return redirect(url_for("committee.joint_ranking", call_id=proposal.call_id))
+
+
+@bp.route("/calls/<int:call_id>/archive", methods=["POST"])
+@role_required(Role.secretariat)
+def archive(call_id: int):
+    call = db.get_or_404(Call, call_id)
+    if not call.can_view(current_user):
+        abort(404)
+    rejected = archive_call(current_user, call)
+    db.session.commit()
+    flash(_("The call %(ref)s is closed for good; %(n)s proposals left on the reserve list are "
+            "not funded and their PIs are told.", ref=call.reference, n=len(rejected)), "success")
+    return redirect(url_for("committee.joint_ranking", call_id=call.id))
 
 
 @bp.route("/calls/<int:call_id>/lists", methods=["POST"])

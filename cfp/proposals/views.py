@@ -81,6 +81,19 @@ def _load(proposal_id: int) -> Proposal:
     return proposal
 
 
+
+def _load_check(proposal_id: int, agency_id: int):
+    """A side's eligibility check, within the user's scope (404), that they may decide (403)."""
+    proposal = _load(proposal_id)
+    check = db.session.scalar(
+        sa.select(EligibilityCheck).filter_by(proposal_id=proposal.id, agency_id=agency_id)
+    )
+    if check is None:
+        abort(404)
+    if not check.can_decide(current_user):
+        abort(403)
+    return proposal, check
+
 def _content(form: ProposalForm, call: Call) -> ProposalContent:
     a, b = call.agencies
     itemised = "members-0-name" in request.form  # the full editor (older forms lack the lists)
@@ -383,14 +396,7 @@ def staff_index():
 @bp.route("/<int:proposal_id>/eligibility/<int:agency_id>", methods=["POST"])
 @role_required(Role.staff)
 def eligibility(proposal_id: int, agency_id: int):
-    proposal = _load(proposal_id)
-    check = db.session.scalar(
-        sa.select(EligibilityCheck).filter_by(proposal_id=proposal.id, agency_id=agency_id)
-    )
-    if check is None:
-        abort(404)
-    if not check.can_decide(current_user):
-        abort(403)
+    proposal, check = _load_check(proposal_id, agency_id)
     form = EligibilityForm()
     if form.validate_on_submit():
         try:
@@ -562,14 +568,7 @@ def extension(proposal_id: int):
 @role_required(Role.staff)
 def eligibility_rule(proposal_id: int, agency_id: int, index: int):
     """Staff of a side confirm or override one automatic rule result, with a reason."""
-    proposal = _load(proposal_id)
-    check = db.session.scalar(
-        sa.select(EligibilityCheck).filter_by(proposal_id=proposal.id, agency_id=agency_id)
-    )
-    if check is None:
-        abort(404)
-    if not check.can_decide(current_user):
-        abort(403)
+    proposal, check = _load_check(proposal_id, agency_id)
     form = RuleReviewForm()
     if form.validate_on_submit():
         try:
