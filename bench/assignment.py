@@ -58,7 +58,7 @@ def documents(seed: int, n: int, m: int) -> tuple[list[str], list[str]]:
 
 def conflicts(seed: int, n: int, m: int) -> np.ndarray:
     rng = np.random.default_rng(seed + 1)
-    count = int(round(n * m * CONFLICT_RATE))
+    count = round(n * m * CONFLICT_RATE)
     flat = np.unique(rng.integers(0, n * m, size=count, dtype=np.int64))
     return np.stack([flat // m, flat % m], axis=1)
 

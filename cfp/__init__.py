@@ -1,6 +1,7 @@
 """cfp: joint calls for proposals between two countries' science agencies."""
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -87,10 +88,8 @@ def _sqlite_pragmas(engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=10000")
-        try:
+        with contextlib.suppress(Exception):  # in-memory databases have no WAL
             cursor.execute("PRAGMA journal_mode=WAL")
-        except Exception:  # noqa: BLE001 - in-memory databases have no WAL
-            pass
         cursor.close()
 
     @event.listens_for(engine, "begin")

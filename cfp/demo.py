@@ -27,9 +27,9 @@ import random
 import secrets
 import unicodedata
 from dataclasses import dataclass
-from typing import ClassVar
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from typing import ClassVar
 
 import sqlalchemy as sa
 from flask import current_app, has_request_context
@@ -37,16 +37,34 @@ from flask import current_app, has_request_context
 from cfp.auth.models import User
 from cfp.calls.models import Agency, Agreement, Call, CallState, Instrument, JointCommittee
 from cfp.calls.operations import (
-    CallTerms, CriterionTerms, SideTerms, approve_call, close_call_if_due, draft_call, move_call,
+    CallTerms,
+    CriterionTerms,
+    SideTerms,
+    approve_call,
+    close_call_if_due,
+    draft_call,
+    move_call,
     open_call_if_due,
 )
 from cfp.committee.models import (
-    DecisionKind, MeetingMode, MeetingStatus, Project, ProjectReport, ReportKind,
+    DecisionKind,
+    MeetingMode,
+    MeetingStatus,
+    Project,
+    ProjectReport,
+    ReportKind,
     ReportState,
 )
 from cfp.committee.operations import (
-    add_agenda_item, add_attendee, attach_project_list, create_meeting, draft_decision,
-    draft_project_list, propose_project_list, record_adoption_at_meeting, release_letters,
+    add_agenda_item,
+    add_attendee,
+    attach_project_list,
+    create_meeting,
+    draft_decision,
+    draft_project_list,
+    propose_project_list,
+    record_adoption_at_meeting,
+    release_letters,
     set_outcome,
 )
 from cfp.core.outbox import OutboxMessage
@@ -56,20 +74,45 @@ from cfp.core.timezones import local_to_utc, to_zone
 from cfp.core.types import money, utcnow
 from cfp.extensions import db
 from cfp.proposals.models import (
-    PROPOSAL_TRANSITIONS, BudgetLine, MobilityTrip, PartnerInvitation, Proposal,
-    ProposalMember, ProposalSide, ProposalState, ProposalVersion,
+    PROPOSAL_TRANSITIONS,
+    BudgetLine,
+    MobilityTrip,
+    PartnerInvitation,
+    Proposal,
+    ProposalMember,
+    ProposalSide,
+    ProposalState,
+    ProposalVersion,
 )
 from cfp.proposals.operations import (
-    ProposalContent, confirm_proposal, decide_eligibility, invite_partner, join_proposal,
+    ProposalContent,
+    confirm_proposal,
+    decide_eligibility,
+    invite_partner,
+    join_proposal,
     mobility_costs,
-    save_proposal, snapshot, start_proposal, submit_proposal, withdraw_proposal,
+    save_proposal,
+    snapshot,
+    start_proposal,
+    submit_proposal,
+    withdraw_proposal,
 )
 from cfp.reviews.models import (
-    Assignment, AssignmentMethod, AssignmentState, Recommendation, Review,
-    ReviewerProfile, ReviewScore, ReviewState,
+    Assignment,
+    AssignmentMethod,
+    AssignmentState,
+    Recommendation,
+    Review,
+    ReviewerProfile,
+    ReviewScore,
+    ReviewState,
 )
 from cfp.reviews.operations import (
-    answer_invitation, assign_reviewer, compute_side_ranking, declare_interests, save_review,
+    answer_invitation,
+    assign_reviewer,
+    compute_side_ranking,
+    declare_interests,
+    save_review,
     weighted_score,
 )
 

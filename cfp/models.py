@@ -1,19 +1,45 @@
 """Imports every feature's models so that SQLAlchemy and Alembic see them all."""
 from cfp.auth.models import AccountToken, LoginAttempt, User, UserRole  # noqa: F401
 from cfp.calls.models import (  # noqa: F401
-    Agency, Agreement, Call, CallSide, JointCommittee, PriorityArea, ReviewCriterion,
+    Agency,
+    Agreement,
+    Call,
+    CallSide,
+    JointCommittee,
+    PriorityArea,
+    ReviewCriterion,
 )
 from cfp.committee.models import (  # noqa: F401
-    AgendaItem, Attendee, Decision, DecisionApproval, EntryAmount, Meeting, Project,
-    ProjectAllocation, ProjectList, ProjectListEntry, ProjectReport,
+    AgendaItem,
+    Attendee,
+    Decision,
+    DecisionApproval,
+    EntryAmount,
+    Meeting,
+    Project,
+    ProjectAllocation,
+    ProjectList,
+    ProjectListEntry,
+    ProjectReport,
 )
 from cfp.core.audit import AuditEntry  # noqa: F401
 from cfp.core.jobs import Job  # noqa: F401
 from cfp.core.outbox import OutboxMessage  # noqa: F401
 from cfp.proposals.models import (  # noqa: F401
-    BudgetLine, EligibilityCheck, MobilityTrip, PartnerInvitation, Proposal, ProposalDocument,
-    ProposalMember, ProposalSide, ProposalVersion,
+    BudgetLine,
+    EligibilityCheck,
+    MobilityTrip,
+    PartnerInvitation,
+    Proposal,
+    ProposalDocument,
+    ProposalMember,
+    ProposalSide,
+    ProposalVersion,
 )
 from cfp.reviews.models import (  # noqa: F401
-    Assignment, RankingEntry, Review, ReviewerProfile, ReviewScore,
+    Assignment,
+    RankingEntry,
+    Review,
+    ReviewerProfile,
+    ReviewScore,
 )

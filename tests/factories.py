@@ -3,15 +3,29 @@ but not committed (the test's transaction is rolled back at the end)."""
 from __future__ import annotations
 
 import itertools
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from cfp.auth.models import User
 from cfp.calls.models import (
-    Agency, Agreement, Call, CallSide, CallState, JointCommittee, PriorityArea, ReviewCriterion,
+    Agency,
+    Agreement,
+    Call,
+    CallSide,
+    CallState,
+    JointCommittee,
+    PriorityArea,
+    ReviewCriterion,
 )
 from cfp.committee.models import (
-    AgendaItem, Decision, DecisionKind, Meeting, MeetingMode, MeetingStatus, Project, ProjectList,
+    AgendaItem,
+    Decision,
+    DecisionKind,
+    Meeting,
+    MeetingMode,
+    MeetingStatus,
+    Project,
+    ProjectList,
     ProjectListEntry,
 )
 from cfp.core.jobs import Job
@@ -20,7 +34,12 @@ from cfp.core.roles import Role
 from cfp.core.types import utcnow
 from cfp.extensions import db
 from cfp.proposals.models import (
-    EligibilityCheck, EligibilityStatus, PartnerInvitation, Proposal, ProposalSide, ProposalState,
+    EligibilityCheck,
+    EligibilityStatus,
+    PartnerInvitation,
+    Proposal,
+    ProposalSide,
+    ProposalState,
 )
 from cfp.proposals.operations import INVITATION_DAYS
 from cfp.proposals.operations import _hash as _token_hash
@@ -89,9 +108,9 @@ def call(committee, *, state=CallState.open, opens_at=None, closes_at=None, refe
         duration_months=duration_months,
     )
     c.sides = [
-        CallSide(agency_id=cn.id, currency="CNY", budget_envelope=Decimal("1000000"), max_request=Decimal("300000"),
+        CallSide(agency_id=cn.id, currency="CNY", budget_envelope=Decimal(1000000), max_request=Decimal(300000),
                  reviewers_per_proposal=reviewers_per_proposal, approved_at=now),
-        CallSide(agency_id=be.id, currency="EUR", budget_envelope=Decimal("100000"), max_request=Decimal("30000"),
+        CallSide(agency_id=be.id, currency="EUR", budget_envelope=Decimal(100000), max_request=Decimal(30000),
                  reviewers_per_proposal=reviewers_per_proposal, approved_at=now),
     ]
     c.priority_areas = [PriorityArea(name="Materials", position=0), PriorityArea(name="Health", position=1)]
@@ -217,7 +236,7 @@ def login(client, u: User):
 
 
 def utc(*args) -> datetime:
-    return datetime(*args, tzinfo=timezone.utc)
+    return datetime(*args, tzinfo=UTC)
 
 
 def pdf_bytes(pages: int = 1) -> bytes:

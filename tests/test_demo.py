@@ -6,7 +6,14 @@ import sqlalchemy as sa
 from cfp.auth.models import User
 from cfp.calls.models import Agency, Call, CallState
 from cfp.committee.models import (
-    Decision, DecisionKind, DecisionState, EntryKind, Meeting, MeetingMode, MeetingStatus, Project,
+    Decision,
+    DecisionKind,
+    DecisionState,
+    EntryKind,
+    Meeting,
+    MeetingMode,
+    MeetingStatus,
+    Project,
     ProjectListState,
 )
 from cfp.core.types import utcnow

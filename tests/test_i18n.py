@@ -14,11 +14,11 @@ ENTITIES = re.compile(r"&[a-z]+;")
 
 
 def _visible_text(source: str) -> tuple[list[str], list[str]]:
-    s = re.sub(r"{#.*?#}", "", source, flags=re.S)
-    s = re.sub(r"<(script|style)\b.*?</\1>", "", s, flags=re.S)
-    s = re.sub(r"{{.*?}}|{%.*?%}", " ", s, flags=re.S)
+    s = re.sub(r"{#.*?#}", "", source, flags=re.DOTALL)
+    s = re.sub(r"<(script|style)\b.*?</\1>", "", s, flags=re.DOTALL)
+    s = re.sub(r"{{.*?}}|{%.*?%}", " ", s, flags=re.DOTALL)
     attributes = re.findall(r'\b(?:placeholder|title|aria-label|alt)="([^"{]*[A-Za-z][^"{]*)"', s)
-    text = ENTITIES.sub(" ", re.sub(r"<[^>]*>", " ", s, flags=re.S))
+    text = ENTITIES.sub(" ", re.sub(r"<[^>]*>", " ", s, flags=re.DOTALL))
     words = [w for w in re.findall(r"[^\W\d_]{2,}", text) if w not in ALLOWED_WORDS]
     return words, attributes
 

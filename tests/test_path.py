@@ -53,7 +53,7 @@ def call_form(cn, be, *, opens, closes, tz="Asia/Shanghai"):
 
 
 def test_the_whole_path(app, client):
-    cn, be, committee = f.world()
+    cn, be, _committee = f.world()
     staff_cn = f.user(Role.staff, agency=cn, name="Staff MOST")
     staff_be = f.user(Role.staff, agency=be, name="Staff WBI")
     secretariat = f.user(Role.secretariat, name="Secretary")

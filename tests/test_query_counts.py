@@ -30,12 +30,13 @@ def count_queries():
 
 
 def _world():
-    cn, be, committee = f.world()
+    cn, _be, committee = f.world()
     call = f.call(committee)
     users = {
         "staff": f.user(Role.staff, agency=cn),
         "secretariat": f.user(Role.secretariat),
         "researcher": f.user(Role.researcher, agency=cn),
+        "admin": f.user(Role.admin),
     }
     return call, users
 
@@ -61,6 +62,9 @@ PAGES = [
     ("secretariat", "/committee/joint/{call}"),
     ("researcher", "/proposals/mine"),
     ("staff", "/calls/"),
+    ("secretariat", "/audit"),
+    ("admin", "/mail"),
+    ("secretariat", "/committee/calls/{call}/scenarios"),
 ]
 
 

@@ -2,7 +2,7 @@ from tests import factories as f
 
 
 def test_home_and_calls_pages_render(client):
-    cn, be, committee = f.world()
+    _cn, _be, committee = f.world()
     f.call(committee)
     assert client.get("/").status_code == 200
     response = client.get("/calls/")

@@ -10,7 +10,11 @@ from wtforms.fields.choices import SelectChoice
 
 from cfp.auth import operations as ops
 from cfp.auth.forms import (
-    LoginForm, PasswordChangeForm, PasswordResetForm, PasswordResetRequestForm, ProfileForm,
+    LoginForm,
+    PasswordChangeForm,
+    PasswordResetForm,
+    PasswordResetRequestForm,
+    ProfileForm,
     RegistrationForm,
 )
 from cfp.calls.models import Agency

@@ -1,14 +1,23 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
-    BooleanField, DateTimeLocalField, DecimalField, FieldList, Form, FormField, IntegerField, SelectField,
-    StringField, SubmitField, TextAreaField,
+    BooleanField,
+    DateTimeLocalField,
+    DecimalField,
+    FieldList,
+    Form,
+    FormField,
+    IntegerField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from cfp.calls.models import Instrument, Stages
-from cfp.core.timezones import timezone_choices
 from cfp.core.forms import options
+from cfp.core.timezones import timezone_choices
 
 
 class CallSideForm(Form):

@@ -9,8 +9,15 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from cfp.calls.models import (
-    CALL_TRANSITIONS, Call, CallSide, CallState, Instrument, JointCommittee, PriorityArea,
-    ReviewCriterion, Stages,
+    CALL_TRANSITIONS,
+    Call,
+    CallSide,
+    CallState,
+    Instrument,
+    JointCommittee,
+    PriorityArea,
+    ReviewCriterion,
+    Stages,
 )
 from cfp.core.audit import log_action
 from cfp.core.errors import DomainError, NotAllowed

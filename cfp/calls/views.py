@@ -11,7 +11,12 @@ from sqlalchemy.orm import selectinload
 from cfp.calls.forms import ApproveForm, CallForm
 from cfp.calls.models import Call, CallState, Instrument, JointCommittee, Stages
 from cfp.calls.operations import (
-    CallTerms, CriterionTerms, SideTerms, approve_call, draft_call, update_call,
+    CallTerms,
+    CriterionTerms,
+    SideTerms,
+    approve_call,
+    draft_call,
+    update_call,
 )
 from cfp.core.errors import DomainError
 from cfp.core.roles import Role, role_required

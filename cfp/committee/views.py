@@ -49,9 +49,9 @@ from cfp.committee.models import (
 )
 from cfp.committee.operations import (
     add_agenda_item,
-    archive_call,
     add_attendee,
     approve_decision,
+    archive_call,
     attach_project_list,
     break_tie,
     change_meeting_status,
@@ -374,14 +374,23 @@ def project_list(list_id: int):
                             amounts[(agency.id, year)] = Decimal(raw.strip() or "0")
                 set_entry_amounts(current_user, entry, amounts, reason=reason)
         except (InvalidOperation, DomainError) as exc:
+            # Nothing is saved; the page comes back with what was typed and the reason.
             db.session.rollback()
             flash(getattr(exc, "message", _("Amounts must be numbers.")), "danger")
-        else:
-            db.session.commit()
-            flash(_("Amounts saved."), "success")
+            return _render_project_list(list_id, typed=request.form), 422
+        db.session.commit()
+        flash(_("Amounts saved."), "success")
         return redirect(url_for("committee.project_list", list_id=plist.id))
-    return render_template("committee/project_list.html", plist=plist, years=years, used=envelope_use(plist),
-                           envelopes=year_envelopes(plist.call), move_form=MoveEntryForm())
+    return _render_project_list(list_id)
+
+
+def _render_project_list(list_id: int, typed=None):
+    plist = db.session.scalar(sa.select(ProjectList).where(ProjectList.id == list_id).options(
+        selectinload(ProjectList.entries).selectinload(ProjectListEntry.amounts)))
+    years = list(range(1, project_years(plist.call) + 1))
+    return render_template("committee/project_list.html", plist=plist, years=years,
+                           used=envelope_use(plist), envelopes=year_envelopes(plist.call),
+                           move_form=MoveEntryForm(), typed=typed or {})
 
 
 @bp.route("/lists/<int:list_id>/propose", methods=["POST"])

@@ -29,7 +29,7 @@ def _run_after_commit(session: Session) -> None:
     for callback in callbacks:
         try:
             callback()
-        except Exception:  # noqa: BLE001
+        except Exception:
             logger.exception("after-commit callback %r failed", callback)
 
 

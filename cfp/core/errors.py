@@ -10,8 +10,8 @@ class DomainError(Exception):
 
 
 class IllegalTransition(DomainError):
-    pass
+    """A state change the workflow's transition table does not allow."""
 
 
 class NotAllowed(DomainError):
-    pass
+    """The acting user may not do this."""

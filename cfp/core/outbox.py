@@ -174,7 +174,7 @@ def deliver_message(message_id: int) -> str:
             message.transport = "smtp"
         else:
             message.transport = "outbox"  # embedded mode: readable in the app
-    except Exception as exc:  # noqa: BLE001 - any failure is recorded and retried
+    except Exception as exc:
         message.last_error = f"{type(exc).__name__}: {exc}"
         message.status = (
             MessageStatus.failed if message.attempts >= MAX_ATTEMPTS else MessageStatus.queued

@@ -1,13 +1,11 @@
 """Time is stored in UTC, compared on the server, shown in the viewer's zone."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, available_timezones
 
 from flask import has_request_context
 from flask_login import current_user
-
-UTC = timezone.utc
 
 
 def zone(name: str | None) -> ZoneInfo:

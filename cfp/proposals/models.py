@@ -96,7 +96,7 @@ class Proposal(IdMixin, TimestampMixin, db.Model):
     deadline_extended_to: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
 
-    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}  # noqa: RUF012 (SQLAlchemy reads it)
 
     call = relationship("Call")
     priority_area = relationship("PriorityArea")

@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from flask_babel import gettext as _
 from scipy import sparse
 
 SCALE = 1_000_000  # affinities in [0, 1] become integers 0..SCALE
@@ -207,24 +208,26 @@ def diagnose(instance: Instance, pin_load: np.ndarray, need: np.ndarray) -> list
     capacity = instance.max_load - pin_load
     over = np.flatnonzero(capacity < 0)
     for j in over[:10]:
-        reasons.append(f"reviewer {instance.reviewer_label(j)} has {pin_load[j]} pinned proposals "
-                       f"but a maximum of {instance.max_load[j]}")
+        reasons.append(_("reviewer %(who)s has %(pinned)s pinned proposals but a maximum of %(max)s",
+                         who=instance.reviewer_label(j), pinned=int(pin_load[j]),
+                         max=int(instance.max_load[j])))
     capacity = np.maximum(capacity, 0)
     demand = int(need.clip(min=0).sum())
     if capacity.sum() < demand:
-        reasons.append(f"total reviewer capacity {int(capacity.sum())} is less than the "
-                       f"{demand} reviews needed")
+        reasons.append(_("total reviewer capacity %(capacity)s is less than the %(demand)s reviews "
+                         "needed", capacity=int(capacity.sum()), demand=demand))
     min_rest = np.maximum(instance.min_load - pin_load, 0)
     if min_rest.sum() > demand:
-        reasons.append(f"the reviewers' minimum loads add up to {int(min_rest.sum())}, more than "
-                       f"the {demand} reviews still to assign")
+        reasons.append(_("the reviewers' minimum loads add up to %(total)s, more than the "
+                         "%(demand)s reviews still to assign", total=int(min_rest.sum()), demand=demand))
     if (instance.min_load > instance.max_load).any():
         j = int(np.flatnonzero(instance.min_load > instance.max_load)[0])
-        reasons.append(f"reviewer {instance.reviewer_label(j)} has a minimum above their maximum")
+        reasons.append(_("reviewer %(who)s has a minimum above their maximum",
+                         who=instance.reviewer_label(j)))
     over_pinned = np.flatnonzero(need < 0)
     for i in over_pinned[:10]:
-        reasons.append(f"proposal {instance.proposal_label(i)} has more pinned reviewers than "
-                       f"it needs")
+        reasons.append(_("proposal %(what)s has more pinned reviewers than it needs",
+                         what=instance.proposal_label(i)))
     # Per proposal: reviewers that are not conflicted, not already pinned, with capacity.
     available = capacity > 0
     short = []
@@ -236,21 +239,25 @@ def diagnose(instance: Instance, pin_load: np.ndarray, need: np.ndarray) -> list
         for r in np.flatnonzero(count < need[idx]):
             short.append((int(idx[r]), int(count[r])))
     for i, count in short[:10]:
-        reasons.append(f"proposal {instance.proposal_label(i)} has only {count} available "
-                       f"reviewers without a conflict of interest, and needs {int(need[i])}")
+        reasons.append(_("proposal %(what)s has only %(count)s available reviewers without a "
+                         "conflict of interest, and needs %(need)s",
+                         what=instance.proposal_label(i), count=count, need=int(need[i])))
     if len(short) > 10:
-        reasons.append(f"… and {len(short) - 10} more proposals like that")
+        reasons.append(_("… and %(n)s more proposals like that", n=len(short) - 10))
     # Per reviewer with a minimum: proposals they could take.
     for j in np.flatnonzero(min_rest > 0)[:200]:
         col = instance.conflict_matrix[:, int(j)].toarray().ravel()
         possible = int((~col).sum())
         if possible < min_rest[j]:
-            reasons.append(f"reviewer {instance.reviewer_label(j)} can review only {possible} "
-                           f"proposals but has a minimum of {int(instance.min_load[j])}")
-    if not reasons:
-        reasons.append("no assignment satisfies all the constraints together: some proposals "
-                       "compete for the same few available reviewers")
-    return reasons
+            reasons.append(_("reviewer %(who)s can review only %(possible)s proposals but has a "
+                             "minimum of %(min)s", who=instance.reviewer_label(j), possible=possible,
+                             min=int(instance.min_load[j])))
+    return reasons or [_generic_reason()]
+
+
+def _generic_reason() -> str:
+    return _("no assignment satisfies all the constraints together: some proposals compete "
+             "for the same few available reviewers")
 
 
 def _potentials(num_nodes: int, tail: np.ndarray, head: np.ndarray, cost: np.ndarray) -> np.ndarray:
@@ -260,7 +267,7 @@ def _potentials(num_nodes: int, tail: np.ndarray, head: np.ndarray, cost: np.nda
     tail, head, cost = tail[order], head[order], cost[order]
     dist = np.zeros(num_nodes, dtype=np.int64)
     frontier = np.ones(num_nodes, dtype=bool)
-    for _ in range(num_nodes + 1):
+    for _round in range(num_nodes + 1):
         active = frontier[tail]
         if not active.any():
             return dist
@@ -290,12 +297,12 @@ def solve(instance: Instance, k: int = DEFAULT_K, candidates: Candidates | None 
     pins = instance.pin_pairs
     pin_load = np.bincount(pins[:, 1], minlength=m).astype(np.int64) if len(pins) else np.zeros(m, np.int64)
     pin_count = np.bincount(pins[:, 0], minlength=n).astype(np.int64) if len(pins) else np.zeros(n, np.int64)
-    if len(pins):
-        if instance.conflict_matrix[pins[:, 0], pins[:, 1]].any():
-            bad = [(int(i), int(j)) for i, j in pins if instance.conflict_matrix[int(i), int(j)]]
-            raise AssignmentInfeasible([
-                f"reviewer {instance.reviewer_label(j)} is pinned to proposal "
-                f"{instance.proposal_label(i)} despite a conflict of interest" for i, j in bad[:10]])
+    if len(pins) and instance.conflict_matrix[pins[:, 0], pins[:, 1]].any():
+        bad = [(int(i), int(j)) for i, j in pins if instance.conflict_matrix[int(i), int(j)]]
+        raise AssignmentInfeasible([
+            _("reviewer %(who)s is pinned to proposal %(what)s despite a conflict of interest",
+              who=instance.reviewer_label(j), what=instance.proposal_label(i))
+            for i, j in bad[:10]])
     need = instance.need - pin_count
     capacity = instance.max_load - pin_load
     min_rest = np.maximum(instance.min_load - pin_load, 0)
@@ -334,7 +341,7 @@ def solve(instance: Instance, k: int = DEFAULT_K, candidates: Candidates | None 
         if status != flow.OPTIMAL:
             # Only reviewers' minimum loads can make the pruned graph infeasible.
             reasons = diagnose(instance, pin_load, need)
-            generic = len(reasons) == 1 and reasons[0].startswith("no assignment")
+            generic = reasons == [_generic_reason()]
             if not generic or candidates.index.shape[1] >= m:
                 raise AssignmentInfeasible(reasons)
             k = min(m, candidates.index.shape[1] * 2)
@@ -434,7 +441,7 @@ def solve(instance: Instance, k: int = DEFAULT_K, candidates: Candidates | None 
         new_r = np.concatenate(add_r).astype(np.int64)
         new_a = np.concatenate(add_a).astype(np.int64)
         # The reserve and the exact rows may name the same pair: add each pair once.
-        _, first = np.unique(new_p * m + new_r, return_index=True)
+        _unique, first = np.unique(new_p * m + new_r, return_index=True)
         arc_p = np.concatenate([arc_p, new_p[first]])
         arc_r = np.concatenate([arc_r, new_r[first]])
         arc_a = np.concatenate([arc_a, new_a[first]])

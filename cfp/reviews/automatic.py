@@ -33,7 +33,7 @@ ASSIGNABLE_STATES = (ProposalState.eligible, ProposalState.in_review)
 
 
 class JobCancelled(Exception):
-    pass
+    """Staff cancelled the job; it stops between two phases."""
 
 
 def proposal_text(p: Proposal) -> str:

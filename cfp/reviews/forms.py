@@ -2,14 +2,21 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
-    BooleanField, DateField, DateTimeLocalField, DecimalField, IntegerField, PasswordField, SelectField,
+    BooleanField,
+    DateField,
+    DateTimeLocalField,
+    DecimalField,
+    IntegerField,
+    PasswordField,
+    SelectField,
     StringField,
-    SubmitField, TextAreaField,
+    SubmitField,
+    TextAreaField,
 )
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
 
-from cfp.reviews.models import Recommendation
 from cfp.core.forms import options
+from cfp.reviews.models import Recommendation
 
 
 class AssignForm(FlaskForm):

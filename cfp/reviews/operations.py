@@ -15,16 +15,24 @@ from cfp.core.aftercommit import after_commit
 from cfp.core.audit import log_action
 from cfp.core.errors import DomainError, NotAllowed
 from cfp.core.outbox import queue_email
-from cfp.core.urls import external_url
 from cfp.core.roles import Role
 from cfp.core.states import change_state
 from cfp.core.timezones import format_instant
 from cfp.core.types import utcnow
+from cfp.core.urls import external_url
 from cfp.extensions import db
 from cfp.proposals.models import PROPOSAL_TRANSITIONS, Proposal, ProposalState
 from cfp.reviews.models import (
-    ACTIVE_ASSIGNMENT_STATES, ASSIGNMENT_TRANSITIONS, Assignment, AssignmentMethod,
-    AssignmentState, RankingEntry, Recommendation, Review, ReviewerProfile, ReviewScore,
+    ACTIVE_ASSIGNMENT_STATES,
+    ASSIGNMENT_TRANSITIONS,
+    Assignment,
+    AssignmentMethod,
+    AssignmentState,
+    RankingEntry,
+    Recommendation,
+    Review,
+    ReviewerProfile,
+    ReviewScore,
     ReviewState,
 )
 
@@ -304,9 +312,9 @@ def compute_side_ranking(call_id: int, agency_id: int) -> list[RankingEntry]:
             passed = False
         for criterion in call.criteria:
             values = per_criterion[pid].get(criterion.id, [])
-            if criterion.threshold is not None and values:
-                if sum(values, Decimal(0)) / len(values) < criterion.threshold:
-                    passed = False
+            if (criterion.threshold is not None and values
+                    and sum(values, Decimal(0)) / len(values) < criterion.threshold):
+                passed = False
         entry = existing.pop(pid, None) or RankingEntry(call_id=call_id, agency_id=agency_id, proposal_id=pid)
         entry.reviews_count = len(weights)
         entry.mean_score = mean

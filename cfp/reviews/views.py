@@ -7,31 +7,51 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 
+from cfp import local_referrer
 from cfp.auth.models import User
 from cfp.calls.models import Agency, Call
-from cfp import local_referrer
 from cfp.core.errors import DomainError
 from cfp.core.forms import options
+from cfp.core.jobs import Job
 from cfp.core.roles import Role, role_required
 from cfp.core.timezones import local_to_utc, to_zone
 from cfp.core.types import utcnow
 from cfp.extensions import db
 from cfp.proposals.models import Proposal
-from flask_wtf import FlaskForm
-
-from cfp.core.jobs import Job
 from cfp.reviews import automatic
+from cfp.reviews import pool as pool_ops
 from cfp.reviews.forms import (
-    AnswerForm, ApproveForm, AssignForm, AutomaticStartForm, ExtendForm, InterestsForm, JoinPoolForm,
-    PairForm, PoolImportForm, PoolInviteForm, ProfileForm, ReviewSettingsForm, review_form_class,
+    AnswerForm,
+    ApproveForm,
+    AssignForm,
+    AutomaticStartForm,
+    ExtendForm,
+    InterestsForm,
+    JoinPoolForm,
+    PairForm,
+    PoolImportForm,
+    PoolInviteForm,
+    ProfileForm,
+    ReviewSettingsForm,
+    review_form_class,
 )
 from cfp.reviews.models import (
-    Assignment, RankingEntry, Recommendation, Review, ReviewerInvitation, ReviewerProfile, ReviewState,
+    Assignment,
+    RankingEntry,
+    Recommendation,
+    Review,
+    ReviewerInvitation,
+    ReviewerProfile,
+    ReviewState,
 )
-from cfp.reviews import pool as pool_ops
 from cfp.reviews.operations import (
-    answer_invitation, assign_reviewer, declare_interests, extend_due_date, save_review,
+    answer_invitation,
+    assign_reviewer,
+    declare_interests,
+    extend_due_date,
+    save_review,
     staff_replace_reviewer,
 )
 

@@ -11,7 +11,7 @@ from tests.test_path import call_form
 
 
 def test_an_invalid_call_keeps_what_was_typed_and_shows_the_error(client):
-    cn, be, committee = f.world()
+    cn, be, _committee = f.world()
     staff = f.user(Role.staff, agency=cn)
     db.session.commit()
     f.login(client, staff)

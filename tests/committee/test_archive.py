@@ -35,7 +35,7 @@ def test_closing_the_selection_rejects_the_reserve_and_tells_its_pis(client):
 
 
 def test_an_open_call_cannot_be_closed_for_good(client):
-    cn, be, committee = f.world()
+    _cn, _be, committee = f.world()
     call = f.call(committee)  # open
     secretariat = f.user(Role.secretariat)
     db.session.commit()

@@ -191,7 +191,8 @@ def test_staff_move_and_change_with_a_reason_and_compare_scenarios(client, world
     client.post(f"/committee/entries/{e1.id}/move", data={"kind": "reserve", "position": "2", "reason": "Regional balance"})
     # An amount change needs a reason too.
     key = f"amount-{e2.id}-{be.id}-2"
-    client.post(f"/committee/lists/{second.id}", data={key: "9000"})
+    refused = client.post(f"/committee/lists/{second.id}", data={key: "9000"})
+    assert refused.status_code == 422 and f'name="{key}" value="9000"' in refused.data.decode()  # typed, kept
     assert next(a.amount for a in e2.amounts if a.agency_id == be.id and a.year == 2) == Decimal("10000.00")
     client.post(f"/committee/lists/{second.id}", data={key: "9000", "reason": "Cut travel in year 2"})
     db.session.expire_all()

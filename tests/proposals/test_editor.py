@@ -107,7 +107,7 @@ def test_a_proposal_over_budget_is_refused_on_submission_saying_by_how_much(draf
 
 
 def test_submission_lists_everything_that_is_missing(draft):
-    proposal, cn, be, pi_cn, _ = draft
+    proposal, cn, be, _pi_cn, _ = draft
     call = proposal.call
     call.side(cn).required_documents = ["CV of the PI"]
     proposal.title, proposal.abstract, proposal.priority_area_id, proposal.duration_months = "", "", None, None

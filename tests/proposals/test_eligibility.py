@@ -112,14 +112,14 @@ def test_staff_override_a_rule_with_a_reason_and_both_sides_make_it_eligible(sub
 
 
 def test_staff_of_the_other_side_cannot_review_a_rule(submitted, client):
-    proposal, cn, be, staff_cn, staff_be = submitted
+    proposal, cn, _be, _staff_cn, staff_be = submitted
     f.login(client, staff_be)
     assert client.post(f"/proposals/{proposal.id}/eligibility/{cn.id}/rules/0",
                        data={"passed": "yes", "reason": "x"}).status_code == 403
 
 
 def test_staff_configure_the_rules_on_the_call_form_and_applicants_read_them(app, client):
-    cn, be, committee = f.world()
+    cn, _be, committee = f.world()
     call = f.call(committee, state=__import__("cfp.calls.models", fromlist=["CallState"]).CallState.draft)
     staff = f.user(Role.staff, agency=cn)
     db.session.commit()

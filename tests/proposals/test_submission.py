@@ -65,7 +65,7 @@ def test_late_submission_through_the_web_is_refused_and_nothing_is_sent(ready, c
 
 
 def test_submission_needs_both_confirmations_of_the_current_version(ready, client):
-    call, proposal, pi_cn, pi_be = ready
+    _call, proposal, _pi_cn, pi_be = ready
     f.login(client, pi_be)
     # The BE PI edits after both confirmed: the confirmations no longer count.
     response = client.post(f"/proposals/{proposal.id}/edit", data={
@@ -85,7 +85,7 @@ def test_submission_needs_both_confirmations_of_the_current_version(ready, clien
 
 
 def test_a_stale_save_is_refused_and_keeps_what_the_user_typed(ready, client):
-    call, proposal, pi_cn, pi_be = ready
+    _call, proposal, pi_cn, pi_be = ready
     form = {
         "title": proposal.title, "acronym": "PSC", "abstract": proposal.abstract,
         "keywords": proposal.keywords, "priority_area_id": proposal.priority_area_id,
@@ -129,7 +129,7 @@ def test_a_transition_the_workflow_does_not_allow_is_refused_with_a_reason(ready
 
 
 def test_withdrawal_notifies_the_partner(ready, client):
-    call, proposal, pi_cn, pi_be = ready
+    _call, proposal, pi_cn, pi_be = ready
     f.login(client, pi_cn)
     assert client.post(f"/proposals/{proposal.id}/withdraw", data={"reason": ""}).status_code == 302
     db.session.refresh(proposal)

@@ -36,7 +36,7 @@ def ready(app):
 
 
 def test_the_receipt_links_to_the_pdf_of_what_was_submitted(ready, client):
-    call, proposal, pi_cn, pi_be, cn = ready
+    _call, proposal, pi_cn, _pi_be, cn = ready
     f.login(client, pi_cn)
     assert client.post(f"/proposals/{proposal.id}/submit").status_code == 302
     db.session.refresh(proposal)
@@ -61,7 +61,7 @@ def test_the_receipt_links_to_the_pdf_of_what_was_submitted(ready, client):
 
 
 def test_after_submission_every_editor_route_refuses_the_applicants(ready, client):
-    call, proposal, pi_cn, pi_be, cn = ready
+    _call, proposal, pi_cn, _pi_be, cn = ready
     submit_proposal(pi_cn, proposal)
     doc = f.document(proposal, cn, "CV", pi_cn)
     db.session.commit()
@@ -77,7 +77,7 @@ def test_after_submission_every_editor_route_refuses_the_applicants(ready, clien
 
 
 def test_staff_grant_an_extension_with_a_reason_and_submission_honours_it(ready, client):
-    call, proposal, pi_cn, pi_be, cn = ready
+    call, proposal, pi_cn, _pi_be, cn = ready
     staff = f.user(Role.staff, agency=cn, timezone="UTC")
     db.session.commit()
     f.login(client, staff)
@@ -100,7 +100,7 @@ def test_staff_grant_an_extension_with_a_reason_and_submission_honours_it(ready,
 
 
 def test_an_extension_needs_a_reason_and_a_later_instant_and_staff(ready):
-    call, proposal, pi_cn, pi_be, cn = ready
+    call, proposal, pi_cn, _pi_be, cn = ready
     staff = f.user(Role.staff, agency=cn)
     with pytest.raises(DomainError):
         grant_extension(staff, proposal, call.closes_at + timedelta(days=1), "  ")
@@ -138,7 +138,7 @@ def test_budget_and_trips_beyond_the_projects_years_are_listed(ready):
     from cfp.proposals.models import BudgetLine, MobilityTrip
     from cfp.proposals.operations import missing_for_submission
 
-    call, proposal, pi_cn, pi_be, cn = ready
+    _call, proposal, _pi_cn, _pi_be, cn = ready
     proposal.budget_lines.append(BudgetLine(agency_id=cn.id, year=3, category="personnel", amount=Decimal(10)))
     proposal.trips.append(MobilityTrip(from_agency_id=cn.id, to_agency_id=proposal.sides[1].agency_id,
                                        traveller="Li Wei", days=5, year=4))

@@ -31,7 +31,7 @@ def two_stage(app):
 
 
 def test_the_whole_two_stage_path(two_stage, client):
-    call, cn, be, pi_cn, pi_be, staff_be = two_stage
+    call, _cn, _be, pi_cn, pi_be, staff_be = two_stage
     f.login(client, pi_cn)
     response = client.post(f"/proposals/new/{call.id}", data={
         "title": "Dust storms", "abstract": "Joint work.", "priority_area_id": call.priority_areas[0].id,
@@ -85,7 +85,7 @@ def test_the_whole_two_stage_path(two_stage, client):
 
 
 def test_a_pre_proposal_is_due_by_the_first_closing_instant(two_stage):
-    call, cn, be, pi_cn, pi_be, _ = two_stage
+    call, _cn, _be, pi_cn, pi_be, _ = two_stage
     proposal = f.proposal(call, pi_cn, pi_be, state=ProposalState.pre_proposal)
     confirm_proposal(pi_cn, proposal, proposal.version)
     confirm_proposal(pi_be, proposal, proposal.version)

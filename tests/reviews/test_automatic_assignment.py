@@ -126,7 +126,7 @@ def test_conflicts_are_never_proposed(client):
 
 
 def test_staff_are_told_which_constraint_fails(client):
-    call, be, staff, proposals, reviewers = setup_call(reviewers_per_proposal=2, experts=EXPERTS[:1])
+    call, be, staff, _proposals, _reviewers = setup_call(reviewers_per_proposal=2, experts=EXPERTS[:1])
     f.login(client, staff)
     client.post(f"/reviews/automatic/{call.id}/{be.id}")
     job = db.session.scalars(sa.select(Job).order_by(Job.id.desc())).first()
@@ -139,7 +139,7 @@ def test_staff_are_told_which_constraint_fails(client):
 
 
 def test_other_side_staff_and_reviewers_are_kept_out(app, client):
-    call, be, staff, proposals, reviewers = setup_call()
+    call, be, staff, _proposals, reviewers = setup_call()
     cn = call.sides[0].agency
     other = f.user(Role.staff, agency=cn)
     f.login(client, other)
@@ -157,7 +157,7 @@ def test_other_side_staff_and_reviewers_are_kept_out(app, client):
 
 
 def test_a_cancelled_job_stops_between_phases(client):
-    call, be, staff, proposals, reviewers = setup_call()
+    call, be, staff, _proposals, _reviewers = setup_call()
     from cfp.reviews.automatic import run_assignment_job, start_assignment_job
 
     job = start_assignment_job(staff, call, be.id)
@@ -173,7 +173,7 @@ def test_indexed_conflict_detection_agrees_with_the_pairwise_rule():
     from cfp.reviews.automatic import conflict_pairs
     from cfp.reviews.operations import detected_conflict
 
-    call, be, staff, proposals, reviewers = setup_call()
+    _call, be, _staff, proposals, reviewers = setup_call()
     profiles = [db.session.scalar(sa.select(ReviewerProfile).filter_by(user_id=r.id)) for r in reviewers]
     reviewers[0].email = "sun@uclouvain.be"  # the email domain of a member of proposal 0
     reviewers[1].affiliation = "UCLouvain"  # the BE side's institution in the factories

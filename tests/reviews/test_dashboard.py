@@ -55,7 +55,7 @@ def test_z_scores_correct_a_harsh_reviewer():
 
 
 def test_staff_dashboard_shows_their_side(client):
-    call, cn, a, b = scene()
+    call, cn, _a, _b = scene()
     staff = f.user(Role.staff, agency=cn)
     f.login(client, staff)
     page = client.get(f"/reviews/dashboard/{call.id}/{cn.id}")
@@ -67,7 +67,7 @@ def test_staff_dashboard_shows_their_side(client):
 
 
 def test_staff_set_the_calls_review_settings(client):
-    call, cn, a, b = scene()
+    call, cn, _a, _b = scene()
     staff = f.user(Role.staff, agency=cn)
     f.login(client, staff)
     response = client.post(f"/reviews/settings/{call.id}/{cn.id}", data={

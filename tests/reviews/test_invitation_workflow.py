@@ -46,7 +46,7 @@ def invited_reviewers(p):
 
 
 def test_a_decline_invites_the_next_best_reviewer(client):
-    call, be, staff, p, experts = setup()
+    _call, _be, _staff, p, experts = setup()
     a = invite(p, experts["First"])
     f.login(client, experts["First"])
     response = client.post(f"/reviews/assignments/{a.id}/answer", data={"decline": "Decline"})
@@ -60,7 +60,7 @@ def test_a_decline_invites_the_next_best_reviewer(client):
 
 
 def test_a_declared_conflict_releases_and_replaces(client):
-    call, be, staff, p, experts = setup()
+    _call, _be, _staff, p, experts = setup()
     a = f.assignment(p, experts["First"], no_conflict=False)
     f.login(client, experts["First"])
     client.post(f"/reviews/assignments/{a.id}/interests", data={"conflict": "yes", "reason": "My student"})
@@ -73,7 +73,7 @@ def test_a_declared_conflict_releases_and_replaces(client):
 
 
 def test_unanswered_invitations_expire_and_are_replaced():
-    call, be, staff, p, experts = setup()
+    call, _be, _staff, p, experts = setup()
     old = invite(p, experts["First"])
     old.invited_at = utcnow() - timedelta(days=call.reviewer_answer_days, minutes=1)
     fresh_p = f.proposal(call, f.user(Role.researcher), state=ProposalState.in_review, title="Other")
@@ -90,7 +90,7 @@ def test_unanswered_invitations_expire_and_are_replaced():
 
 
 def test_no_reviewer_left_means_no_replacement():
-    call, be, staff, p, experts = setup()
+    _call, _be, _staff, p, experts = setup()
     for r in experts.values():
         invite(p, r).state = AssignmentState.declined
     db.session.flush()
@@ -102,7 +102,7 @@ def test_no_reviewer_left_means_no_replacement():
 
 
 def test_reminders_before_and_after_are_sent_once_each():
-    call, be, staff, p, experts = setup()
+    _call, _be, _staff, p, experts = setup()
     soon = f.assignment(p, experts["First"], due_in_days=2)  # within the 3 days before
     late = f.assignment(p, experts["Second"], due_in_days=-3)  # 3 days late, reminder after 2
     far = f.assignment(p, experts["Unrelated"], due_in_days=20)
@@ -120,7 +120,7 @@ def test_reminders_before_and_after_are_sent_once_each():
 
 
 def test_staff_extend_a_due_date_and_replace_a_reviewer(app, client):
-    call, be, staff, p, experts = setup()
+    call, _be, staff, p, experts = setup()
     late = f.assignment(p, experts["First"], due_in_days=-1)
     late.state = AssignmentState.overdue
     db.session.flush()

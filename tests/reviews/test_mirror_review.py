@@ -43,7 +43,7 @@ def scene(allow=True):
 
 
 def test_a_reviewer_sees_their_sides_reviews_only_after_submitting(client):
-    call, p, me, mine = scene()
+    _call, _p, me, mine = scene()
     f.login(client, me)
     before = client.get(f"/reviews/assignments/{mine.id}").data
     assert b"Colleague: strong consortium." not in before
@@ -56,14 +56,14 @@ def test_a_reviewer_sees_their_sides_reviews_only_after_submitting(client):
 
 
 def test_a_call_can_keep_the_sides_reviews_hidden(client):
-    call, p, me, mine = scene(allow=False)
+    _call, _p, me, mine = scene(allow=False)
     submitted_review(mine, "3.5", "Mine.")
     f.login(client, me)
     assert b"Colleague: strong consortium." not in client.get(f"/reviews/assignments/{mine.id}").data
 
 
 def test_a_reviewer_cannot_read_the_other_sides_review(client):
-    call, p, me, mine = scene()
+    _call, _p, me, mine = scene()
     submitted_review(mine, "3.5", "Mine.")
     foreign_assignment = db.session.scalars(
         sa.select(Review).where(Review.comments_to_applicants.like("Other side%"))).one().assignment
@@ -72,7 +72,7 @@ def test_a_reviewer_cannot_read_the_other_sides_review(client):
 
 
 def test_a_review_freezes_at_the_deadline(client):
-    call, p, me, mine = scene()
+    call, _p, me, mine = scene()
     mine.due_at = utcnow() - timedelta(minutes=1)
     call.review_due_at = utcnow() - timedelta(minutes=1)
     db.session.flush()

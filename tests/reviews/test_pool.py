@@ -24,7 +24,7 @@ def invitation_link(email):
 
 
 def test_staff_invite_an_expert_who_creates_an_account_on_acceptance(app, client):
-    cn, be, committee = f.world()
+    _cn, be, _committee = f.world()
     staff = f.user(Role.staff, agency=be)
     f.login(client, staff)
     response = client.post(f"/reviews/pool/{be.id}", data={
@@ -60,7 +60,7 @@ def test_staff_invite_an_expert_who_creates_an_account_on_acceptance(app, client
 
 
 def test_an_existing_account_must_log_in_to_accept(app, client):
-    cn, be, committee = f.world()
+    _cn, be, _committee = f.world()
     staff = f.user(Role.staff, agency=be)
     known = f.user(Role.researcher, agency=be, email="known@ulb.example")
     f.login(client, staff)
@@ -96,7 +96,7 @@ def upload(client, agency_id, text):
 
 
 def test_csv_import_adds_known_accounts_and_invites_the_others(client):
-    cn, be, committee = f.world()
+    _cn, be, _committee = f.world()
     staff = f.user(Role.staff, agency=be)
     known = f.user(Role.researcher, agency=be, email="known@umons.example")
     f.login(client, staff)
@@ -109,7 +109,7 @@ def test_csv_import_adds_known_accounts_and_invites_the_others(client):
 
 
 def test_csv_import_with_errors_imports_nothing_and_names_each_row(client):
-    cn, be, committee = f.world()
+    cn, be, _committee = f.world()
     staff = f.user(Role.staff, agency=be)
     f.user(Role.researcher, agency=cn, email="cn.person@tsinghua.example")
     f.login(client, staff)
@@ -128,10 +128,10 @@ def test_unavailable_reviewers_are_not_proposed():
     from cfp.reviews.automatic import side_problem
     from tests.reviews.test_automatic_assignment import setup_call
 
-    call, be, staff, proposals, reviewers = setup_call()
+    call, be, _staff, _proposals, reviewers = setup_call()
     profile = db.session.scalar(sa.select(ReviewerProfile).filter_by(user_id=reviewers[0].id))
     profile.unavailable_from = utcnow().date() - timedelta(days=1)
     profile.unavailable_until = utcnow().date() + timedelta(days=30)
     db.session.flush()
-    instance, _, profiles, _ = side_problem(call, be.id)
+    _instance, _, profiles, _ = side_problem(call, be.id)
     assert reviewers[0].id not in {p.user_id for p in profiles}

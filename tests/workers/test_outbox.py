@@ -14,8 +14,13 @@ import sqlalchemy as sa
 from celery.signals import task_postrun
 
 from cfp.core.outbox import (
-    MAX_ATTEMPTS, MessageStatus, OutboxMessage, deliver_message, messages_to_requeue,
-    queue_email, release_message,
+    MAX_ATTEMPTS,
+    MessageStatus,
+    OutboxMessage,
+    deliver_message,
+    messages_to_requeue,
+    queue_email,
+    release_message,
 )
 from cfp.core.types import utcnow
 from cfp.extensions import db
@@ -190,9 +195,8 @@ def test_message_is_sent_once_smtp_is_back(app):
     pi = f.user()
     message = outbox_row(pi)
     db.session.commit()
-    with smtp_down(app):
-        with pytest.raises(ConnectionRefusedError):
-            deliver_message(message.id)
+    with smtp_down(app), pytest.raises(ConnectionRefusedError):
+        deliver_message(message.id)
     assert fresh(message).status == MessageStatus.queued
 
     assert deliver_message(message.id) == "sent"  # SMTP_HOST empty again: embedded transport

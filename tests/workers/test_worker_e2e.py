@@ -167,7 +167,7 @@ def _researchers():
 
 
 def test_submission_receipts_are_sent_by_the_worker_once_each(app, web, worker):
-    cn, be, call, pi_cn, pi_be = _researchers()
+    _cn, _be, call, pi_cn, pi_be = _researchers()
     proposal = f.proposal(call, pi_cn, pi_be)
     db.session.commit()
     proposal_id, version = proposal.id, proposal.version
