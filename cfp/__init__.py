@@ -118,12 +118,16 @@ def _select_timezone():
 def _register_blueprints(app: Flask) -> None:
     from cfp.auth.views import bp as auth_bp
     from cfp.calls.views import bp as calls_bp
-    from cfp.committee.views import bp as committee_bp
+    from cfp.core.legacy import bp as legacy_bp
     from cfp.core.views import bp as core_bp
+    from cfp.meetings.views import bp as meetings_bp
+    from cfp.projects.views import bp as projects_bp
     from cfp.proposals.views import bp as proposals_bp
     from cfp.reviews.views import bp as reviews_bp
+    from cfp.selection.views import bp as selection_bp
 
-    for bp in (core_bp, auth_bp, calls_bp, proposals_bp, reviews_bp, committee_bp):
+    for bp in (core_bp, auth_bp, calls_bp, proposals_bp, reviews_bp, selection_bp, meetings_bp,
+               projects_bp, legacy_bp):
         app.register_blueprint(bp)
 
 

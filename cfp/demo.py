@@ -46,33 +46,23 @@ from cfp.calls.operations import (
     move_call,
     open_call_if_due,
 )
-from cfp.committee.models import (
-    DecisionKind,
-    MeetingMode,
-    MeetingStatus,
-    Project,
-    ProjectReport,
-    ReportKind,
-    ReportState,
-)
-from cfp.committee.operations import (
-    add_agenda_item,
-    add_attendee,
-    attach_project_list,
-    create_meeting,
-    draft_decision,
-    draft_project_list,
-    propose_project_list,
-    record_adoption_at_meeting,
-    release_letters,
-    set_outcome,
-)
 from cfp.core.outbox import OutboxMessage
 from cfp.core.roles import Role
 from cfp.core.states import change_state
 from cfp.core.timezones import local_to_utc, to_zone
 from cfp.core.types import money, utcnow
 from cfp.extensions import db
+from cfp.meetings.models import DecisionKind, MeetingMode, MeetingStatus
+from cfp.meetings.operations import (
+    add_agenda_item,
+    add_attendee,
+    attach_project_list,
+    create_meeting,
+    draft_decision,
+    record_adoption_at_meeting,
+)
+from cfp.projects.models import Project, ProjectReport, ReportKind, ReportState
+from cfp.proposals.content import ProposalContent, mobility_costs, snapshot
 from cfp.proposals.models import (
     PROPOSAL_TRANSITIONS,
     BudgetLine,
@@ -85,14 +75,11 @@ from cfp.proposals.models import (
     ProposalVersion,
 )
 from cfp.proposals.operations import (
-    ProposalContent,
     confirm_proposal,
     decide_eligibility,
     invite_partner,
     join_proposal,
-    mobility_costs,
     save_proposal,
-    snapshot,
     start_proposal,
     submit_proposal,
     withdraw_proposal,
@@ -115,6 +102,9 @@ from cfp.reviews.operations import (
     save_review,
     weighted_score,
 )
+from cfp.selection.funding import draft_project_list, propose_project_list
+from cfp.selection.operations import release_letters
+from cfp.selection.ranking import set_outcome
 
 DEMO_PASSWORD = "demo-password-2021"
 

@@ -9,22 +9,11 @@ from cfp.calls.models import (  # noqa: F401
     PriorityArea,
     ReviewCriterion,
 )
-from cfp.committee.models import (  # noqa: F401
-    AgendaItem,
-    Attendee,
-    Decision,
-    DecisionApproval,
-    EntryAmount,
-    Meeting,
-    Project,
-    ProjectAllocation,
-    ProjectList,
-    ProjectListEntry,
-    ProjectReport,
-)
 from cfp.core.audit import AuditEntry  # noqa: F401
 from cfp.core.jobs import Job  # noqa: F401
 from cfp.core.outbox import OutboxMessage  # noqa: F401
+from cfp.meetings.models import AgendaItem, Attendee, Decision, DecisionApproval, Meeting  # noqa: F401
+from cfp.projects.models import Project, ProjectAllocation, ProjectReport, TripDone  # noqa: F401
 from cfp.proposals.models import (  # noqa: F401
     BudgetLine,
     EligibilityCheck,
@@ -42,4 +31,12 @@ from cfp.reviews.models import (  # noqa: F401
     Review,
     ReviewerProfile,
     ReviewScore,
+)
+from cfp.selection.models import (  # noqa: F401
+    EntryAmount,
+    ProjectList,
+    ProjectListEntry,
+    SelectionSetting,
+    TieBreak,
+    YearEnvelope,
 )

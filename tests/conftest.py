@@ -15,6 +15,7 @@ from sqlalchemy.orm import scoped_session, sessionmaker
 
 from cfp import create_app
 from cfp.extensions import db
+from workers import wire
 
 PG_ADMIN_URL = os.environ.get("CFP_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("CFP_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -72,6 +73,7 @@ def app(instance_dir, database_url):
                    "broker_url": REDIS_URL},
     })
     app.test_client_class = FreshContextClient
+    wire(app.extensions["celery"])  # the tasks, so that eager mode runs them in place
     with app.app_context():
         from flask_migrate import upgrade
 

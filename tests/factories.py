@@ -17,22 +17,20 @@ from cfp.calls.models import (
     PriorityArea,
     ReviewCriterion,
 )
-from cfp.committee.models import (
+from cfp.core.jobs import Job
+from cfp.core.outbox import MessageStatus, OutboxMessage
+from cfp.core.roles import Role
+from cfp.core.types import utcnow
+from cfp.extensions import db
+from cfp.meetings.models import (
     AgendaItem,
     Decision,
     DecisionKind,
     Meeting,
     MeetingMode,
     MeetingStatus,
-    Project,
-    ProjectList,
-    ProjectListEntry,
 )
-from cfp.core.jobs import Job
-from cfp.core.outbox import MessageStatus, OutboxMessage
-from cfp.core.roles import Role
-from cfp.core.types import utcnow
-from cfp.extensions import db
+from cfp.projects.models import Project
 from cfp.proposals.models import (
     EligibilityCheck,
     EligibilityStatus,
@@ -44,6 +42,7 @@ from cfp.proposals.models import (
 from cfp.proposals.operations import INVITATION_DAYS
 from cfp.proposals.operations import _hash as _token_hash
 from cfp.reviews.models import Assignment, AssignmentState, RankingEntry, ReviewerProfile
+from cfp.selection.models import ProjectList, ProjectListEntry
 
 PASSWORD = "correct horse battery"
 _seq = itertools.count(1)

@@ -5,22 +5,21 @@ import sqlalchemy as sa
 
 from cfp.auth.models import User
 from cfp.calls.models import Agency, Call, CallState
-from cfp.committee.models import (
-    Decision,
-    DecisionKind,
-    DecisionState,
-    EntryKind,
-    Meeting,
-    MeetingMode,
-    MeetingStatus,
-    Project,
-    ProjectListState,
-)
 from cfp.core.types import utcnow
 from cfp.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, seed_demo
 from cfp.extensions import db
+from cfp.meetings.models import (
+    Decision,
+    DecisionKind,
+    DecisionState,
+    Meeting,
+    MeetingMode,
+    MeetingStatus,
+)
+from cfp.projects.models import Project
 from cfp.proposals.models import EligibilityStatus, Proposal, ProposalState
 from cfp.reviews.models import Assignment, AssignmentState, RankingEntry, Review, ReviewState
+from cfp.selection.models import EntryKind, ProjectListState
 
 SINGLE_STAGE_STATES = set(ProposalState) - {ProposalState.pre_proposal, ProposalState.invited}
 
@@ -149,9 +148,9 @@ def _nav_paths(user: User) -> list[str]:
     if user.has_role(Role.reviewer):
         paths.append("/reviews/mine")
     if user.has_role(Role.staff):
-        paths += ["/proposals/staff", "/reviews/staff", "/committee/meetings"]
+        paths += ["/proposals/staff", "/reviews/staff", "/meetings"]
     if user.is_secretariat or user.has_role(Role.cochair):
-        paths += ["/committee/joint", "/committee/meetings"]
+        paths += ["/selection/joint", "/meetings"]
     if user.is_admin or user.is_secretariat:
         paths.append("/audit")
     return paths

@@ -9,15 +9,17 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from cfp.calls.models import Call, CallState
-from cfp.committee.models import Decision, DecisionState, Project, ProjectList, ProjectListState
 from cfp.core.audit import AuditEntry
 from cfp.core.outbox import MessageStatus, OutboxMessage
 from cfp.core.roles import Role
 from cfp.core.timezones import to_zone
 from cfp.core.types import utcnow
 from cfp.extensions import db
+from cfp.meetings.models import Decision, DecisionState
+from cfp.projects.models import Project
 from cfp.proposals.models import Proposal, ProposalState
 from cfp.reviews.models import Assignment, RankingEntry
+from cfp.selection.models import ProjectList, ProjectListState
 from tests import factories as f
 
 
@@ -201,36 +203,36 @@ def test_the_whole_path(app, client):
     assert "4.375" in page and "3.875" not in page
     client.post("/logout")
     f.login(client, secretariat)
-    page = client.get(f"/committee/joint/{call.id}").data.decode()
+    page = client.get(f"/selection/joint/{call.id}").data.decode()
     # combined: mean of the sides' scores normalised by the 0–5 scale, (4.375/5 + 3.875/5)/2
     assert "4.375" in page and "3.875" in page and "0.8250" in page
 
     # 7. Meeting, agenda item, decision; list adopted; projects with stable codes.
-    client.post("/committee/meetings", data={"number": "5", "date": "2021-07-14", "date_note": "",
+    client.post("/meetings", data={"number": "5", "date": "2021-07-14", "date_note": "",
                                              "mode": "video", "host_agency_id": be.id, "city": "", "status": "held"})
-    from cfp.committee.models import Meeting
+    from cfp.meetings.models import Meeting
 
     meeting = db.session.scalar(sa.select(Meeting).filter_by(number=5))
-    client.post(f"/committee/meetings/{meeting.id}/attendees", data={"agency_id": cn.id, "name": "Zhao Jing", "is_cochair": "y"})
-    client.post(f"/committee/meetings/{meeting.id}/attendees", data={"agency_id": be.id, "name": "Christian Carette", "is_cochair": "y"})
-    client.post(f"/committee/meetings/{meeting.id}/items", data={"title": "Inter-governmental projects"})
+    client.post(f"/meetings/{meeting.id}/attendees", data={"agency_id": cn.id, "name": "Zhao Jing", "is_cochair": "y"})
+    client.post(f"/meetings/{meeting.id}/attendees", data={"agency_id": be.id, "name": "Christian Carette", "is_cochair": "y"})
+    client.post(f"/meetings/{meeting.id}/items", data={"title": "Inter-governmental projects"})
     item = meeting.agenda_items[-1]
-    client.post(f"/committee/meetings/{meeting.id}/decisions", data={
+    client.post(f"/meetings/{meeting.id}/decisions", data={
         "agenda_item_id": item.id, "kind": "adopt_project_list", "title": "Adopt the projects", "text": ""})
     decision = db.session.scalar(sa.select(Decision).filter_by(meeting_id=meeting.id))
     assert decision.number == "5.1"
-    assert client.post(f"/committee/joint/outcome/{proposal.id}", data={"outcome": "recommended"}).status_code == 302
-    client.post(f"/committee/calls/{call.id}/lists")
+    assert client.post(f"/selection/joint/outcome/{proposal.id}", data={"outcome": "recommended"}).status_code == 302
+    client.post(f"/selection/calls/{call.id}/lists")
     plist = db.session.scalar(sa.select(ProjectList).filter_by(call_id=call.id))
     assert [e.proposal_id for e in plist.entries] == [proposal.id]
     entry = plist.entries[0]
     form = {f"amount-{entry.id}-{cn.id}-1": "120000", f"amount-{entry.id}-{cn.id}-2": "130000",
             f"amount-{entry.id}-{be.id}-1": "12000", f"amount-{entry.id}-{be.id}-2": "13000",
             "reason": "Second year carries the field work"}  # a changed amount needs a reason
-    assert client.post(f"/committee/lists/{plist.id}", data=form).status_code == 302
-    client.post(f"/committee/lists/{plist.id}/propose")
-    client.post(f"/committee/decisions/{decision.id}/attach", data={"project_list_id": plist.id})
-    assert client.post(f"/committee/decisions/{decision.id}/record").status_code == 302
+    assert client.post(f"/selection/lists/{plist.id}", data=form).status_code == 302
+    client.post(f"/selection/lists/{plist.id}/propose")
+    client.post(f"/meetings/decisions/{decision.id}/attach", data={"project_list_id": plist.id})
+    assert client.post(f"/meetings/decisions/{decision.id}/record").status_code == 302
     db.session.refresh(decision)
     assert decision.state == DecisionState.adopted
     db.session.refresh(plist)
@@ -242,16 +244,16 @@ def test_the_whole_path(app, client):
     db.session.refresh(proposal)
     assert proposal.state == ProposalState.funded
     # The chain is reachable in the UI: decision → project → proposal.
-    page = client.get(f"/committee/decisions/{decision.id}").data.decode()
+    page = client.get(f"/meetings/decisions/{decision.id}").data.decode()
     assert project.code in page
-    page = client.get(f"/committee/projects/{project.id}").data.decode()
+    page = client.get(f"/projects/{project.id}").data.decode()
     assert proposal.reference in page and "5.1" in page
 
     # Both PIs get their result once the secretariat releases the letters.
     letters = db.session.scalars(sa.select(OutboxMessage).filter_by(template="decision_letter")).all()
     assert len(letters) == 2 and all(m.status == MessageStatus.held for m in letters)
-    client.post(f"/committee/decisions/{decision.id}/release")
-    client.post(f"/committee/decisions/{decision.id}/release")
+    client.post(f"/meetings/decisions/{decision.id}/release")
+    client.post(f"/meetings/decisions/{decision.id}/release")
     for m in letters:
         db.session.refresh(m)
         assert m.status == MessageStatus.sent and m.attempts == 1

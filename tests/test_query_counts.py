@@ -59,12 +59,12 @@ PAGES = [
     ("staff", "/proposals/staff"),
     ("staff", "/reviews/staff"),
     ("staff", "/reviews/ranking/{call}"),
-    ("secretariat", "/committee/joint/{call}"),
+    ("secretariat", "/selection/joint/{call}"),
     ("researcher", "/proposals/mine"),
     ("staff", "/calls/"),
     ("secretariat", "/audit"),
     ("admin", "/mail"),
-    ("secretariat", "/committee/calls/{call}/scenarios"),
+    ("secretariat", "/selection/calls/{call}/scenarios"),
 ]
 
 

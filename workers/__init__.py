@@ -1,0 +1,20 @@
+"""Celery's side of cfp: the worker entry point (`workers.app`), the beat schedule
+and the tasks, thin wrappers around cfp operations. `workers` imports `cfp`,
+never the reverse: cfp queues a task by its name (cfp.core.tasks)."""
+
+TASK_MODULES = [
+    "workers.auth", "workers.calls", "workers.mail", "workers.meetings", "workers.proposals",
+    "workers.reviews",
+]
+
+
+def wire(celery_app) -> None:
+    """Give a Celery app made by cfp the beat schedule and every task module."""
+    import importlib
+
+    from workers.schedule import BEAT_SCHEDULE
+
+    celery_app.conf.beat_schedule = BEAT_SCHEDULE
+    celery_app.conf.imports = TASK_MODULES
+    for name in TASK_MODULES:
+        importlib.import_module(name)

@@ -5,7 +5,7 @@ from cfp.auth.operations import purge_account_records as purge
 from cfp.extensions import db
 
 
-@shared_task
+@shared_task(name="auth.purge_account_records")
 def purge_account_records() -> list[int]:
     attempts, tokens = purge()
     db.session.commit()

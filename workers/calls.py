@@ -5,7 +5,7 @@ from cfp.calls.operations import open_and_close_due_calls
 from cfp.extensions import db
 
 
-@shared_task
+@shared_task(name="calls.open_and_close_calls")
 def open_and_close_calls() -> dict:
     result = open_and_close_due_calls()
     db.session.commit()

@@ -6,7 +6,7 @@ from cfp.proposals.eligibility import evaluate_rules
 from cfp.proposals.models import Proposal
 
 
-@shared_task(autoretry_for=(Exception,), retry_backoff=5, max_retries=5)
+@shared_task(name="proposals.evaluate_eligibility_rules", autoretry_for=(Exception,), retry_backoff=5, max_retries=5)
 def evaluate_eligibility_rules(proposal_id: int) -> int:
     """The automatic eligibility rules of both sides, once per check (idempotent)."""
     proposal = db.session.get(Proposal, proposal_id)

@@ -5,14 +5,14 @@ from cfp.extensions import db
 from cfp.reviews.operations import compute_side_ranking
 
 
-@shared_task(autoretry_for=(Exception,), retry_backoff=5, max_retries=5)
+@shared_task(name="reviews.recompute_ranking", autoretry_for=(Exception,), retry_backoff=5, max_retries=5)
 def recompute_ranking(call_id: int, agency_id: int) -> int:
     entries = compute_side_ranking(call_id, agency_id)
     db.session.commit()
     return len(entries)
 
 
-@shared_task(acks_late=True)
+@shared_task(name="reviews.compute_assignment", acks_late=True)
 def compute_assignment(job_id: int) -> str:
     """Affinities and the optimal assignment for one call and side, as a Job with progress.
     Idempotent: a job already finished, failed or cancelled is left alone."""
@@ -22,7 +22,7 @@ def compute_assignment(job_id: int) -> str:
     return "done" if result is not None else "skipped"
 
 
-@shared_task(autoretry_for=(Exception,), retry_backoff=5, max_retries=5)
+@shared_task(name="reviews.replace_assignment", autoretry_for=(Exception,), retry_backoff=5, max_retries=5)
 def replace_assignment(assignment_id: int) -> int | None:
     """Invite the next best reviewer after a decline, a declared conflict or no answer.
     Idempotent: an assignment already replaced is left alone."""
@@ -37,7 +37,7 @@ def replace_assignment(assignment_id: int) -> int | None:
     return replacement.id if replacement is not None else None
 
 
-@shared_task
+@shared_task(name="reviews.expire_invitations")
 def expire_invitations() -> int:
     """Beat: invitations unanswered within the call's answer period are replaced."""
     from cfp.reviews.operations import expire_invitations as expired
@@ -49,7 +49,7 @@ def expire_invitations() -> int:
     return len(ids)
 
 
-@shared_task
+@shared_task(name="reviews.send_review_reminders")
 def send_review_reminders() -> int:
     """Beat: reminders before and after the due date, overdue marking; never twice."""
     from cfp.reviews.operations import remind_reviewers

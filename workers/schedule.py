@@ -2,9 +2,11 @@
 from celery.schedules import crontab
 
 BEAT_SCHEDULE = {
-    "open-and-close-calls": {"task": "workers.calls.open_and_close_calls", "schedule": 60.0},
-    "requeue-outbox": {"task": "workers.mail.requeue_outbox", "schedule": 120.0},
-    "expire-review-invitations": {"task": "workers.reviews.expire_invitations", "schedule": 900.0},
-    "send-review-reminders": {"task": "workers.reviews.send_review_reminders", "schedule": 3600.0},
-    "purge-account-records": {"task": "workers.auth.purge_account_records", "schedule": crontab(hour=3, minute=17)},
+    "open-and-close-calls": {"task": "calls.open_and_close_calls", "schedule": 60.0},
+    "requeue-outbox": {"task": "mail.requeue_outbox", "schedule": 120.0},
+    "expire-review-invitations": {"task": "reviews.expire_invitations", "schedule": 900.0},
+    "send-review-reminders": {"task": "reviews.send_review_reminders", "schedule": 3600.0},
+    "purge-account-records": {
+        "task": "auth.purge_account_records", "schedule": crontab(hour=3, minute=17),
+    },
 }

@@ -187,6 +187,11 @@ class Call(IdMixin, TimestampMixin, db.Model):
     def agencies(self) -> list[Agency]:
         return self.committee.agencies
 
+    @property
+    def project_years(self) -> int:
+        """The project years its funded projects run over (a started year counts)."""
+        return max(1, -(-self.duration_months // 12))
+
     def side(self, agency) -> CallSide | None:
         agency_id = getattr(agency, "id", agency)
         return next((s for s in self.sides if s.agency_id == agency_id), None)

@@ -1,12 +1,10 @@
 """Celery wired the way the Flask docs describe: tasks run in an app context,
-arguments are ids, JSON only, results ignored."""
+arguments are ids, JSON only, results ignored. The tasks and the beat schedule
+are `workers/`'s: `workers.wire` adds them to this app (cfp never imports workers)."""
 from __future__ import annotations
 
 from celery import Celery, Task
 from flask import Flask
-
-TASK_MODULES = ["workers.auth", "workers.mail", "workers.proposals", "workers.reviews", "workers.calls",
-                "workers.committee"]
 
 
 def celery_init_app(app: Flask) -> Celery:
@@ -17,10 +15,6 @@ def celery_init_app(app: Flask) -> Celery:
 
     celery_app = Celery(app.name, task_cls=FlaskTask)
     celery_app.config_from_object(app.config["CELERY"])
-    from workers.schedule import BEAT_SCHEDULE
-
-    celery_app.conf.beat_schedule = BEAT_SCHEDULE
-    celery_app.conf.imports = TASK_MODULES
     celery_app.set_default()
     app.extensions["celery"] = celery_app
     return celery_app

@@ -20,8 +20,8 @@ from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from cfp.core.aftercommit import after_commit
 from cfp.core.states import StateEnum, labels
+from cfp.core.tasks import queue_task
 from cfp.core.types import IdMixin, UTCDateTime, enum_column, utcnow
 from cfp.extensions import db
 
@@ -72,12 +72,6 @@ class OutboxMessage(IdMixin, db.Model):
     recipient_user = relationship("User", foreign_keys=[recipient_user_id])
 
 
-def _enqueue_delivery(message_id: int) -> None:
-    from workers.mail import deliver_email
-
-    deliver_email.delay(message_id)
-
-
 def queue_email(
     *,
     to,
@@ -117,7 +111,7 @@ def queue_email(
     db.session.add(message)
     if not hold:
         db.session.flush()
-        after_commit(lambda mid=message.id: _enqueue_delivery(mid))
+        queue_task("mail.deliver_email", message.id)
     return message
 
 
@@ -128,7 +122,7 @@ def release_message(message: OutboxMessage, actor) -> bool:
     message.status = MessageStatus.queued
     message.released_by_id = actor.id
     message.released_at = utcnow()
-    after_commit(lambda mid=message.id: _enqueue_delivery(mid))
+    queue_task("mail.deliver_email", message.id)
     return True
 
 

@@ -55,3 +55,17 @@ def role_required(*roles: Role):
         return wrapped
 
     return decorator
+
+
+def require_secretariat(actor) -> None:
+    """Operations of the committee's secretariat (admins may act for it)."""
+    from flask_babel import gettext as _
+
+    from cfp.core.errors import NotAllowed
+
+    if not (actor.is_secretariat or actor.is_admin):
+        raise NotAllowed(_("Only the committee secretariat may do this."))
+
+
+# Who works at the joint stage (both sides' rankings, lists, decisions).
+JOINT_ROLES = (Role.secretariat, Role.cochair, Role.admin)

@@ -45,7 +45,7 @@ def register(app: Flask) -> None:
 
 def _nav_items() -> list[tuple[str, str]]:
     """(endpoint, label) per role of the current user; the server checks access anyway."""
-    items = [("calls.index", _("Calls")), ("committee.adopted_projects", _("Adopted projects"))]
+    items = [("calls.index", _("Calls")), ("projects.adopted_projects", _("Adopted projects"))]
     if not current_user.is_authenticated:
         return items
     if current_user.has_role(Role.researcher):
@@ -57,10 +57,10 @@ def _nav_items() -> list[tuple[str, str]]:
         items.append(("reviews.staff_index", _("Reviews & ranking")))
     joint = current_user.is_secretariat or current_user.has_role(Role.cochair) or current_user.is_admin
     if joint:
-        items.append(("committee.joint_ranking_index", _("Joint ranking")))
+        items.append(("selection.joint_ranking_index", _("Joint ranking")))
     if joint or current_user.has_role(Role.staff):
-        items.append(("committee.meetings", _("Committee")))
-        items.append(("committee.dashboard", _("Projects")))
+        items.append(("meetings.index", _("Committee")))
+        items.append(("projects.dashboard", _("Projects")))
     items.append(("core.outbox", _("Mail")))
     if current_user.is_admin or current_user.is_secretariat:
         items.append(("core.audit", _("Audit log")))

@@ -65,7 +65,7 @@ def _duration_within(proposal: Proposal, side: ProposalSide, params: dict) -> Re
 
 
 def _budget_within_cap(proposal: Proposal, side: ProposalSide, params: dict) -> Result:
-    from cfp.proposals.operations import side_totals
+    from cfp.proposals.content import side_totals
 
     call_side = proposal.call.side(side.agency_id)
     total = (side_totals(proposal)[side.agency_id]["total"] if (proposal.budget_lines or proposal.trips)

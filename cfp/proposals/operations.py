@@ -4,34 +4,30 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm.exc import StaleDataError
 
 from cfp.calls.models import Call, CallState, Stages
-from cfp.core.aftercommit import after_commit
 from cfp.core.audit import log_action
 from cfp.core.errors import DomainError, NotAllowed
 from cfp.core.outbox import queue_email
 from cfp.core.roles import Role
 from cfp.core.states import change_state
+from cfp.core.tasks import queue_task
 from cfp.core.timezones import format_instant
 from cfp.core.types import utcnow
 from cfp.core.urls import external_url
 from cfp.extensions import db
+from cfp.proposals.content import ProposalContent, apply_content, side_totals, snapshot
 from cfp.proposals.models import (
     PROPOSAL_TRANSITIONS,
-    BudgetLine,
     EligibilityCheck,
     EligibilityStatus,
-    MobilityTrip,
     PartnerInvitation,
     Proposal,
-    ProposalMember,
     ProposalSide,
     ProposalState,
     ProposalVersion,
@@ -55,187 +51,6 @@ def _require_verified(actor) -> None:
                            "or ask for a new one on your account page."))
 
 
-@dataclass
-class Member:
-    agency_id: int
-    name: str
-    role: str = ""
-    career_stage: str = ""
-    affiliation: str = ""
-
-
-@dataclass
-class Trip:
-    from_agency_id: int
-    to_agency_id: int
-    traveller: str
-    days: int
-    year: int
-
-
-@dataclass
-class Line:
-    agency_id: int
-    year: int
-    category: str
-    amount: Decimal
-
-
-def mobility_costs(proposal: Proposal, trips=None) -> dict[int, Decimal]:
-    """Each side's cost of the mobility plan, by the usual bilateral rule: the sending
-    side pays the international travel (its travel cap per trip), the receiving side
-    pays the stay (its per diem times the days)."""
-    call = proposal.call
-    costs = {a.id: Decimal(0) for a in call.agencies}
-    for trip in proposal.trips if trips is None else trips:
-        sending, receiving = call.side(trip.from_agency_id), call.side(trip.to_agency_id)
-        if sending is not None and sending.travel_cap is not None:
-            costs[trip.from_agency_id] += sending.travel_cap
-        if receiving is not None and receiving.per_diem is not None:
-            costs[trip.to_agency_id] += receiving.per_diem * int(trip.days or 0)
-    return costs
-
-
-def budget_totals(proposal: Proposal) -> dict[int, Decimal]:
-    totals = {a.id: Decimal(0) for a in proposal.call.agencies}
-    for line in proposal.budget_lines:
-        totals[line.agency_id] = totals.get(line.agency_id, Decimal(0)) + Decimal(line.amount)
-    return totals
-
-
-def side_totals(proposal: Proposal) -> dict[int, dict[str, Decimal]]:
-    """Per side: budget lines, mobility cost and their total (the amount requested)."""
-    budget, mobility = budget_totals(proposal), mobility_costs(proposal)
-    return {aid: {"budget": budget[aid], "mobility": mobility[aid], "total": budget[aid] + mobility[aid]}
-            for aid in budget}
-
-
-@dataclass
-class ProposalContent:
-    title: str
-    acronym: str = ""
-    abstract: str = ""
-    keywords: str = ""
-    priority_area_id: int | None = None
-    duration_months: int | None = None
-    # per side (agency_id -> value)
-    institutions: dict[int, str] | None = None
-    requested_amounts: dict[int, Decimal] | None = None
-    pi_has_phd: dict[int, bool | None] | None = None
-    institution_countries: dict[int, str] | None = None
-    # None: leave as they are; a list replaces them all.
-    members: list[Member] | None = None
-    trips: list[Trip] | None = None
-    budget_lines: list[Line] | None = None
-
-
-def snapshot(proposal: Proposal) -> dict:
-    return {
-        "title": proposal.title, "acronym": proposal.acronym, "abstract": proposal.abstract,
-        "keywords": proposal.keywords, "priority_area_id": proposal.priority_area_id,
-        "duration_months": proposal.duration_months,
-        "sides": {
-            str(s.agency_id): {"institution": s.institution, "requested_amount": str(s.requested_amount),
-                               "pi": s.pi.display_name if s.pi else "", "pi_has_phd": s.pi_has_phd,
-                               "institution_country": s.institution_country or ""}
-            for s in proposal.sides
-        },
-        "members": [
-            {"agency_id": m.agency_id, "name": m.name, "role": m.role, "career_stage": m.career_stage,
-             "affiliation": m.affiliation} for m in proposal.members
-        ],
-        "trips": [
-            {"from_agency_id": t.from_agency_id, "to_agency_id": t.to_agency_id, "traveller": t.traveller,
-             "days": t.days, "year": t.year} for t in proposal.trips
-        ],
-        "budget_lines": [
-            {"agency_id": b.agency_id, "year": b.year, "category": b.category, "amount": str(b.amount)}
-            for b in proposal.budget_lines
-        ],
-        "documents": [
-            {"agency_id": d.agency_id, "kind": d.kind, "name": d.original_name, "pages": d.pages,
-             "size": d.size, "sha256": d.sha256} for d in proposal.documents
-        ],
-    }
-
-
-def _apply(proposal: Proposal, content: ProposalContent) -> None:
-    call = proposal.call
-    if content.priority_area_id is not None and content.priority_area_id not in {
-        a.id for a in call.priority_areas
-    }:
-        raise DomainError(_("Choose one of the call's priority areas."))
-    proposal.title = content.title.strip()
-    proposal.acronym = (content.acronym or "").strip()
-    proposal.abstract = content.abstract or ""
-    proposal.keywords = (content.keywords or "").strip()
-    proposal.priority_area_id = content.priority_area_id
-    proposal.duration_months = content.duration_months
-    agency_ids = {a.id for a in call.agencies}
-    if proposal.pre_submitted_at is not None:
-        for side in proposal.sides:
-            changed_institution = (content.institutions and side.agency_id in content.institutions
-                                   and (content.institutions[side.agency_id] or "").strip() != side.institution)
-            changed_country = (content.institution_countries is not None
-                               and side.agency_id in content.institution_countries
-                               and (content.institution_countries[side.agency_id] or "").strip()
-                               != (side.institution_country or ""))
-            if changed_institution or changed_country:
-                raise DomainError(_("The consortium is frozen since the pre-proposal: the PIs and their "
-                                    "institutions cannot change in the full proposal."))
-    if content.members is not None:
-        if any(m.agency_id not in agency_ids for m in content.members):
-            raise DomainError(_("A team member must belong to one of the call's two sides."))
-        _replace(proposal.members, [
-            ProposalMember(agency_id=m.agency_id, name=m.name.strip(), role=(m.role or "").strip(),
-                           career_stage=(m.career_stage or "").strip(),
-                           affiliation=(m.affiliation or "").strip())
-            for m in content.members
-        ], ("agency_id", "name", "role", "career_stage", "affiliation"))
-    if content.trips is not None:
-        for t in content.trips:
-            if {t.from_agency_id, t.to_agency_id} != agency_ids:
-                raise DomainError(_("A trip goes from one side of the call to the other."))
-        _replace(proposal.trips, [
-            MobilityTrip(from_agency_id=t.from_agency_id, to_agency_id=t.to_agency_id,
-                         traveller=t.traveller.strip(), days=t.days, year=t.year)
-            for t in content.trips
-        ], ("from_agency_id", "to_agency_id", "traveller", "days", "year"))
-    if content.budget_lines is not None:
-        if any(b.agency_id not in agency_ids for b in content.budget_lines):
-            raise DomainError(_("A budget line must belong to one of the call's two sides."))
-        _replace(proposal.budget_lines, [
-            BudgetLine(agency_id=b.agency_id, year=b.year, category=b.category.strip(),
-                       amount=Decimal(b.amount).quantize(Decimal("0.01")))
-            for b in content.budget_lines
-        ], ("agency_id", "year", "category", "amount"))
-    itemised = (content.budget_lines is not None or content.trips is not None
-                or bool(proposal.budget_lines or proposal.trips))
-    totals = side_totals(proposal) if itemised else {}
-    for side in proposal.sides:
-        if content.institutions and side.agency_id in content.institutions:
-            side.institution = (content.institutions[side.agency_id] or "").strip()
-        if content.pi_has_phd is not None and side.agency_id in content.pi_has_phd:
-            side.pi_has_phd = content.pi_has_phd[side.agency_id]
-        if content.institution_countries is not None and side.agency_id in content.institution_countries:
-            side.institution_country = (content.institution_countries[side.agency_id] or "").strip()
-        if itemised:
-            # With a budget and a mobility plan, the request is their sum, computed here.
-            side.requested_amount = totals[side.agency_id]["total"]
-        elif content.requested_amounts and side.agency_id in content.requested_amounts:
-            amount = content.requested_amounts[side.agency_id]
-            side.requested_amount = Decimal(amount or 0)
-
-
-def _replace(current: list, new: list, fields: tuple[str, ...]) -> None:
-    """Replace a collection's rows, leaving it untouched when nothing changed."""
-    def key(row):
-        return tuple(str(getattr(row, f)) if f == "amount" else getattr(row, f) for f in fields)
-    if [key(r) for r in current] == [key(r) for r in new]:
-        return
-    current[:] = new
-
-
 def start_proposal(actor, call: Call, content: ProposalContent) -> Proposal:
     if not actor.has_role(Role.researcher):
         raise NotAllowed(_("Only researchers may start a proposal."))
@@ -253,7 +68,7 @@ def start_proposal(actor, call: Call, content: ProposalContent) -> Proposal:
         for aid in agency_ids
     ]
     db.session.add(proposal)
-    _apply(proposal, content)
+    apply_content(proposal, content)
     db.session.flush()
     db.session.add(ProposalVersion(proposal_id=proposal.id, version=1, snapshot=snapshot(proposal),
                                    created_by_id=actor.id))
@@ -268,7 +83,7 @@ def save_proposal(actor, proposal: Proposal, expected_version: int, content: Pro
     if expected_version != proposal.version:
         raise StaleProposal(proposal)
     before = snapshot(proposal)
-    _apply(proposal, content)
+    apply_content(proposal, content)
     after = snapshot(proposal)
     if after == before:
         return proposal
@@ -524,14 +339,8 @@ def submit_proposal(actor, proposal: Proposal, now: datetime | None = None) -> P
         )
     log_action(actor, "proposal.submit", proposal, before={"state": ProposalState.draft},
                after={"state": proposal.state, "reference": proposal.reference})
-    after_commit(lambda pid=proposal.id: _queue_eligibility_rules(pid))
+    queue_task("proposals.evaluate_eligibility_rules", proposal.id)
     return proposal
-
-
-def _queue_eligibility_rules(proposal_id: int) -> None:
-    from workers.proposals import evaluate_eligibility_rules
-
-    evaluate_eligibility_rules.delay(proposal_id)
 
 
 def withdraw_proposal(actor, proposal: Proposal, reason: str) -> Proposal:

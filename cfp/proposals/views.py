@@ -11,9 +11,9 @@ from sqlalchemy.orm import selectinload
 from cfp import local_referrer
 from cfp.calls.models import Call
 from cfp.core.errors import DomainError
-from cfp.core.forms import options
 from cfp.core.roles import Role, role_required
 from cfp.extensions import db
+from cfp.proposals.content import side_totals, snapshot
 from cfp.proposals.documents import (
     delete_document,
     document_path,
@@ -21,9 +21,9 @@ from cfp.proposals.documents import (
     size_limit,
     upload_document,
 )
+from cfp.proposals.editor import content_from_form, fill_rows, prepare_form
 from cfp.proposals.eligibility import review_rule, rule_label
 from cfp.proposals.forms import (
-    BLANK_ROWS,
     ConfirmForm,
     DeleteDocumentForm,
     DocumentForm,
@@ -47,11 +47,7 @@ from cfp.proposals.models import (
     ProposalVersion,
 )
 from cfp.proposals.operations import (
-    Line,
-    Member,
-    ProposalContent,
     StaleProposal,
-    Trip,
     confirm_proposal,
     decide_eligibility,
     find_invitation,
@@ -61,8 +57,6 @@ from cfp.proposals.operations import (
     join_proposal,
     missing_for_submission,
     save_proposal,
-    side_totals,
-    snapshot,
     start_full_proposal,
     start_proposal,
     submit_proposal,
@@ -81,7 +75,6 @@ def _load(proposal_id: int) -> Proposal:
     return proposal
 
 
-
 def _load_check(proposal_id: int, agency_id: int):
     """A side's eligibility check, within the user's scope (404), that they may decide (403)."""
     proposal = _load(proposal_id)
@@ -93,81 +86,6 @@ def _load_check(proposal_id: int, agency_id: int):
     if not check.can_decide(current_user):
         abort(403)
     return proposal, check
-
-def _content(form: ProposalForm, call: Call) -> ProposalContent:
-    a, b = call.agencies
-    itemised = "members-0-name" in request.form  # the full editor (older forms lack the lists)
-    return ProposalContent(
-        title=form.title.data, acronym=form.acronym.data, abstract=form.abstract.data,
-        keywords=form.keywords.data, priority_area_id=form.priority_area_id.data or None,
-        duration_months=form.duration_months.data,
-        institutions={a.id: form.institution_a.data, b.id: form.institution_b.data},
-        requested_amounts={a.id: form.amount_a.data, b.id: form.amount_b.data},
-        pi_has_phd={a.id: _yes_no(form.phd_a.data), b.id: _yes_no(form.phd_b.data)} if itemised else None,
-        institution_countries={a.id: form.country_a.data, b.id: form.country_b.data} if itemised else None,
-        members=[
-            Member(agency_id=e.agency_id.data, name=e.name.data, role=e.role.data or "",
-                   career_stage=e.career_stage.data or "", affiliation=e.affiliation.data or "")
-            for e in (m.form for m in form.members) if not e.is_empty
-        ] if itemised else None,
-        trips=[
-            Trip(*(int(x) for x in e.direction.data.split("-")), traveller=e.traveller.data,
-                 days=e.days.data, year=e.year.data)
-            for e in (t.form for t in form.trips) if not e.is_empty
-        ] if itemised else None,
-        budget_lines=[
-            Line(agency_id=e.agency_id.data, year=e.year.data, category=e.category.data, amount=e.amount.data)
-            for e in (line.form for line in form.budget_lines) if not e.is_empty
-        ] if itemised else None,
-    )
-
-
-def _yes_no(value: str | None) -> bool | None:
-    return {"yes": True, "no": False}.get(value or "")
-
-
-def _fill_lists(form: ProposalForm, proposal: Proposal | None) -> None:
-    """On a first display: the proposal's rows, then a few empty ones."""
-    for m in proposal.members if proposal else []:
-        form.members.append_entry({"agency_id": m.agency_id, "name": m.name, "role": m.role,
-                                   "career_stage": m.career_stage, "affiliation": m.affiliation})
-    for t in proposal.trips if proposal else []:
-        form.trips.append_entry({"direction": f"{t.from_agency_id}-{t.to_agency_id}",
-                                 "traveller": t.traveller, "days": t.days, "year": t.year})
-    for line in proposal.budget_lines if proposal else []:
-        form.budget_lines.append_entry({"agency_id": line.agency_id, "year": line.year,
-                                        "category": line.category, "amount": line.amount})
-    for _i in range(BLANK_ROWS):
-        form.members.append_entry()
-        form.trips.append_entry()
-        form.budget_lines.append_entry()
-
-
-def _prepare(form: ProposalForm, call: Call) -> list:
-    form.priority_area_id.choices = options([(0, "—")] + [(p.id, p.name) for p in call.priority_areas])
-    a, b = call.agencies
-    side_choices = options([(a.id, a.short_name), (b.id, b.short_name)])
-    directions = options([(f"{a.id}-{b.id}", f"{a.short_name} → {b.short_name}"),
-                          (f"{b.id}-{a.id}", f"{b.short_name} → {a.short_name}")])
-    for entry in form.members:
-        entry.form.agency_id.choices = side_choices
-    for entry in form.budget_lines:
-        entry.form.agency_id.choices = side_choices
-    for entry in form.trips:
-        entry.form.direction.choices = directions
-    sides = []
-    for agency, inst, amount, phd, country in (
-        (a, form.institution_a, form.amount_a, form.phd_a, form.country_a),
-        (b, form.institution_b, form.amount_b, form.phd_b, form.country_b),
-    ):
-        call_side = call.side(agency)
-        inst.label.text = _("Institution (%(side)s)", side=agency.short_name)
-        phd.label.text = _("The %(side)s PI holds a PhD", side=agency.short_name)
-        country.label.text = _("Country of the %(side)s institution", side=agency.short_name)
-        amount.label.text = _("Requested from %(side)s (%(cur)s, at most %(cap)s)",
-                              side=agency.short_name, cur=call_side.currency, cap=call_side.max_request)
-        sides.append((agency, inst, amount, phd, country))
-    return sides
 
 
 @bp.route("/mine")
@@ -195,8 +113,8 @@ def create(call_id: int):
         abort(404)
     form = ProposalForm()
     if not form.is_submitted():
-        _fill_lists(form, None)
-    sides = _prepare(form, call)
+        fill_rows(form, None)
+    sides = prepare_form(form, call)
     if not form.is_submitted():
         form.duration_months.data = call.duration_months
         if current_user.agency_id == call.agencies[0].id:
@@ -207,7 +125,7 @@ def create(call_id: int):
             form.country_b.data = call.agencies[1].country
     if form.validate_on_submit():
         try:
-            proposal = start_proposal(current_user, call, _content(form, call))
+            proposal = start_proposal(current_user, call, content_from_form(form, call))
         except DomainError as exc:
             db.session.rollback()
             flash(exc.message, "danger")
@@ -245,8 +163,8 @@ def edit(proposal_id: int):
     call = proposal.call
     form = ProposalForm()
     if not form.is_submitted():
-        _fill_lists(form, proposal)
-    sides = _prepare(form, call)
+        fill_rows(form, proposal)
+    sides = prepare_form(form, call)
     if not form.is_submitted():
         a, b = call.agencies
         form.version.data = proposal.version
@@ -267,7 +185,7 @@ def edit(proposal_id: int):
     stale = None
     if form.validate_on_submit():
         try:
-            save_proposal(current_user, proposal, int(form.version.data or 0), _content(form, call))
+            save_proposal(current_user, proposal, int(form.version.data or 0), content_from_form(form, call))
         except StaleProposal as exc:
             stale = exc.proposal
             flash(exc.message, "warning")

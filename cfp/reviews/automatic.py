@@ -12,11 +12,11 @@ from flask_babel import gettext as _
 
 from cfp.auth.models import User
 from cfp.calls.models import Call
-from cfp.core.aftercommit import after_commit
 from cfp.core.audit import log_action
 from cfp.core.errors import DomainError, NotAllowed
 from cfp.core.jobs import Job, JobStatus
 from cfp.core.roles import Role
+from cfp.core.tasks import queue_task
 from cfp.core.types import utcnow
 from cfp.extensions import db
 from cfp.proposals.models import Proposal, ProposalState
@@ -156,14 +156,8 @@ def start_assignment_job(actor, call: Call, agency_id: int, pins: list[tuple[int
     db.session.add(job)
     db.session.flush()
     log_action(actor, "assignment_job.start", job, after={"call_id": call.id, "agency_id": agency_id})
-    after_commit(lambda job_id=job.id: _queue_job(job_id))
+    queue_task("reviews.compute_assignment", job.id)
     return job
-
-
-def _queue_job(job_id: int) -> None:
-    from workers.reviews import compute_assignment
-
-    compute_assignment.delay(job_id)
 
 
 def cancel_assignment_job(actor, job: Job) -> Job:

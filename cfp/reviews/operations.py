@@ -11,12 +11,12 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from cfp.calls.models import CALL_TRANSITIONS, Call, CallState
-from cfp.core.aftercommit import after_commit
 from cfp.core.audit import log_action
 from cfp.core.errors import DomainError, NotAllowed
 from cfp.core.outbox import queue_email
 from cfp.core.roles import Role
 from cfp.core.states import change_state
+from cfp.core.tasks import queue_task
 from cfp.core.timezones import format_instant
 from cfp.core.types import utcnow
 from cfp.core.urls import external_url
@@ -238,16 +238,22 @@ def save_review(actor, assignment: Assignment, scores: dict[int, Decimal | None]
         log_action(actor, "review.submit", review, before={"assignment_state": before},
                    after={"weighted_score": review.weighted_score})
         _mark_reviewed_if_complete(assignment.proposal)
-        after_commit(lambda c=call.id, a=assignment.agency_id: _queue_ranking(c, a))
+        _queue_ranking(call.id, assignment.agency_id)
     else:
         log_action(actor, "review.save", review, after={"weighted_score": review.weighted_score})
     return review
 
 
 def _queue_ranking(call_id: int, agency_id: int) -> None:
-    from workers.reviews import recompute_ranking
+    queue_task("reviews.recompute_ranking", call_id, agency_id)
 
-    recompute_ranking.delay(call_id, agency_id)
+
+def queue_ranking_recomputation(actor, call: Call) -> int:
+    """Recompute the rankings of the sides `actor` is staff of, in the background."""
+    sides = [a for a in call.agencies if actor.has_role(Role.staff, a)]
+    for agency in sides:
+        _queue_ranking(call.id, agency.id)
+    return len(sides)
 
 
 def _mark_reviewed_if_complete(proposal: Proposal) -> None:
@@ -346,12 +352,7 @@ ENDED_WITHOUT_REVIEW = (AssignmentState.declined, AssignmentState.conflict, Assi
 
 
 def _queue_replacement(assignment_id: int) -> None:
-    def send(aid=assignment_id):
-        from workers.reviews import replace_assignment
-
-        replace_assignment.delay(aid)
-
-    after_commit(send)
+    queue_task("reviews.replace_assignment", assignment_id)
 
 
 def next_best_reviewer(assignment: Assignment):

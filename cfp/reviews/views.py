@@ -51,6 +51,7 @@ from cfp.reviews.operations import (
     assign_reviewer,
     declare_interests,
     extend_due_date,
+    queue_ranking_recomputation,
     save_review,
     staff_replace_reviewer,
 )
@@ -247,7 +248,7 @@ def ranking(call_id: int):
     if not call.can_view(current_user):
         abort(404)
     if current_user.is_secretariat or current_user.has_role(Role.cochair):
-        return redirect(url_for("committee.joint_ranking", call_id=call.id))
+        return redirect(url_for("selection.joint_ranking", call_id=call.id))
     sides = [a for a in call.agencies if current_user.has_role(Role.staff, a)]
     if not sides:
         abort(403)
@@ -263,11 +264,8 @@ def ranking(call_id: int):
 @role_required(Role.staff)
 def recompute(call_id: int):
     call = db.get_or_404(Call, call_id)
-    from workers.reviews import recompute_ranking
-
-    for agency in call.agencies:
-        if current_user.has_role(Role.staff, agency):
-            recompute_ranking.delay(call.id, agency.id)
+    queue_ranking_recomputation(current_user, call)
+    db.session.commit()
     flash(_("The ranking is being recomputed."), "info")
     return redirect(local_referrer(url_for("reviews.ranking", call_id=call.id)))
 

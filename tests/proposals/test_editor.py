@@ -8,7 +8,8 @@ import pytest
 
 from cfp.core.roles import Role
 from cfp.extensions import db
-from cfp.proposals.operations import missing_for_submission, mobility_costs, side_totals
+from cfp.proposals.content import mobility_costs, side_totals
+from cfp.proposals.operations import missing_for_submission
 from tests import factories as f
 
 

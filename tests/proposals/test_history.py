@@ -6,8 +6,8 @@ import io
 
 from cfp.core.roles import Role
 from cfp.extensions import db
+from cfp.proposals.content import snapshot
 from cfp.proposals.models import ProposalVersion
-from cfp.proposals.operations import snapshot
 from tests import factories as f
 from tests.proposals.test_editor import editor_data
 

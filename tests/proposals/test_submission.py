@@ -118,10 +118,10 @@ def test_a_transition_the_workflow_does_not_allow_is_refused_with_a_reason(ready
     secretariat = f.user(Role.secretariat)
     db.session.commit()
     f.login(client, secretariat)
-    page = client.post(f"/committee/joint/outcome/{proposal.id}", data={"outcome": "recommended"},
+    page = client.post(f"/selection/joint/outcome/{proposal.id}", data={"outcome": "recommended"},
                        follow_redirects=True).data.decode()
     assert "does not pass both sides" in page
-    page = client.post(f"/committee/joint/outcome/{proposal.id}", data={"outcome": "not_recommended"},
+    page = client.post(f"/selection/joint/outcome/{proposal.id}", data={"outcome": "not_recommended"},
                        follow_redirects=True).data.decode()
     assert "cannot go from “submitted” to “not recommended”" in page
     db.session.refresh(proposal)

@@ -60,7 +60,7 @@ def test_a_decline_has_the_worker_invite_the_next_best_reviewer(app, web, worker
         sa.select(OutboxMessage).filter_by(idempotency_key=f"review-invitation-{replacement.id}",
                                            status=MessageStatus.sent)))
     assert message.recipient_user_id == second_id
-    assert worker.succeeded("workers.reviews.replace_assignment", log_start) == [str(replacement.id)]
+    assert worker.succeeded("reviews.replace_assignment", log_start) == [str(replacement.id)]
     # Nobody else was invited.
     assert db.session.scalar(sa.select(sa.func.count(Assignment.id))) == 2
 
@@ -79,7 +79,7 @@ def test_a_reminder_is_sent_exactly_once_when_the_beat_task_runs_twice(app, web,
         send_review_reminders.delay()
 
     def both_runs():
-        runs = worker.succeeded("workers.reviews.send_review_reminders", log_start)
+        runs = worker.succeeded("reviews.send_review_reminders", log_start)
         return runs if len(runs) == 2 else None
 
     runs = wait_for(worker, "both runs of the beat task", both_runs)
@@ -90,4 +90,4 @@ def test_a_reminder_is_sent_exactly_once_when_the_beat_task_runs_twice(app, web,
     assert len(rows) == 1 and rows[0].recipient_user_id == experts["First"].id
     assert db.session.scalar(sa.select(sa.func.count(OutboxMessage.id))
                              .where(OutboxMessage.template == "review_reminder")) == 1
-    assert worker.succeeded("workers.mail.deliver_email", log_start) == ["'sent'"]
+    assert worker.succeeded("mail.deliver_email", log_start) == ["'sent'"]

@@ -202,7 +202,7 @@ def test_submission_receipts_are_sent_by_the_worker_once_each(app, web, worker):
         assert row.transport == "outbox"
         assert row.claimed_at is not None and row.sent_at is not None
     # One successful delivery per message, nothing else delivered meanwhile.
-    assert sorted(worker.succeeded("workers.mail.deliver_email", log_start)) == ["'sent'", "'sent'"]
+    assert sorted(worker.succeeded("mail.deliver_email", log_start)) == ["'sent'", "'sent'"]
 
 
 def test_submitted_review_has_the_worker_recompute_the_ranking(app, web, worker):
@@ -231,7 +231,7 @@ def test_submitted_review_has_the_worker_recompute_the_ranking(app, web, worker)
     assert entry.reviews_count == 1
     assert entry.mean_score == Decimal("4.000")  # (2 × 4.5 + 1 × 3) / 3
     assert entry.rank == 1 and entry.passed is True
-    assert worker.succeeded("workers.reviews.recompute_ranking", log_start) == ["1"]
+    assert worker.succeeded("reviews.recompute_ranking", log_start) == ["1"]
     # The other side has no reviews yet and was not asked to rank.
     other_side = sa.select(RankingEntry).filter_by(call_id=call_id, agency_id=be.id)
     assert db.session.scalar(other_side) is None

@@ -1,0 +1,151 @@
+"""Writers for funded projects: creation at adoption, reports, renewal or stop by a later
+decision, mobility done against the plan."""
+from __future__ import annotations
+
+import calendar
+from datetime import date, timedelta
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from cfp.calls.models import Call
+from cfp.core.audit import log_action
+from cfp.core.errors import DomainError, NotAllowed
+from cfp.core.roles import require_secretariat
+from cfp.core.states import change_state
+from cfp.core.types import utcnow
+from cfp.extensions import db
+from cfp.projects.models import (
+    PROJECT_TRANSITIONS,
+    Project,
+    ProjectAllocation,
+    ProjectReport,
+    ProjectStatus,
+    ReportKind,
+    ReportState,
+    TripDone,
+)
+
+if TYPE_CHECKING:
+    from cfp.meetings.models import Decision
+    from cfp.selection.models import ProjectListEntry
+
+
+def _add_months(day: date, months: int) -> date:
+    """The same day `months` later (clamped to the month's last day)."""
+    y, m = divmod(day.month - 1 + months, 12)
+    year, month = day.year + y, m + 1
+    last = calendar.monthrange(year, month)[1]
+    return date(year, month, min(day.day, last))
+
+
+def project_code(decision: Decision, call: Call, n: int) -> str:
+    prefix = f"S{decision.meeting.number}" if decision.meeting else f"WP{decision.id}"
+    return f"{prefix}-{call.reference}-{n:02d}"
+
+
+def create_project(actor, decision: Decision, entry: ProjectListEntry, n: int) -> Project:
+    """The project of a funded entry of the list `decision` adopts (the n-th of the list):
+    its code, dates, reports due and allocations per side and year."""
+    plist = entry.project_list
+    call = plist.call
+    start = utcnow().date()
+    end = _add_months(start, call.duration_months) - timedelta(days=1)
+    project = Project(proposal=entry.proposal, code=project_code(decision, call, n), decision=decision,
+                      project_list=plist, start_date=start, end_date=end)
+    if call.project_years > 1:  # the interim report conditions the second year
+        project.reports.append(ProjectReport(kind=ReportKind.interim, state=ReportState.due,
+                                             due_on=_add_months(start, 11)))
+    project.reports.append(ProjectReport(kind=ReportKind.final, state=ReportState.due,
+                                         due_on=_add_months(end, 3)))
+    for amount in entry.amounts:
+        project.allocations.append(ProjectAllocation(
+            agency_id=amount.agency_id, year=amount.year, amount=amount.amount,
+            currency=call.side(amount.agency_id).currency))
+    db.session.add(project)
+    db.session.flush()
+    log_action(actor, "project.create", project, after={"code": project.code, "proposal_id": entry.proposal_id})
+    return project
+
+
+def projects_adopted_by(decision: Decision) -> list[Project]:
+    return list(db.session.scalars(sa.select(Project).filter_by(decision_id=decision.id).order_by(Project.code)))
+
+
+def submit_report(actor, project: Project, kind: ReportKind, text: str) -> ProjectReport:
+    """Either PI submits the joint interim or final report."""
+    if not any(side.pi_user_id == actor.id for side in project.proposal.sides):
+        raise NotAllowed(_("Only a principal investigator of the project may submit its reports."))
+    if project.status in (ProjectStatus.completed, ProjectStatus.stopped):
+        raise DomainError(_("The project is %(s)s.", s=project.status.label))
+    text = (text or "").strip()
+    if not text:
+        raise DomainError(_("Write the report before submitting it."))
+    if kind == ReportKind.final and project.status == ProjectStatus.active and project.project_list.call.project_years > 1:
+        raise DomainError(_("The final report follows the renewal for the second year."))
+    report = next((r for r in project.reports if r.kind == kind), None)
+    if report is None:
+        report = ProjectReport(project=project, kind=kind, state=ReportState.due)
+        db.session.add(report)
+    if report.state != ReportState.due:
+        raise DomainError(_("This report is already submitted."))
+    report.text, report.state = text, ReportState.submitted
+    report.submitted_at, report.submitted_by_id = utcnow(), actor.id
+    db.session.flush()
+    log_action(actor, "project.report", project, after={"kind": kind, "report_id": report.id})
+    return report
+
+
+def decide_project(actor, project: Project, decision: Decision, status: ProjectStatus) -> Project:
+    """An adopted later decision renews (second year, after the interim report) or
+    stops the project; the final report completes it."""
+    require_secretariat(actor)
+    if not decision.is_adopted:
+        raise DomainError(_("Only an adopted decision can renew or stop a project."))
+    if decision.id == project.decision_id:
+        raise DomainError(_("Renewal or stop needs a later decision than the one that adopted the project."))
+    interim = next((r for r in project.reports if r.kind == ReportKind.interim), None)
+    if status == ProjectStatus.renewed and (interim is None or interim.state == ReportState.due):
+        raise DomainError(_("The interim report conditions the second year; it is not submitted yet."))
+    if status == ProjectStatus.completed:
+        final = next((r for r in project.reports if r.kind == ReportKind.final), None)
+        if final is None or final.state == ReportState.due:
+            raise DomainError(_("The final report is not submitted yet."))
+    before = change_state(project, status, table=PROJECT_TRANSITIONS, what=_("The project"), attr="status")
+    if interim is not None and status in (ProjectStatus.renewed, ProjectStatus.stopped):
+        interim.state = ReportState.accepted if status == ProjectStatus.renewed else interim.state
+    log_action(actor, "project.status", project, before={"status": before},
+               after={"status": status, "decision": decision.number})
+    return project
+
+
+def record_trip(actor, project: Project, *, planned_trip_id: int | None, from_agency_id: int,
+                to_agency_id: int, traveller: str, days: int, year: int, started_on=None) -> TripDone:
+    if not (any(side.pi_user_id == actor.id for side in project.proposal.sides)
+            or actor.is_secretariat or actor.is_admin):
+        raise NotAllowed(_("Only a principal investigator or the secretariat may record a trip."))
+    if days is None or days < 1 or year is None or year < 1:
+        raise DomainError(_("Days and project year must be at least 1."))
+    if planned_trip_id is not None and planned_trip_id not in {t.id for t in project.proposal.trips}:
+        raise DomainError(_("This planned trip belongs to another project."))
+    trip = TripDone(project_id=project.id, planned_trip_id=planned_trip_id, from_agency_id=from_agency_id,
+                    to_agency_id=to_agency_id, traveller=traveller.strip(), days=days, year=year,
+                    started_on=started_on, recorded_by_id=actor.id)
+    db.session.add(trip)
+    db.session.flush()
+    log_action(actor, "project.trip", project, after={"trip_id": trip.id, "days": days, "year": year})
+    return trip
+
+
+def mobility_against_plan(project: Project) -> list[dict]:
+    """Per planned trip: the trips done against it; then the trips done off plan."""
+    done = db.session.scalars(sa.select(TripDone).filter_by(project_id=project.id).order_by(TripDone.id)).all()
+    rows = []
+    for trip in sorted(project.proposal.trips, key=lambda t: (t.year, t.id)):
+        matched = [d for d in done if d.planned_trip_id == trip.id]
+        rows.append({"planned": trip, "done": matched, "days_done": sum(d.days for d in matched)})
+    extra = [d for d in done if d.planned_trip_id is None]
+    if extra:
+        rows.append({"planned": None, "done": extra, "days_done": sum(d.days for d in extra)})
+    return rows

@@ -1,0 +1,257 @@
+"""The funding plan and project lists: versions of the list, amounts per side and year,
+envelopes per side and year, scenarios compared."""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import ROUND_DOWN, Decimal
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from cfp.calls.models import Call
+from cfp.core.audit import log_action
+from cfp.core.errors import DomainError, NotAllowed
+from cfp.core.roles import require_secretariat
+from cfp.core.states import change_state
+from cfp.extensions import db
+from cfp.proposals.models import Proposal, ProposalState
+from cfp.selection.models import (
+    PROJECT_LIST_TRANSITIONS,
+    EntryAmount,
+    EntryKind,
+    ProjectList,
+    ProjectListEntry,
+    ProjectListState,
+    YearEnvelope,
+)
+from cfp.selection.ranking import joint_ranking
+
+
+def _split(total: Decimal, years: int) -> list[Decimal]:
+    share = (total / years).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
+    amounts = [share] * years
+    amounts[-1] = total - share * (years - 1)
+    return amounts
+
+
+def draft_project_list(actor, call: Call) -> ProjectList:
+    """A new version of the list: recommended proposals to fund (in joint order),
+    reserve ones after, with each side's requested amount spread over the years."""
+    require_secretariat(actor)
+    version = (db.session.scalar(sa.select(sa.func.max(ProjectList.version)).filter_by(call_id=call.id)) or 0) + 1
+    plist = ProjectList(call=call, version=version, created_by_id=actor.id)
+    db.session.add(plist)
+    years = call.project_years
+    position = 0
+    for row in joint_ranking(call):
+        p = row.proposal
+        if p.state not in (ProposalState.recommended, ProposalState.reserve):
+            continue
+        entry = ProjectListEntry(proposal=p, position=position,
+                                 kind=EntryKind.funded if p.state == ProposalState.recommended else EntryKind.reserve)
+        position += 1
+        for side in p.sides:
+            for year, amount in enumerate(_split(side.requested_amount, years), start=1):
+                entry.amounts.append(EntryAmount(agency_id=side.agency_id, year=year, amount=amount))
+        plist.entries.append(entry)
+    if not plist.entries:
+        raise DomainError(_("No proposal is recommended or in reserve yet; set the outcomes in the joint ranking first."))
+    db.session.flush()
+    log_action(actor, "project_list.draft", plist, after={"version": version, "entries": len(plist.entries)})
+    return plist
+
+
+def set_entry_amounts(actor, entry: ProjectListEntry, amounts: dict[tuple[int, int], Decimal],
+                      reason: str = "") -> None:
+    plist = entry.project_list
+    if not plist.can_edit(actor):
+        raise NotAllowed(_("Only a draft list can be changed; adopted lists are frozen."))
+    before = {f"{a.agency_id}/{a.year}": a.amount for a in entry.amounts}
+    current = {(a.agency_id, a.year): a for a in entry.amounts}
+    changed = {k: v for k, v in amounts.items() if k not in current or current[k].amount != v}
+    if not changed:
+        return
+    if not (reason or "").strip():
+        raise DomainError(_("Give the reason for changing the amounts."))
+    for key, value in amounts.items():
+        if value is None or value < 0:
+            raise DomainError(_("Amounts must be zero or more."))
+        if key in current:
+            current[key].amount = value
+        else:
+            entry.amounts.append(EntryAmount(agency_id=key[0], year=key[1], amount=value))
+    log_action(actor, "project_list.amounts", plist, before=before | {"proposal_id": entry.proposal_id},
+               after={f"{k[0]}/{k[1]}": v for k, v in changed.items()} | {"reason": reason.strip()})
+
+
+def envelope_use(plist: ProjectList) -> dict[int, Decimal]:
+    used: dict[int, Decimal] = defaultdict(Decimal)
+    for entry in plist.entries:
+        if entry.kind == EntryKind.funded:
+            for a in entry.amounts:
+                used[a.agency_id] += a.amount
+    return used
+
+
+def propose_project_list(actor, plist: ProjectList) -> ProjectList:
+    require_secretariat(actor)
+    used = envelope_use(plist)
+    over = []
+    for side in plist.call.sides:
+        if used.get(side.agency_id, Decimal(0)) > side.budget_envelope:
+            over.append(f"{side.agency.short_name}: {used[side.agency_id]} > {side.budget_envelope} {side.currency}")
+    per_year: dict = defaultdict(Decimal)
+    for entry in plist.entries:
+        if entry.kind == EntryKind.funded:
+            for a in entry.amounts:
+                per_year[(a.agency_id, a.year)] += a.amount
+    for (agency_id, year), envelope in year_envelopes(plist.call).items():
+        if per_year.get((agency_id, year), Decimal(0)) > envelope:
+            side = plist.call.side(agency_id)
+            over.append(_("%(side)s year %(year)s: %(used)s > %(env)s %(cur)s", side=side.agency.short_name,
+                          year=year, used=per_year[(agency_id, year)], env=envelope, cur=side.currency))
+    if over:
+        raise DomainError(_("The list exceeds a side's budget envelope (%(over)s).", over="; ".join(over)))
+    before = change_state(plist, ProjectListState.proposed, table=PROJECT_LIST_TRANSITIONS, what=_("The project list"))
+    log_action(actor, "project_list.propose", plist, before={"state": before}, after={"state": plist.state})
+    return plist
+
+
+def year_envelopes(call: Call) -> dict[tuple[int, int], Decimal]:
+    """Each side's envelope per project year, in its own currency: the recorded per-year
+    envelope, or else the side's whole envelope spread evenly over the years."""
+    years = call.project_years
+    recorded = {(e.agency_id, e.year): e.amount
+                for e in db.session.scalars(sa.select(YearEnvelope).filter_by(call_id=call.id))}
+    result = {}
+    for side in call.sides:
+        even = _split(side.budget_envelope, years)
+        for year in range(1, years + 1):
+            result[(side.agency_id, year)] = recorded.get((side.agency_id, year), even[year - 1])
+    return result
+
+
+def set_year_envelopes(actor, call: Call, amounts: dict[tuple[int, int], Decimal]) -> None:
+    require_secretariat(actor)
+    current = {(e.agency_id, e.year): e for e in db.session.scalars(sa.select(YearEnvelope).filter_by(call_id=call.id))}
+    for (agency_id, year), value in amounts.items():
+        if value is None or value < 0:
+            raise DomainError(_("Amounts must be zero or more."))
+        if (agency_id, year) in current:
+            current[(agency_id, year)].amount = value
+        else:
+            db.session.add(YearEnvelope(call_id=call.id, agency_id=agency_id, year=year, amount=value))
+    db.session.flush()
+    log_action(actor, "call.year_envelopes", call, after={f"{a}/{y}": v for (a, y), v in amounts.items()})
+
+
+@dataclass
+class FundingStop:
+    proposal: Proposal
+    agency_id: int
+    year: int
+    left: Decimal
+    needed: Decimal
+
+
+def plan_funding(actor, call: Call) -> ProjectList:
+    """A draft list (a scenario) made by walking down the joint ranking: each proposal
+    that passes both sides is funded while EACH side's envelope for EACH year still
+    covers that side's amount; the first that does not fit stops the funded list (the
+    notes say which side's envelope ran out, for which year) and it and the rest go to
+    the reserve list, in order."""
+    require_secretariat(actor)
+    version = (db.session.scalar(sa.select(sa.func.max(ProjectList.version)).filter_by(call_id=call.id)) or 0) + 1
+    plist = ProjectList(call=call, version=version, created_by_id=actor.id)
+    db.session.add(plist)
+    years = call.project_years
+    left = year_envelopes(call)
+    stop: FundingStop | None = None
+    position = 0
+    for row in joint_ranking(call):
+        p = row.proposal
+        if not row.passes_both or p.state not in SELECTABLE:
+            continue
+        need = {(side.agency_id, year): amount for side in p.sides
+                for year, amount in enumerate(_split(side.requested_amount, years), start=1)}
+        if stop is None:
+            short = next(((aid, y) for (aid, y), amount in sorted(need.items(), key=lambda kv: (kv[0][1], kv[0][0]))
+                          if amount > left.get((aid, y), Decimal(0))), None)
+            if short is not None:
+                stop = FundingStop(p, short[0], short[1], left.get(short, Decimal(0)), need[short])
+        kind = EntryKind.funded if stop is None else EntryKind.reserve
+        if kind == EntryKind.funded:
+            for key, amount in need.items():
+                left[key] -= amount
+        entry = ProjectListEntry(proposal=p, position=position, kind=kind)
+        position += 1
+        for (agency_id, year), amount in need.items():
+            entry.amounts.append(EntryAmount(agency_id=agency_id, year=year, amount=amount))
+        plist.entries.append(entry)
+    if not plist.entries:
+        raise DomainError(_("No proposal passes both sides yet; nothing to fund."))
+    if stop is not None:
+        side = call.side(stop.agency_id)
+        plist.notes = _("Funding stops at %(ref)s: the %(side)s envelope for year %(year)s has "
+                        "%(left)s %(cur)s left and it needs %(need)s %(cur)s.",
+                        ref=stop.proposal.reference, side=side.agency.short_name, year=stop.year,
+                        left=stop.left, need=stop.needed, cur=side.currency)
+    else:
+        plist.notes = _("Every proposal passing both sides fits within both envelopes.")
+    db.session.flush()
+    log_action(actor, "project_list.plan", plist, after={
+        "version": version, "funded": sum(1 for e in plist.entries if e.kind == EntryKind.funded),
+        "stop": plist.notes})
+    return plist
+
+
+SELECTABLE = {ProposalState.reviewed, ProposalState.recommended, ProposalState.reserve}
+
+
+def move_entry(actor, entry: ProjectListEntry, *, kind: EntryKind, position: int, reason: str) -> None:
+    """Move a proposal within a draft list (between funded and reserve, or up and down),
+    with a recorded reason."""
+    plist = entry.project_list
+    if not plist.can_edit(actor):
+        raise NotAllowed(_("Only a draft list can be changed; adopted lists are frozen."))
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError(_("Give the reason for this change."))
+    before = {"kind": entry.kind, "position": entry.position}
+    others = [e for e in plist.entries if e.id != entry.id]
+    position = max(0, min(position, len(others)))
+    others.insert(position, entry)
+    for i, e in enumerate(others):
+        e.position = i
+    entry.kind = kind
+    log_action(actor, "project_list.move", plist, before=before | {"proposal_id": entry.proposal_id},
+               after={"kind": kind, "position": position, "reason": reason})
+
+
+@dataclass
+class Scenario:
+    plist: ProjectList
+    totals: dict  # (agency_id, year) -> Decimal funded
+    funded: set  # proposal ids
+    added: set  # funded here, not in the first scenario
+    dropped: set  # funded in the first scenario, not here
+
+
+def compare_scenarios(call: Call, lists: list[ProjectList]) -> list[Scenario]:
+    """Draft plans side by side: totals per side and year, and which proposals each
+    funds compared with the first."""
+    result = []
+    base: set | None = None
+    for plist in lists:
+        totals: dict = defaultdict(Decimal)
+        funded = set()
+        for entry in plist.entries:
+            if entry.kind == EntryKind.funded:
+                funded.add(entry.proposal_id)
+                for a in entry.amounts:
+                    totals[(a.agency_id, a.year)] += a.amount
+        if base is None:
+            base = funded
+        result.append(Scenario(plist, dict(totals), funded, funded - base, base - funded))
+    return result

@@ -1,0 +1,166 @@
+"""The joint ranking: both sides' rankings side by side, the combined score, the veto of
+each side, ties and their recorded order, and the outcome of each proposal."""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from cfp.calls.models import CALL_TRANSITIONS, Call, CallState
+from cfp.core.audit import log_action
+from cfp.core.errors import DomainError
+from cfp.core.roles import require_secretariat
+from cfp.core.states import change_state
+from cfp.extensions import db
+from cfp.proposals.models import PROPOSAL_TRANSITIONS, Proposal, ProposalState
+from cfp.reviews.models import RankingEntry
+from cfp.selection.models import (
+    ScoreMethod,
+    SelectionSetting,
+    TieBreak,
+)
+
+
+@dataclass
+class JointRow:
+    proposal: Proposal
+    sides: dict  # agency_id -> RankingEntry | None
+    combined: Decimal | None
+    passes_both: bool
+    normalised: dict = field(default_factory=dict)  # agency_id -> Decimal | None
+    tied: bool = False  # shares its combined score with another proposal going forward
+    tie_break: TieBreak | None = None  # the recorded order that settles the tie
+
+    @property
+    def vetoed_by(self) -> list[int]:
+        return [aid for aid, e in self.sides.items() if e is None or not e.passed]
+
+    @property
+    def tie_settled(self) -> bool:
+        return self.tie_break is not None
+
+
+def score_method(call: Call) -> ScoreMethod:
+    setting = db.session.scalar(sa.select(SelectionSetting).filter_by(call_id=call.id))
+    return setting.score_method if setting is not None else ScoreMethod.scale
+
+
+def set_score_method(actor, call: Call, method: ScoreMethod) -> None:
+    require_secretariat(actor)
+    setting = db.session.scalar(sa.select(SelectionSetting).filter_by(call_id=call.id))
+    before = setting.score_method if setting else ScoreMethod.scale
+    if setting is None:
+        setting = SelectionSetting(call_id=call.id)
+        db.session.add(setting)
+    setting.score_method = method
+    db.session.flush()
+    log_action(actor, "call.score_method", call, before={"score_method": before}, after={"score_method": method})
+
+
+FOUR = Decimal("0.0001")
+
+
+def _normaliser(call: Call, method: ScoreMethod, values: list[Decimal]):
+    """A function from one side's mean score to its normalised value."""
+    if method == ScoreMethod.raw:
+        return lambda x: x
+    if method == ScoreMethod.scale:
+        lo = min((c.scale_min for c in call.criteria), default=Decimal(0))
+        hi = max((c.scale_max for c in call.criteria), default=Decimal(5))
+        return lambda x: (x - lo) / (hi - lo)
+    if method == ScoreMethod.minmax:
+        lo, hi = min(values, default=Decimal(0)), max(values, default=Decimal(0))
+        return lambda x: (x - lo) / (hi - lo) if hi > lo else Decimal(1)
+    mean = sum(values, Decimal(0)) / len(values) if values else Decimal(0)
+    var = sum(((v - mean) ** 2 for v in values), Decimal(0)) / len(values) if values else Decimal(0)
+    sd = var.sqrt() if var > 0 else Decimal(0)
+    return lambda x: (x - mean) / sd if sd > 0 else Decimal(0)
+
+
+def joint_ranking(call: Call) -> list[JointRow]:
+    """Both sides' rankings side by side; a proposal goes forward only if it passes
+    both (each side has a veto); ordered by the combined score (the call's method,
+    by default the mean of the sides' scores normalised by the scale); proposals going
+    forward with the same combined score are flagged as tied, and a recorded tie-break
+    settles their order."""
+    entries = db.session.scalars(sa.select(RankingEntry).filter_by(call_id=call.id)).all()
+    by_proposal: dict[int, dict[int, RankingEntry]] = defaultdict(dict)
+    for e in entries:
+        by_proposal[e.proposal_id][e.agency_id] = e
+    proposals = db.session.scalars(sa.select(Proposal).where(Proposal.id.in_(by_proposal.keys()))).all()
+    method = score_method(call)
+    normalise = {
+        a.id: _normaliser(call, method, [e.mean_score for e in entries
+                                         if e.agency_id == a.id and e.mean_score is not None])
+        for a in call.agencies
+    }
+    rows = []
+    for p in proposals:
+        sides = {a.id: by_proposal[p.id].get(a.id) for a in call.agencies}
+        normalised = {aid: normalise[aid](e.mean_score).quantize(FOUR)
+                      if e is not None and e.mean_score is not None else None
+                      for aid, e in sides.items()}
+        values = [v for v in normalised.values() if v is not None]
+        combined = (sum(values, Decimal(0)) / len(values)).quantize(FOUR) if len(values) == len(sides) else None
+        passes = all(e is not None and e.passed for e in sides.values())
+        rows.append(JointRow(p, sides, combined, passes, normalised))
+    groups: dict[Decimal, list[JointRow]] = defaultdict(list)
+    for r in rows:
+        if r.passes_both and r.combined is not None:
+            groups[r.combined].append(r)
+    breaks = db.session.scalars(sa.select(TieBreak).filter_by(call_id=call.id).order_by(TieBreak.id.desc())).all()
+    order: dict[int, int] = {}
+    for group in groups.values():
+        if len(group) < 2:
+            continue
+        ids = {r.proposal.id for r in group}
+        settled = next((b for b in breaks if ids <= set(b.proposal_ids)), None)
+        for r in group:
+            r.tied, r.tie_break = True, settled
+            if settled is not None:
+                order[r.proposal.id] = settled.proposal_ids.index(r.proposal.id)
+    rows.sort(key=lambda r: (not r.passes_both, r.combined is None, -(r.combined or 0),
+                             order.get(r.proposal.id, 0), r.proposal.reference or ""))
+    return rows
+
+
+def break_tie(actor, call: Call, proposal_ids: list[int], reason: str) -> TieBreak:
+    """Record the order of tied proposals (first ranks higher) and why."""
+    require_secretariat(actor)
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError(_("Give the reason for this order."))
+    rows = {r.proposal.id: r for r in joint_ranking(call)}
+    if len(proposal_ids) < 2 or len(set(proposal_ids)) != len(proposal_ids):
+        raise DomainError(_("Order at least two different proposals."))
+    tied = [rows.get(pid) for pid in proposal_ids]
+    if any(r is None or not r.tied for r in tied) or len({r.combined for r in tied}) != 1:
+        raise DomainError(_("Only proposals tied on the same combined score can be ordered this way."))
+    tie = TieBreak(call_id=call.id, proposal_ids=list(proposal_ids), reason=reason, created_by_id=actor.id)
+    db.session.add(tie)
+    db.session.flush()
+    log_action(actor, "call.tie_break", tie, after={"proposal_ids": proposal_ids, "reason": reason})
+    return tie
+
+
+OUTCOMES = {ProposalState.recommended, ProposalState.reserve, ProposalState.not_recommended}
+
+
+def set_outcome(actor, proposal: Proposal, outcome: ProposalState) -> Proposal:
+    require_secretariat(actor)
+    if outcome not in OUTCOMES:
+        raise DomainError(_("Choose recommended, reserve or not recommended."))
+    if outcome in (ProposalState.recommended, ProposalState.reserve):
+        row = next((r for r in joint_ranking(proposal.call) if r.proposal.id == proposal.id), None)
+        if row is None or not row.passes_both:
+            raise DomainError(_("%(ref)s does not pass both sides' thresholds; either side's veto stands.",
+                                ref=proposal.reference))
+    before = change_state(proposal, outcome, table=PROPOSAL_TRANSITIONS, what=_("The proposal"))
+    call = proposal.call
+    if call.state == CallState.in_review:
+        change_state(call, CallState.in_selection, table=CALL_TRANSITIONS, what=_("The call"))
+    log_action(actor, "proposal.outcome", proposal, before={"state": before}, after={"state": outcome})
+    return proposal

@@ -1,0 +1,305 @@
+"""Pages of the selection: joint ranking, outcomes and ties, funding plan, envelopes,
+scenarios, project lists, and archiving a call's selection."""
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy.orm import selectinload
+
+from cfp.calls.models import Call
+from cfp.core.errors import DomainError
+from cfp.core.roles import JOINT_ROLES, Role, role_required
+from cfp.extensions import db
+from cfp.meetings.models import Decision
+from cfp.projects.models import Project
+from cfp.proposals.models import Proposal, ProposalState
+from cfp.selection.forms import (
+    MoveEntryForm,
+    OutcomeForm,
+    ScoreMethodForm,
+    TieBreakForm,
+)
+from cfp.selection.funding import (
+    compare_scenarios,
+    draft_project_list,
+    envelope_use,
+    move_entry,
+    plan_funding,
+    propose_project_list,
+    set_entry_amounts,
+    set_year_envelopes,
+    year_envelopes,
+)
+from cfp.selection.models import (
+    EntryKind,
+    ProjectList,
+    ProjectListEntry,
+    ScoreMethod,
+    TieBreak,
+)
+from cfp.selection.operations import archive_call
+from cfp.selection.ranking import (
+    break_tie,
+    score_method,
+    set_outcome,
+    set_score_method,
+)
+from cfp.selection.ranking import joint_ranking as compute_joint_ranking
+
+bp = Blueprint("selection", __name__, url_prefix="/selection")
+
+
+@bp.route("/joint")
+@role_required(*JOINT_ROLES)
+def joint_ranking_index():
+    calls = db.session.scalars(sa.select(Call).order_by(Call.opens_at.desc())).all()
+    return render_template("selection/joint_index.html", calls=calls)
+
+
+@bp.route("/joint/<int:call_id>")
+@role_required(*JOINT_ROLES)
+def joint_ranking(call_id: int):
+    call = db.get_or_404(Call, call_id)
+    if not call.can_view(current_user):
+        abort(404)
+    rows = compute_joint_ranking(call)
+    lists = db.session.scalars(sa.select(ProjectList).filter_by(call_id=call.id)
+                               .order_by(ProjectList.version.desc())).all()
+    method_form = ScoreMethodForm(method=score_method(call).value)
+    ties: dict = {}
+    for r in rows:
+        if r.tied:
+            ties.setdefault(r.combined, []).append(r)
+    tie_breaks = db.session.scalars(sa.select(TieBreak).filter_by(call_id=call.id).order_by(TieBreak.id)).all()
+    refs = {r.proposal.id: r.proposal.reference for r in rows}
+    return render_template("selection/joint_ranking.html", call=call, rows=rows,
+                           outcome_form=OutcomeForm(), lists=lists, method_form=method_form,
+                           method=score_method(call), ties=ties, tie_breaks=tie_breaks, refs=refs)
+
+
+@bp.route("/joint/outcome/<int:proposal_id>", methods=["POST"])
+@role_required(Role.secretariat)
+def outcome(proposal_id: int):
+    proposal = db.get_or_404(Proposal, proposal_id)
+    if not proposal.can_view(current_user):
+        abort(404)
+    form = OutcomeForm()
+    if form.validate_on_submit():
+        set_outcome(current_user, proposal, ProposalState(form.outcome.data))
+        db.session.commit()
+        flash(_("%(ref)s: %(state)s.", ref=proposal.reference, state=proposal.state.label), "success")
+    return redirect(url_for("selection.joint_ranking", call_id=proposal.call_id))
+
+
+@bp.route("/calls/<int:call_id>/archive", methods=["POST"])
+@role_required(Role.secretariat)
+def archive(call_id: int):
+    call = db.get_or_404(Call, call_id)
+    if not call.can_view(current_user):
+        abort(404)
+    rejected = archive_call(current_user, call)
+    db.session.commit()
+    flash(_("The call %(ref)s is closed for good; %(n)s proposals left on the reserve list are "
+            "not funded and their PIs are told.", ref=call.reference, n=len(rejected)), "success")
+    return redirect(url_for("selection.joint_ranking", call_id=call.id))
+
+
+@bp.route("/calls/<int:call_id>/lists", methods=["POST"])
+@role_required(Role.secretariat)
+def new_list(call_id: int):
+    call = db.get_or_404(Call, call_id)
+    plist = draft_project_list(current_user, call)
+    db.session.commit()
+    return redirect(url_for("selection.project_list", list_id=plist.id))
+
+
+@bp.route("/lists/<int:list_id>", methods=["GET", "POST"])
+@role_required(*JOINT_ROLES)
+def project_list(list_id: int):
+    plist = db.session.scalar(sa.select(ProjectList).where(ProjectList.id == list_id).options(
+        selectinload(ProjectList.entries).selectinload(ProjectListEntry.amounts)))
+    if plist is None:
+        abort(404)
+    years = list(range(1, plist.call.project_years + 1))
+    if request.method == "POST":
+        if not plist.can_edit(current_user):
+            abort(403)
+        reason = request.form.get("reason", "")
+        try:
+            for entry in plist.entries:
+                amounts = {}
+                for agency in plist.call.agencies:
+                    for year in years:
+                        raw = request.form.get(f"amount-{entry.id}-{agency.id}-{year}")
+                        if raw is not None:  # a field left out keeps its amount
+                            amounts[(agency.id, year)] = Decimal(raw.strip() or "0")
+                set_entry_amounts(current_user, entry, amounts, reason=reason)
+        except (InvalidOperation, DomainError) as exc:
+            # Nothing is saved; the page comes back with what was typed and the reason.
+            db.session.rollback()
+            flash(getattr(exc, "message", _("Amounts must be numbers.")), "danger")
+            return _render_project_list(list_id, typed=request.form), 422
+        db.session.commit()
+        flash(_("Amounts saved."), "success")
+        return redirect(url_for("selection.project_list", list_id=plist.id))
+    return _render_project_list(list_id)
+
+
+def _render_project_list(list_id: int, typed=None):
+    plist = db.session.scalar(sa.select(ProjectList).where(ProjectList.id == list_id).options(
+        selectinload(ProjectList.entries).selectinload(ProjectListEntry.amounts)))
+    years = list(range(1, plist.call.project_years + 1))
+    return render_template("selection/project_list.html", plist=plist, years=years,
+                           used=envelope_use(plist), envelopes=year_envelopes(plist.call),
+                           move_form=MoveEntryForm(), typed=typed or {})
+
+
+@bp.route("/lists/<int:list_id>/propose", methods=["POST"])
+@role_required(Role.secretariat)
+def propose(list_id: int):
+    plist = db.get_or_404(ProjectList, list_id)
+    propose_project_list(current_user, plist)
+    db.session.commit()
+    flash(_("The list is proposed; table it under a decision to adopt it."), "success")
+    return redirect(url_for("selection.project_list", list_id=plist.id))
+
+
+def _joint_call(call_id: int) -> Call:
+    call = db.get_or_404(Call, call_id)
+    if not call.can_view(current_user):
+        abort(404)
+    return call
+
+
+@bp.route("/joint/<int:call_id>/method", methods=["POST"])
+@role_required(Role.secretariat)
+def score_method_setting(call_id: int):
+    call = _joint_call(call_id)
+    form = ScoreMethodForm()
+    if form.validate_on_submit():
+        set_score_method(current_user, call, ScoreMethod(form.method.data))
+        db.session.commit()
+        flash(_("The joint ranking now uses: %(m)s.", m=ScoreMethod(form.method.data).label), "success")
+    return redirect(url_for("selection.joint_ranking", call_id=call.id))
+
+
+@bp.route("/joint/<int:call_id>/ties", methods=["POST"])
+@role_required(Role.secretariat)
+def tie_break(call_id: int):
+    call = _joint_call(call_id)
+    form = TieBreakForm()
+    if not form.validate_on_submit():
+        flash(_("Give the order of the tied proposals and the reason."), "danger")
+        return redirect(url_for("selection.joint_ranking", call_id=call.id))
+    refs = [r.strip() for r in form.order.data.replace("\n", ",").split(",") if r.strip()]
+    by_ref = dict(db.session.execute(sa.select(Proposal.reference, Proposal.id).where(
+        Proposal.call_id == call.id, Proposal.reference.in_(refs))).all())
+    unknown = [r for r in refs if r not in by_ref]
+    if unknown:
+        flash(_("Unknown references: %(refs)s.", refs=", ".join(unknown)), "danger")
+        return redirect(url_for("selection.joint_ranking", call_id=call.id))
+    break_tie(current_user, call, [by_ref[r] for r in refs], form.reason.data)
+    db.session.commit()
+    flash(_("The order of the tied proposals is recorded."), "success")
+    return redirect(url_for("selection.joint_ranking", call_id=call.id))
+
+
+@bp.route("/calls/<int:call_id>/plan", methods=["POST"])
+@role_required(Role.secretariat)
+def plan(call_id: int):
+    call = _joint_call(call_id)
+    plist = plan_funding(current_user, call)
+    db.session.commit()
+    flash(plist.notes, "info")
+    return redirect(url_for("selection.project_list", list_id=plist.id))
+
+
+@bp.route("/calls/<int:call_id>/envelopes", methods=["GET", "POST"])
+@role_required(*JOINT_ROLES)
+def envelopes(call_id: int):
+    call = _joint_call(call_id)
+    years = list(range(1, call.project_years + 1))
+    if request.method == "POST":
+        if not current_user.is_secretariat:
+            abort(403)
+        try:
+            amounts = {}
+            for side in call.sides:
+                for year in years:
+                    raw = request.form.get(f"envelope-{side.agency_id}-{year}")
+                    if raw is not None and raw.strip():
+                        amounts[(side.agency_id, year)] = Decimal(raw.strip())
+            set_year_envelopes(current_user, call, amounts)
+        except InvalidOperation:
+            db.session.rollback()
+            flash(_("Amounts must be numbers."), "danger")
+        else:
+            db.session.commit()
+            flash(_("Envelopes per year saved."), "success")
+        return redirect(url_for("selection.envelopes", call_id=call.id))
+    return render_template("selection/envelopes.html", call=call, years=years, envelopes=year_envelopes(call))
+
+
+@bp.route("/calls/<int:call_id>/scenarios")
+@role_required(*JOINT_ROLES)
+def scenarios(call_id: int):
+    call = _joint_call(call_id)
+    lists = db.session.scalars(sa.select(ProjectList).where(ProjectList.call_id == call.id).options(
+        selectinload(ProjectList.entries).selectinload(ProjectListEntry.amounts))
+        .order_by(ProjectList.version)).all()
+    chosen = request.args.getlist("v", type=int)
+    if chosen:
+        lists = [pl for pl in lists if pl.version in chosen]
+    years = list(range(1, call.project_years + 1))
+    proposals = {e.proposal_id: e.proposal for pl in lists for e in pl.entries}
+    return render_template("selection/scenarios.html", call=call, years=years,
+                           scenarios=compare_scenarios(call, lists), proposals=proposals,
+                           envelopes=year_envelopes(call))
+
+
+@bp.route("/entries/<int:entry_id>/move", methods=["POST"])
+@role_required(Role.secretariat)
+def move(entry_id: int):
+    entry = db.get_or_404(ProjectListEntry, entry_id)
+    form = MoveEntryForm()
+    if form.validate_on_submit():
+        move_entry(current_user, entry, kind=EntryKind(form.kind.data), position=form.position.data - 1,
+                   reason=form.reason.data)
+        db.session.commit()
+        flash(_("%(ref)s moved.", ref=entry.proposal.reference), "success")
+    else:
+        flash(_("Give the list, the position and the reason."), "danger")
+    return redirect(url_for("selection.project_list", list_id=entry.project_list_id))
+
+
+@bp.app_template_global()
+def committee_outcome(proposal) -> dict | None:
+    """What the proposal's page shows about the committee's decision: the project and
+    decision links for anyone who may see the proposal; for applicants, the result and
+    the comments to applicants only once their letter is released (never reviewers' names)."""
+    from cfp.core.outbox import MessageStatus, OutboxMessage
+
+    project = db.session.scalar(sa.select(Project).filter_by(proposal_id=proposal.id))
+    lists = [e.project_list for e in db.session.scalars(
+        sa.select(ProjectListEntry).filter_by(proposal_id=proposal.id)
+        .options(selectinload(ProjectListEntry.project_list)))]
+    letters = [m for m in db.session.scalars(sa.select(OutboxMessage).where(
+        OutboxMessage.idempotency_key.like(f"letter-%-{proposal.id}-%")))
+        if m.idempotency_key.split("-")[2] == str(proposal.id)]
+    decision = project.decision if project else None
+    if decision is None and letters:
+        decision = db.session.get(Decision, max(int(m.idempotency_key.split("-")[1]) for m in letters))
+    released = any(m.status != MessageStatus.held for m in letters
+                   if decision is not None and m.idempotency_key.startswith(f"letter-{decision.id}-"))
+    comments = []
+    if released and proposal.is_applicant(current_user):
+        from cfp.reviews.models import Assignment, Review, ReviewState
+
+        comments = [c for c in db.session.scalars(sa.select(Review.comments_to_applicants).join(Assignment).where(
+            Assignment.proposal_id == proposal.id, Review.state == ReviewState.submitted)) if c]
+    return {"project": project, "decision": decision, "lists": lists, "released": released,
+            "comments": comments}

@@ -1,0 +1,18 @@
+"""Tasks for committee; thin wrappers around cfp operations."""
+from celery import shared_task
+
+from cfp.extensions import db
+
+
+@shared_task(name="meetings.generate_minutes", autoretry_for=(Exception,), retry_backoff=5, max_retries=3)
+def generate_minutes(meeting_id: int) -> str:
+    """Build the meeting's minutes PDF into the cache (idempotent: an up-to-date cached
+    file is reused, so running it twice builds it once)."""
+    from cfp.meetings.minutes import minutes_pdf
+    from cfp.meetings.models import Meeting
+
+    meeting = db.session.get(Meeting, meeting_id)
+    if meeting is None:
+        return "skipped"
+    minutes_pdf(meeting)
+    return "built"
