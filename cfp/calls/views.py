@@ -19,6 +19,7 @@ from cfp.calls.operations import (
     update_call,
 )
 from cfp.core.errors import DomainError
+from cfp.core.loading import load_visible
 from cfp.core.roles import Role, role_required
 from cfp.core.timezones import local_to_utc, to_zone
 from cfp.extensions import db
@@ -36,9 +37,7 @@ def _committee() -> JointCommittee:
 
 
 def _load_call(call_id: int) -> Call:
-    call = db.get_or_404(Call, call_id)
-    if not call.can_view(current_user):
-        abort(404)
+    call = load_visible(Call, call_id)
     return call
 
 

@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 
 from cfp.core.audit import AuditEntry
 from cfp.core.jobs import Job
+from cfp.core.loading import load_visible
 from cfp.core.outbox import OutboxMessage
 from cfp.core.roles import Role, role_required
 from cfp.extensions import db
@@ -70,9 +71,7 @@ def audit():
 @bp.route("/jobs/<int:job_id>")
 @login_required
 def job(job_id: int):
-    job = db.get_or_404(Job, job_id)
-    if not job.can_view(current_user):
-        abort(404)
+    job = load_visible(Job, job_id)
     if request.accept_mimetypes.best == "application/json":
         return jsonify(
             id=job.id, status=job.status.value, progress=job.progress, message=job.message,

@@ -10,6 +10,7 @@ from sqlalchemy.orm import selectinload
 from cfp.calls.models import JointCommittee
 from cfp.core.errors import DomainError
 from cfp.core.forms import options
+from cfp.core.loading import load_visible
 from cfp.core.roles import Role, role_required
 from cfp.extensions import db
 from cfp.meetings.forms import (
@@ -103,9 +104,7 @@ def index():
 @bp.route("/<int:meeting_id>")
 @login_required
 def meeting(meeting_id: int):
-    meeting = db.get_or_404(Meeting, meeting_id)
-    if not meeting.can_view(current_user):
-        abort(404)
+    meeting = load_visible(Meeting, meeting_id)
     attendee_form = AttendeeForm()
     attendee_form.agency_id.choices = _sides_choices(meeting.committee)
     decision_form = DecisionForm()
@@ -263,9 +262,7 @@ def meeting_status(meeting_id: int):
 def minutes(meeting_id: int):
     from cfp.meetings.minutes import minutes_pdf
 
-    meeting = db.get_or_404(Meeting, meeting_id)
-    if not meeting.can_view(current_user):
-        abort(404)
+    meeting = load_visible(Meeting, meeting_id)
     data = minutes_pdf(meeting)
     return current_app.response_class(data, mimetype="application/pdf", headers={
         "Content-Disposition": f'inline; filename="minutes-meeting-{meeting.number}.pdf"'})

@@ -11,6 +11,7 @@ from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
 from cfp.core.forms import options
+from cfp.core.loading import load_visible
 from cfp.core.roles import Role, role_required
 from cfp.extensions import db
 from cfp.meetings.models import Decision, DecisionState
@@ -40,9 +41,7 @@ bp = Blueprint("projects", __name__, url_prefix="/projects")
 @bp.route("/<int:project_id>")
 @login_required
 def project(project_id: int):
-    project = db.get_or_404(Project, project_id)
-    if not project.can_view(current_user):
-        abort(404)
+    project = load_visible(Project, project_id)
     return render_template("projects/project.html", project=project, **_project_forms(project))
 
 
@@ -102,17 +101,10 @@ def _project_forms(project: Project) -> dict:
             "mobility": mobility_against_plan(project), "is_pi": _is_pi(project)}
 
 
-def _visible_project(project_id: int) -> Project:
-    project = db.get_or_404(Project, project_id)
-    if not project.can_view(current_user):
-        abort(404)
-    return project
-
-
 @bp.route("/<int:project_id>/reports", methods=["POST"])
 @login_required
 def report(project_id: int):
-    project = _visible_project(project_id)
+    project = load_visible(Project, project_id)
     if not _is_pi(project):
         abort(403)
     form = ReportForm()
@@ -128,7 +120,7 @@ def report(project_id: int):
 @bp.route("/<int:project_id>/status", methods=["POST"])
 @role_required(Role.secretariat)
 def project_status(project_id: int):
-    project = _visible_project(project_id)
+    project = load_visible(Project, project_id)
     form = ProjectStatusForm()
     form.decision_id.choices = _project_forms(project)["status_form"].decision_id.choices
     if form.validate_on_submit():
@@ -144,7 +136,7 @@ def project_status(project_id: int):
 @bp.route("/<int:project_id>/trips", methods=["POST"])
 @login_required
 def trip(project_id: int):
-    project = _visible_project(project_id)
+    project = load_visible(Project, project_id)
     if not (_is_pi(project) or current_user.is_secretariat):
         abort(403)
     forms = _project_forms(project)

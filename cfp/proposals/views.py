@@ -11,6 +11,7 @@ from sqlalchemy.orm import selectinload
 from cfp import local_referrer
 from cfp.calls.models import Call
 from cfp.core.errors import DomainError
+from cfp.core.loading import load_visible
 from cfp.core.roles import Role, role_required
 from cfp.extensions import db
 from cfp.proposals.content import side_totals, snapshot
@@ -68,16 +69,9 @@ from cfp.proposals.timeline import proposal_timelines
 bp = Blueprint("proposals", __name__, url_prefix="/proposals")
 
 
-def _load(proposal_id: int) -> Proposal:
-    proposal = db.get_or_404(Proposal, proposal_id)
-    if not proposal.can_view(current_user):
-        abort(404)
-    return proposal
-
-
 def _load_check(proposal_id: int, agency_id: int):
     """A side's eligibility check, within the user's scope (404), that they may decide (403)."""
-    proposal = _load(proposal_id)
+    proposal = load_visible(Proposal, proposal_id)
     check = db.session.scalar(
         sa.select(EligibilityCheck).filter_by(proposal_id=proposal.id, agency_id=agency_id)
     )
@@ -108,9 +102,7 @@ def mine():
 @bp.route("/new/<int:call_id>", methods=["GET", "POST"])
 @role_required(Role.researcher)
 def create(call_id: int):
-    call = db.get_or_404(Call, call_id)
-    if not call.can_view(current_user):
-        abort(404)
+    call = load_visible(Call, call_id)
     form = ProposalForm()
     if not form.is_submitted():
         fill_rows(form, None)
@@ -141,7 +133,7 @@ def create(call_id: int):
 @bp.route("/<int:proposal_id>")
 @login_required
 def show(proposal_id: int):
-    proposal = _load(proposal_id)
+    proposal = load_visible(Proposal, proposal_id)
     confirm_form = ConfirmForm(version=proposal.version)
     return render_template(
         "proposals/show.html", proposal=proposal, invite_form=InvitePartnerForm(),
@@ -157,7 +149,7 @@ def show(proposal_id: int):
 @bp.route("/<int:proposal_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit(proposal_id: int):
-    proposal = _load(proposal_id)
+    proposal = load_visible(Proposal, proposal_id)
     if not proposal.can_edit(current_user):
         abort(403)
     call = proposal.call
@@ -203,7 +195,7 @@ def edit(proposal_id: int):
 @bp.route("/<int:proposal_id>/invite", methods=["POST"])
 @login_required
 def invite(proposal_id: int):
-    proposal = _load(proposal_id)
+    proposal = load_visible(Proposal, proposal_id)
     if proposal.pi_side(current_user) is None:
         abort(403)
     form = InvitePartnerForm()
@@ -240,7 +232,7 @@ def join(token: str):
 @bp.route("/<int:proposal_id>/confirm", methods=["POST"])
 @login_required
 def confirm(proposal_id: int):
-    proposal = _load(proposal_id)
+    proposal = load_visible(Proposal, proposal_id)
     if proposal.pi_side(current_user) is None:
         abort(403)
     form = ConfirmForm()
@@ -256,7 +248,7 @@ def confirm(proposal_id: int):
 @bp.route("/<int:proposal_id>/submit", methods=["POST"])
 @login_required
 def submit(proposal_id: int):
-    proposal = _load(proposal_id)
+    proposal = load_visible(Proposal, proposal_id)
     if proposal.pi_side(current_user) is None:
         abort(403)
     if SubmitForm().validate_on_submit():
@@ -269,7 +261,7 @@ def submit(proposal_id: int):
 @bp.route("/<int:proposal_id>/withdraw", methods=["POST"])
 @login_required
 def withdraw(proposal_id: int):
-    proposal = _load(proposal_id)
+    proposal = load_visible(Proposal, proposal_id)
     if not proposal.can_withdraw(current_user):
         abort(403)
     form = WithdrawForm()
@@ -342,7 +334,7 @@ def too_large(error):
 @bp.route("/<int:proposal_id>/documents/<int:agency_id>", methods=["POST"])
 @login_required
 def upload(proposal_id: int, agency_id: int):
-    proposal = _load(proposal_id)
+    proposal = load_visible(Proposal, proposal_id)
     if proposal.call.side(agency_id) is None:
         abort(404)
     if not proposal.can_edit(current_user):
@@ -373,7 +365,7 @@ def _load_document(proposal: Proposal, document_id: int) -> ProposalDocument:
 @bp.route("/<int:proposal_id>/documents/file/<int:document_id>")
 @login_required
 def download(proposal_id: int, document_id: int):
-    proposal = _load(proposal_id)
+    proposal = load_visible(Proposal, proposal_id)
     document = _load_document(proposal, document_id)
     path = document_path(document)
     if not path.is_file():
@@ -385,7 +377,7 @@ def download(proposal_id: int, document_id: int):
 @bp.route("/<int:proposal_id>/documents/file/<int:document_id>/delete", methods=["POST"])
 @login_required
 def delete_document_view(proposal_id: int, document_id: int):
-    proposal = _load(proposal_id)
+    proposal = load_visible(Proposal, proposal_id)
     document = _load_document(proposal, document_id)
     if not proposal.can_edit(current_user):
         abort(403)
@@ -400,7 +392,7 @@ def delete_document_view(proposal_id: int, document_id: int):
 @login_required
 def history(proposal_id: int):
     """Every saved version (who, when); any two compared field by field."""
-    proposal = _load(proposal_id)
+    proposal = load_visible(Proposal, proposal_id)
     versions = db.session.scalars(
         sa.select(ProposalVersion).where(ProposalVersion.proposal_id == proposal.id)
         .options(selectinload(ProposalVersion.created_by)).order_by(ProposalVersion.version.desc())
@@ -423,7 +415,7 @@ def history(proposal_id: int):
 @login_required
 def submitted_pdf_view(proposal_id: int):
     """The PDF of what was submitted (linked from the receipt), for the proposal's viewers."""
-    proposal = _load(proposal_id)
+    proposal = load_visible(Proposal, proposal_id)
     if proposal.submitted_at is None:
         abort(404)
     version = db.session.scalar(sa.select(ProposalVersion).filter_by(proposal_id=proposal.id,
@@ -503,7 +495,7 @@ def eligibility_rule(proposal_id: int, agency_id: int, index: int):
 @bp.route("/<int:proposal_id>/invite-full-stage", methods=["POST"])
 @role_required(Role.staff)
 def invite_full_stage(proposal_id: int):
-    proposal = _load(proposal_id)
+    proposal = load_visible(Proposal, proposal_id)
     if not proposal.can_invite_to_full_stage(current_user):
         abort(403)
     invite_to_full_stage(current_user, proposal)
@@ -515,7 +507,7 @@ def invite_full_stage(proposal_id: int):
 @bp.route("/<int:proposal_id>/start-full", methods=["POST"])
 @login_required
 def start_full(proposal_id: int):
-    proposal = _load(proposal_id)
+    proposal = load_visible(Proposal, proposal_id)
     if proposal.pi_side(current_user) is None:
         abort(403)
     start_full_proposal(current_user, proposal)

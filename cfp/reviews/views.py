@@ -15,6 +15,7 @@ from cfp.calls.models import Agency, Call
 from cfp.core.errors import DomainError
 from cfp.core.forms import options
 from cfp.core.jobs import Job
+from cfp.core.loading import load_visible
 from cfp.core.roles import Role, role_required
 from cfp.core.timezones import local_to_utc, to_zone
 from cfp.core.types import utcnow
@@ -184,9 +185,7 @@ def review(assignment_id: int):
 @bp.route("/assign/<int:proposal_id>", methods=["GET", "POST"])
 @role_required(Role.staff)
 def assign(proposal_id: int):
-    proposal = db.get_or_404(Proposal, proposal_id)
-    if not proposal.can_view(current_user):
-        abort(404)
+    proposal = load_visible(Proposal, proposal_id)
     sides = [s.agency_id for s in proposal.sides if current_user.has_role(Role.staff, s.agency_id)]
     if not sides:
         abort(403)
@@ -244,9 +243,7 @@ def staff_index():
 @login_required
 def ranking(call_id: int):
     """A side's ranking: staff see their own side's only."""
-    call = db.get_or_404(Call, call_id)
-    if not call.can_view(current_user):
-        abort(404)
+    call = load_visible(Call, call_id)
     if current_user.is_secretariat or current_user.has_role(Role.cochair):
         return redirect(url_for("selection.joint_ranking", call_id=call.id))
     sides = [a for a in call.agencies if current_user.has_role(Role.staff, a)]

@@ -12,6 +12,7 @@ from sqlalchemy.orm import selectinload
 
 from cfp.calls.models import Call
 from cfp.core.errors import DomainError
+from cfp.core.loading import load_visible
 from cfp.core.roles import JOINT_ROLES, Role, role_required
 from cfp.extensions import db
 from cfp.meetings.models import Decision
@@ -63,9 +64,7 @@ def joint_ranking_index():
 @bp.route("/joint/<int:call_id>")
 @role_required(*JOINT_ROLES)
 def joint_ranking(call_id: int):
-    call = db.get_or_404(Call, call_id)
-    if not call.can_view(current_user):
-        abort(404)
+    call = load_visible(Call, call_id)
     rows = compute_joint_ranking(call)
     lists = db.session.scalars(sa.select(ProjectList).filter_by(call_id=call.id)
                                .order_by(ProjectList.version.desc())).all()
@@ -84,9 +83,7 @@ def joint_ranking(call_id: int):
 @bp.route("/joint/outcome/<int:proposal_id>", methods=["POST"])
 @role_required(Role.secretariat)
 def outcome(proposal_id: int):
-    proposal = db.get_or_404(Proposal, proposal_id)
-    if not proposal.can_view(current_user):
-        abort(404)
+    proposal = load_visible(Proposal, proposal_id)
     form = OutcomeForm()
     if form.validate_on_submit():
         set_outcome(current_user, proposal, ProposalState(form.outcome.data))
@@ -98,9 +95,7 @@ def outcome(proposal_id: int):
 @bp.route("/calls/<int:call_id>/archive", methods=["POST"])
 @role_required(Role.secretariat)
 def archive(call_id: int):
-    call = db.get_or_404(Call, call_id)
-    if not call.can_view(current_user):
-        abort(404)
+    call = load_visible(Call, call_id)
     rejected = archive_call(current_user, call)
     db.session.commit()
     flash(_("The call %(ref)s is closed for good; %(n)s proposals left on the reserve list are "
@@ -168,17 +163,10 @@ def propose(list_id: int):
     return redirect(url_for("selection.project_list", list_id=plist.id))
 
 
-def _joint_call(call_id: int) -> Call:
-    call = db.get_or_404(Call, call_id)
-    if not call.can_view(current_user):
-        abort(404)
-    return call
-
-
 @bp.route("/joint/<int:call_id>/method", methods=["POST"])
 @role_required(Role.secretariat)
 def score_method_setting(call_id: int):
-    call = _joint_call(call_id)
+    call = load_visible(Call, call_id)
     form = ScoreMethodForm()
     if form.validate_on_submit():
         set_score_method(current_user, call, ScoreMethod(form.method.data))
@@ -190,7 +178,7 @@ def score_method_setting(call_id: int):
 @bp.route("/joint/<int:call_id>/ties", methods=["POST"])
 @role_required(Role.secretariat)
 def tie_break(call_id: int):
-    call = _joint_call(call_id)
+    call = load_visible(Call, call_id)
     form = TieBreakForm()
     if not form.validate_on_submit():
         flash(_("Give the order of the tied proposals and the reason."), "danger")
@@ -211,7 +199,7 @@ def tie_break(call_id: int):
 @bp.route("/calls/<int:call_id>/plan", methods=["POST"])
 @role_required(Role.secretariat)
 def plan(call_id: int):
-    call = _joint_call(call_id)
+    call = load_visible(Call, call_id)
     plist = plan_funding(current_user, call)
     db.session.commit()
     flash(plist.notes, "info")
@@ -221,7 +209,7 @@ def plan(call_id: int):
 @bp.route("/calls/<int:call_id>/envelopes", methods=["GET", "POST"])
 @role_required(*JOINT_ROLES)
 def envelopes(call_id: int):
-    call = _joint_call(call_id)
+    call = load_visible(Call, call_id)
     years = list(range(1, call.project_years + 1))
     if request.method == "POST":
         if not current_user.is_secretariat:
@@ -247,7 +235,7 @@ def envelopes(call_id: int):
 @bp.route("/calls/<int:call_id>/scenarios")
 @role_required(*JOINT_ROLES)
 def scenarios(call_id: int):
-    call = _joint_call(call_id)
+    call = load_visible(Call, call_id)
     lists = db.session.scalars(sa.select(ProjectList).where(ProjectList.call_id == call.id).options(
         selectinload(ProjectList.entries).selectinload(ProjectListEntry.amounts))
         .order_by(ProjectList.version)).all()
