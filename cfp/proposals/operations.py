@@ -72,7 +72,7 @@ def start_proposal(actor, call: Call, content: ProposalContent) -> Proposal:
     db.session.flush()
     db.session.add(ProposalVersion(proposal_id=proposal.id, version=1, snapshot=snapshot(proposal),
                                    created_by_id=actor.id))
-    log_action(actor, "proposal.start", proposal, after=snapshot(proposal))
+    log_action(actor, "proposal.start", proposal, after={"version": 1})
     return proposal
 
 
@@ -95,7 +95,10 @@ def save_proposal(actor, proposal: Proposal, expected_version: int, content: Pro
         raise StaleProposal(db.session.get(Proposal, proposal.id)) from None
     db.session.add(ProposalVersion(proposal_id=proposal.id, version=proposal.version,
                                    snapshot=after, created_by_id=actor.id))
-    log_action(actor, "proposal.save", proposal, before=before, after=after)
+    # A draft is the applicants' alone: the log says which parts changed, the content
+    # stays in the proposal's own versions.
+    changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+    log_action(actor, "proposal.save", proposal, after={"version": proposal.version, "changed": changed})
     return proposal
 
 
