@@ -329,7 +329,12 @@ def scene(app) -> Scene:
     waiting.abstract = "Tandem cells of perovskite on silicon, the plan in full."
     funded = f.proposal(call, pi, partner, state=ProposalState.funded, title="Funded one")
     assignment = f.assignment(in_review, users["reviewer"])
-    f.assignment(in_review, rev_be)
+    assignment_be = f.assignment(in_review, rev_be)
+    # Another proposal, of other PIs, with its own reviewer: nobody above has a part in it.
+    stranger_pi = f.user(Role.researcher, agency=cn, name="Stranger PI")
+    stranger = f.proposal(call, stranger_pi, f.user(Role.researcher, agency=be),
+                          state=ProposalState.in_review, title="Somebody else's proposal")
+    stranger_assignment = f.assignment(stranger, f.reviewer(cn, name="Stranger Reviewer"))
     invitation = f.assignment(waiting, users["reviewer"], state=AssignmentState.invited,
                               no_conflict=False)
     undeclared = f.assignment(waiting, users["reviewer_other"], no_conflict=False)
@@ -361,6 +366,11 @@ def scene(app) -> Scene:
         "token": f.partner_invitation(draft, "anne@uclouvain.example", be, invited_by=pi),
         "draft_doc": f.document(draft, cn, "CV", pi).id,
         "submitted_doc": f.document(submitted, cn, "CV", pi).id,
+        "assignment_be": assignment_be.id, "stranger": stranger.id,
+        "stranger_assignment": stranger_assignment.id,
+        "stranger_doc": f.document(stranger, cn, "CV", stranger_pi).id,
+        "job_of_staff_be": f.job(users["staff_be"]).id,
+        "message_to_stranger": f.outbox_message(stranger_pi, subject="A stranger's receipt").id,
     }
     db.session.commit()
     return Scene(users, ids, {"draft_call": draft_call, "draft": draft, "waiting": waiting})
@@ -388,9 +398,68 @@ def answer(response):
     return response.status_code
 
 
+@contextlib.contextmanager
+def csrf_enabled(app):
+    """CSRF protection on, as in production (the suite otherwise runs without it)."""
+    app.config["WTF_CSRF_ENABLED"] = True
+    try:
+        yield
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False
+
+
+def csrf_token(client, role: str) -> str:
+    """The token a page gives this session (kept in the session cookie from now on)."""
+    page = client.get("/login" if role == "anon" else "/").data.decode()
+    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+
+
 @pytest.mark.parametrize("role", ROLES)
 def test_each_role_gets_its_answer_on_each_route(app, client, scene, role):
+    """The whole table, with CSRF protection on and the session's token in every form."""
     as_role(client, scene, role)
+    with csrf_enabled(app):
+        token = csrf_token(client, role)
+        _ask_the_table(app, client, scene, role, token)
+
+
+@pytest.mark.parametrize("role", ["anon", "pi", "staff_cn", "secretariat", "admin"])
+def test_every_post_route_refuses_a_request_without_its_csrf_token(app, client, scene, role):
+    """Found from the app's routes, not from the table: a POST without the token, or with
+    another session's token, changes nothing and answers 400, whoever sends it."""
+    as_role(client, scene, role)
+    foreign = app.test_client()
+    with csrf_enabled(app):
+        other_token = csrf_token(foreign, "anon")
+        audit_entries = db.session.scalar(sa.select(sa.func.count(AuditEntry.id)))
+        wrong = []
+        for rule in app.url_map.iter_rules():
+            if "POST" not in rule.methods:
+                continue
+            url = rule.rule
+            for name in rule.arguments:
+                url = re.sub(rf"<(?:\w+:)?{name}>", str(ROUTE_VALUES.get(name, 1)), url)
+            for data in ({}, {"csrf_token": other_token}):
+                got = client.post(scene.fill(url), data=data).status_code
+                if got != 400:
+                    wrong.append(f"POST {url} {sorted(data)}: {got}")
+        assert not wrong, f"as {role}:\n" + "\n".join(wrong)
+        assert db.session.scalar(sa.select(sa.func.count(AuditEntry.id))) == audit_entries
+        # It is the token that was missing: with the session's own, a POST goes through.
+        assert client.post("/logout", data={"csrf_token": csrf_token(client, role)}).status_code == 302
+
+
+# A value for each route argument, in the scene's terms, for the tests that walk the routes.
+ROUTE_VALUES = {
+    "call_id": "{call}", "agency_id": "{cn}", "proposal_id": "{draft}", "document_id": "{draft_doc}",
+    "index": 0, "assignment_id": "{assignment}", "job_id": "{assignment_job}",
+    "meeting_id": "{meeting}", "decision_id": "{decision}", "message_id": "{message_to_pi}",
+    "project_id": "{project}", "list_id": "{project_list}", "entry_id": "{entry}",
+    "token": "{token}", "rest": "decisions/{decision}/approve", "filename": "cfp.css",
+}
+
+
+def _ask_the_table(app, client, scene, role, token):
     cookie = client.get_cookie("session")
     audit_entries = db.session.scalar(sa.select(sa.func.count(AuditEntry.id)))
     wrong = []
@@ -399,6 +468,8 @@ def test_each_role_gets_its_answer_on_each_route(app, client, scene, role):
         if cookie is not None:
             browser.set_cookie("session", cookie.value)
         form = {scene.fill(k): scene.fill(v) for k, v in (data or {}).items()}
+        if method == "POST":
+            form["csrf_token"] = token
         try:
             with undone(), browser.open(scene.fill(url), method=method, data=form) as response:
                 got = answer(response)
@@ -558,3 +629,45 @@ def test_a_post_without_a_csrf_token_is_refused(app, database_url):
         app.extensions["celery"].set_default()  # create_app made the new app's Celery the default
         with protected.app_context():
             db.engine.dispose()
+
+
+# What lies outside each role's scope, by route argument: another proposal (of other PIs,
+# with its own reviewer), the other side, another person's assignment, message or job.
+_NOT_THEIRS = {"proposal_id": "{stranger}", "document_id": "{stranger_doc}",
+               "assignment_id": "{stranger_assignment}", "message_id": "{message_to_stranger}",
+               "job_id": "{job_of_staff_cn}"}
+OUTSIDE = {
+    "pi": _NOT_THEIRS, "researcher": _NOT_THEIRS, "reviewer": _NOT_THEIRS,
+    "reviewer_other": _NOT_THEIRS,
+    "staff_cn": {"agency_id": "{be}", "assignment_id": "{assignment_be}",
+                 "job_id": "{job_of_staff_be}", "message_id": "{message_to_stranger}"},
+    "staff_be": {"agency_id": "{cn}", "assignment_id": "{assignment}",
+                 "job_id": "{job_of_staff_cn}", "message_id": "{message_to_stranger}"},
+    "secretariat": {"message_id": "{message_to_stranger}", "job_id": "{job_of_staff_cn}"},
+    "cochair": {"message_id": "{message_to_stranger}", "job_id": "{job_of_staff_cn}"},
+}
+
+
+@pytest.mark.parametrize("role", sorted(OUTSIDE))
+def test_no_route_reaches_an_object_outside_the_users_scope(app, client, scene, role):
+    """Every route of the app (found from its url map) that names an object, asked with an
+    object outside the role's scope, answers 404 (not yours to know of) or 403 (not yours
+    to act on), never a page or a change, whatever the other arguments."""
+    as_role(client, scene, role)
+    outside = OUTSIDE[role]
+    wrong, asked = [], 0
+    for rule in app.url_map.iter_rules():
+        if not outside.keys() & rule.arguments:
+            continue
+        url = rule.rule
+        for name in rule.arguments:
+            value = outside.get(name, ROUTE_VALUES.get(name, 1))
+            url = re.sub(rf"<(?:\w+:)?{name}>", str(value), url)
+        for method in sorted(rule.methods & {"GET", "POST"}):
+            with undone():
+                got = client.open(scene.fill(url), method=method, data={}).status_code
+            asked += 1
+            if got not in (403, 404):
+                wrong.append(f"{method} {url}: {got}")
+    assert asked > 0
+    assert not wrong, f"as {role}:\n" + "\n".join(wrong)
