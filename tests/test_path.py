@@ -220,7 +220,7 @@ def test_the_whole_path(app, client):
     client.post(f"/meetings/{meeting.id}/decisions", data={
         "agenda_item_id": item.id, "kind": "adopt_project_list", "title": "Adopt the projects", "text": ""})
     decision = db.session.scalar(sa.select(Decision).filter_by(meeting_id=meeting.id))
-    assert decision.number == "5.1"
+    assert decision.number == "5.2"  # under agenda item 2 (item 1 adopts the agenda)
     assert client.post(f"/selection/joint/outcome/{proposal.id}", data={"outcome": "recommended"}).status_code == 302
     client.post(f"/selection/calls/{call.id}/lists")
     plist = db.session.scalar(sa.select(ProjectList).filter_by(call_id=call.id))
@@ -247,7 +247,7 @@ def test_the_whole_path(app, client):
     page = client.get(f"/meetings/decisions/{decision.id}").data.decode()
     assert project.code in page
     page = client.get(f"/projects/{project.id}").data.decode()
-    assert proposal.reference in page and "5.1" in page
+    assert proposal.reference in page and "5.2" in page
 
     # Both PIs get their result once the secretariat releases the letters.
     letters = db.session.scalars(sa.select(OutboxMessage).filter_by(template="decision_letter")).all()

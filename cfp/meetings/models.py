@@ -11,7 +11,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cfp.core.roles import Role
 from cfp.core.states import StateEnum, labels
-from cfp.core.types import IdMixin, TimestampMixin, UTCDateTime, enum_column
+from cfp.core.timezones import to_zone
+from cfp.core.types import IdMixin, TimestampMixin, UTCDateTime, enum_column, utcnow
 from cfp.extensions import db
 
 if TYPE_CHECKING:
@@ -89,6 +90,17 @@ class Meeting(IdMixin, TimestampMixin, db.Model):
     @property
     def title(self) -> str:
         return str(_l("%(n)s meeting", n=ordinal(self.number)))
+
+    @property
+    def in_session_or_held(self) -> bool:
+        """Held, or confirmed and its day has come where it takes place: only then can
+        the committee adopt decisions at it."""
+        if self.status == MeetingStatus.held:
+            return True
+        if self.status != MeetingStatus.confirmed or self.date is None:
+            return False
+        host_zone = self.host_agency.timezone if self.host_agency is not None else None
+        return to_zone(utcnow(), host_zone).date() >= self.date
 
     @property
     def cochairs(self) -> list[Attendee]:

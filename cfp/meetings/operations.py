@@ -31,7 +31,7 @@ from cfp.meetings.models import (
 )
 from cfp.projects.models import Project
 from cfp.selection.models import ProjectList, ProjectListState
-from cfp.selection.operations import adopt_project_list
+from cfp.selection.operations import adopt_project_list, check_adoptable
 
 
 def create_meeting(actor, committee: JointCommittee, *, number: int, date_: date | None,
@@ -76,13 +76,20 @@ def add_agenda_item(actor, meeting: Meeting, title: str) -> AgendaItem:
     return item
 
 
+def _decision_number(item: AgendaItem) -> str:
+    """A decision is numbered from its agenda item: the first under item 3 of the 5th
+    meeting is 5.3, a second one under the same item 5.3.2."""
+    db.session.flush()
+    earlier = db.session.scalar(sa.select(sa.func.count(Decision.id)).filter_by(agenda_item_id=item.id))
+    return item.label if not earlier else f"{item.label}.{earlier + 1}"
+
+
 def draft_decision(actor, item: AgendaItem, *, kind: DecisionKind, title: str, text: str = "") -> Decision:
     require_secretariat(actor)
     meeting = item.meeting
-    count = db.session.scalar(sa.select(sa.func.count(Decision.id)).filter_by(meeting_id=meeting.id))
     decision = Decision(
         committee_id=meeting.committee_id, meeting=meeting, agenda_item=item, kind=kind,
-        title=title.strip(), text=text, number=f"{meeting.number}.{count + 1}", created_by_id=actor.id,
+        title=title.strip(), text=text, number=_decision_number(item), created_by_id=actor.id,
     )
     db.session.add(decision)
     db.session.flush()
@@ -153,12 +160,16 @@ def record_adoption_at_meeting(actor, decision: Decision) -> Decision:
 
 
 def _adopt(actor, decision: Decision) -> None:
+    meeting = decision.meeting
+    if meeting is not None and not meeting.in_session_or_held:
+        raise DomainError(_(
+            "Decision %(n)s cannot be adopted yet: the %(meeting)s is %(status)s. A decision is "
+            "adopted at a meeting in session or held, or by written procedure.",
+            n=decision.number, meeting=meeting.title, status=meeting.status.label))
     if decision.kind == DecisionKind.adopt_project_list:
-        plist = decision.project_list
-        if plist is None:
+        if decision.project_list is None:
             raise DomainError(_("Attach the project list before adopting this decision."))
-        if plist.state != ProjectListState.proposed:
-            raise DomainError(_("The project list must be proposed to be adopted."))
+        check_adoptable(decision.project_list)
     change_state(decision, DecisionState.adopted, table=DECISION_TRANSITIONS, what=_("The decision"))
     decision.adopted_at = utcnow()
     log_action(actor, "decision.adopted", decision, before={"state": DecisionState.draft},

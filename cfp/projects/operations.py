@@ -41,15 +41,29 @@ def _add_months(day: date, months: int) -> date:
 
 
 def project_code(decision: Decision, call: Call, n: int) -> str:
-    prefix = f"S{decision.meeting.number}" if decision.meeting else f"WP{decision.id}"
-    return f"{prefix}-{call.reference}-{n:02d}"
+    return f"{_code_prefix(decision, call)}{n:02d}"
 
 
-def create_project(actor, decision: Decision, entry: ProjectListEntry, n: int) -> Project:
-    """The project of a funded entry of the list `decision` adopts (the n-th of the list):
-    its code, dates, reports due and allocations per side and year."""
+def _code_prefix(decision: Decision, call: Call) -> str:
+    session = f"S{decision.meeting.number}" if decision.meeting else f"WP{decision.id}"
+    return f"{session}-{call.reference}-"
+
+
+def _next_number(decision: Decision, call: Call) -> int:
+    """One more than the call's projects adopted in the same session (a second list
+    adopted at one meeting numbers its projects on)."""
+    prefix = _code_prefix(decision, call)
+    db.session.flush()
+    codes = db.session.scalars(sa.select(Project.code).where(Project.code.startswith(prefix, autoescape=True)))
+    return max((int(c[len(prefix):]) for c in codes if c[len(prefix):].isdigit()), default=0) + 1
+
+
+def create_project(actor, decision: Decision, entry: ProjectListEntry) -> Project:
+    """The project of a funded entry of the list `decision` adopts: its code (numbered on
+    from the call's projects of the same session), dates, reports due and allocations."""
     plist = entry.project_list
     call = plist.call
+    n = _next_number(decision, call)
     start = utcnow().date()
     end = _add_months(start, call.duration_months) - timedelta(days=1)
     project = Project(proposal=entry.proposal, code=project_code(decision, call, n), decision=decision,

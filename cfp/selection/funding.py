@@ -14,6 +14,7 @@ from cfp.core.audit import log_action
 from cfp.core.errors import DomainError, NotAllowed
 from cfp.core.roles import require_secretariat
 from cfp.core.states import change_state
+from cfp.core.templating import money
 from cfp.extensions import db
 from cfp.proposals.models import Proposal, ProposalState
 from cfp.selection.models import (
@@ -96,26 +97,89 @@ def envelope_use(plist: ProjectList) -> dict[int, Decimal]:
 
 def propose_project_list(actor, plist: ProjectList) -> ProjectList:
     require_secretariat(actor)
-    used = envelope_use(plist)
-    over = []
-    for side in plist.call.sides:
-        if used.get(side.agency_id, Decimal(0)) > side.budget_envelope:
-            over.append(f"{side.agency.short_name}: {used[side.agency_id]} > {side.budget_envelope} {side.currency}")
-    per_year: dict = defaultdict(Decimal)
-    for entry in plist.entries:
-        if entry.kind == EntryKind.funded:
-            for a in entry.amounts:
-                per_year[(a.agency_id, a.year)] += a.amount
-    for (agency_id, year), envelope in year_envelopes(plist.call).items():
-        if per_year.get((agency_id, year), Decimal(0)) > envelope:
-            side = plist.call.side(agency_id)
-            over.append(_("%(side)s year %(year)s: %(used)s > %(env)s %(cur)s", side=side.agency.short_name,
-                          year=year, used=per_year[(agency_id, year)], env=envelope, cur=side.currency))
+    over = envelope_overruns(plist)
     if over:
         raise DomainError(_("The list exceeds a side's budget envelope (%(over)s).", over="; ".join(over)))
     before = change_state(plist, ProjectListState.proposed, table=PROJECT_LIST_TRANSITIONS, what=_("The project list"))
     log_action(actor, "project_list.propose", plist, before={"state": before}, after={"state": plist.state})
     return plist
+
+
+def committed(call: Call) -> dict[tuple[int, int], Decimal]:
+    """What the call's adopted lists already fund, per side and project year, in each
+    side's currency: a later list is checked against what is left."""
+    rows = db.session.execute(
+        sa.select(EntryAmount.agency_id, EntryAmount.year, sa.func.sum(EntryAmount.amount))
+        .join(ProjectListEntry, EntryAmount.entry_id == ProjectListEntry.id)
+        .join(ProjectList, ProjectListEntry.project_list_id == ProjectList.id)
+        .where(ProjectList.call_id == call.id, ProjectList.state == ProjectListState.adopted,
+               ProjectListEntry.kind == EntryKind.funded)
+        .group_by(EntryAmount.agency_id, EntryAmount.year))
+    return {(agency_id, year): Decimal(total) for agency_id, year, total in rows}
+
+
+def funded_per_year(plist: ProjectList) -> dict[tuple[int, int], Decimal]:
+    totals: dict = defaultdict(Decimal)
+    for entry in plist.entries:
+        if entry.kind == EntryKind.funded:
+            for a in entry.amounts:
+                totals[(a.agency_id, a.year)] += a.amount
+    return totals
+
+
+@dataclass
+class EnvelopeUse:
+    side: object  # CallSide
+    year: int
+    envelope: Decimal
+    committed: Decimal  # by adopted lists
+    proposed: Decimal  # by lists proposed and awaiting adoption
+
+    @property
+    def left(self) -> Decimal:
+        return self.envelope - self.committed - self.proposed
+
+
+def envelope_use_by_year(call: Call) -> list[EnvelopeUse]:
+    """Per side and project year: the envelope, what adopted lists committed, what the
+    proposed lists ask, and what is left."""
+    already = committed(call)
+    proposed: dict = defaultdict(Decimal)
+    for plist in db.session.scalars(sa.select(ProjectList).filter_by(call_id=call.id,
+                                                                     state=ProjectListState.proposed)):
+        for key, amount in funded_per_year(plist).items():
+            proposed[key] += amount
+    envelopes = year_envelopes(call)
+    return [EnvelopeUse(side, year, envelopes[(side.agency_id, year)],
+                        already.get((side.agency_id, year), Decimal(0)),
+                        proposed.get((side.agency_id, year), Decimal(0)))
+            for side in call.sides for year in range(1, call.project_years + 1)]
+
+
+def envelope_overruns(plist: ProjectList) -> list[str]:
+    """Each side and year whose envelope the list would overrun, counting what earlier
+    adopted lists of the call committed; the whole envelope too."""
+    call = plist.call
+    already = committed(call) if plist.state != ProjectListState.adopted else {}
+    proposed = funded_per_year(plist)
+    over = []
+    for (agency_id, year), envelope in sorted(year_envelopes(call).items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        before, now = already.get((agency_id, year), Decimal(0)), proposed.get((agency_id, year), Decimal(0))
+        if before + now > envelope:
+            side = call.side(agency_id)
+            over.append(_("%(side)s year %(year)s: %(committed)s committed by earlier lists and %(proposed)s "
+                          "on this one, over the envelope of %(env)s", side=side.agency.short_name, year=year,
+                          committed=money(before, side.currency), proposed=money(now, side.currency),
+                          env=money(envelope, side.currency)))
+    for side in call.sides:
+        before = sum((v for (aid, _y), v in already.items() if aid == side.agency_id), Decimal(0))
+        now = sum((v for (aid, _y), v in proposed.items() if aid == side.agency_id), Decimal(0))
+        if before + now > side.budget_envelope:
+            over.append(_("%(side)s in all: %(committed)s committed and %(proposed)s on this list, over "
+                          "the envelope of %(env)s", side=side.agency.short_name,
+                          committed=money(before, side.currency), proposed=money(now, side.currency),
+                          env=money(side.budget_envelope, side.currency)))
+    return over
 
 
 def year_envelopes(call: Call) -> dict[tuple[int, int], Decimal]:
@@ -167,6 +231,8 @@ def plan_funding(actor, call: Call) -> ProjectList:
     db.session.add(plist)
     years = call.project_years
     left = year_envelopes(call)
+    for key, amount in committed(call).items():  # what earlier adopted lists fund
+        left[key] = left.get(key, Decimal(0)) - amount
     stop: FundingStop | None = None
     position = 0
     for row in joint_ranking(call):

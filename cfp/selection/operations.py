@@ -27,57 +27,82 @@ if TYPE_CHECKING:
     from cfp.meetings.models import Decision
 
 
+DECIDABLE = {ProposalState.reviewed, ProposalState.recommended, ProposalState.reserve}
+
+
+def check_adoptable(plist: ProjectList) -> None:
+    """Refuse (with the reason) a list that cannot be adopted as it stands."""
+    if plist.state != ProjectListState.proposed:
+        raise DomainError(_("The project list must be proposed to be adopted."))
+    waiting = [e.proposal for e in plist.entries if e.proposal.state not in DECIDABLE]
+    if waiting:
+        raise DomainError(_("These proposals on the list cannot be decided yet: %(which)s.", which="; ".join(
+            f"{p.reference or p.title} ({p.state.label})" for p in waiting)))
+
+
 def adopt_project_list(actor, decision: Decision, plist: ProjectList) -> None:
     """The seam between the committee's decision and its selection: the decision that
     adopts `plist` freezes it, funds its funded entries (each becomes a project), keeps
-    the reserve, rejects what the committee did not fund, and writes the letters."""
+    the reserve, rejects what the committee did not fund, and writes a letter to both
+    PIs of each proposal whose outcome this decision settles, and to no one else."""
+    check_adoptable(plist)
     change_state(plist, ProjectListState.adopted, table=PROJECT_LIST_TRANSITIONS, what=_("The project list"))
     call = plist.call
     for other in db.session.scalars(sa.select(ProjectList).where(
             ProjectList.call_id == call.id, ProjectList.id != plist.id,
             ProjectList.state.in_([ProjectListState.draft, ProjectListState.proposed]))):
         other.state = ProjectListState.superseded
-    funded_ids = set()
-    n = 0
+    decided: list[Proposal] = []
     for entry in plist.entries:
         if entry.kind != EntryKind.funded:
             continue
-        n += 1
-        proposal = entry.proposal
-        if proposal.state == ProposalState.reviewed:  # placed by the funding plan directly
-            change_state(proposal, ProposalState.recommended, table=PROPOSAL_TRANSITIONS, what=_("The proposal"))
-        change_state(proposal, ProposalState.funded, table=PROPOSAL_TRANSITIONS, what=_("The proposal"))
-        funded_ids.add(proposal.id)
-        create_project(actor, decision, entry, n)
+        if entry.proposal.state == ProposalState.reviewed:  # placed by the funding plan directly
+            _move(entry.proposal, ProposalState.recommended)
+        _move(entry.proposal, ProposalState.funded)
+        decided.append(entry.proposal)
+        create_project(actor, decision, entry)
     # Reserve entries stay in reserve (a later decision may still fund them while the
     # call is not archived); every other proposal the committee did not fund is rejected.
+    told = _proposals_with_letters(call)
     for entry in plist.entries:
-        if entry.kind == EntryKind.reserve and entry.proposal.state in (ProposalState.reviewed,
-                                                                        ProposalState.recommended):
-            change_state(entry.proposal, ProposalState.reserve, table=PROPOSAL_TRANSITIONS, what=_("The proposal"))
+        if entry.kind != EntryKind.reserve:
+            continue
+        if entry.proposal.state in (ProposalState.reviewed, ProposalState.recommended):
+            _move(entry.proposal, ProposalState.reserve)
+        if entry.proposal.id not in told:  # on the reserve list: said once, by the first decision
+            decided.append(entry.proposal)
     for proposal in db.session.scalars(sa.select(Proposal).where(
             Proposal.call_id == call.id,
             Proposal.state.in_([ProposalState.not_recommended, ProposalState.recommended,
                                 ProposalState.ineligible, ProposalState.reviewed]))):
-        if proposal.id not in funded_ids:
-            if proposal.state == ProposalState.reviewed:  # never given an outcome
-                change_state(proposal, ProposalState.not_recommended, table=PROPOSAL_TRANSITIONS,
-                             what=_("The proposal"))
-            change_state(proposal, ProposalState.rejected, table=PROPOSAL_TRANSITIONS, what=_("The proposal"))
+        if proposal.state == ProposalState.reviewed:  # never given an outcome
+            _move(proposal, ProposalState.not_recommended)
+        _move(proposal, ProposalState.rejected)
+        decided.append(proposal)
     if call.state == CallState.in_selection:
         change_state(call, CallState.decided, table=CALL_TRANSITIONS, what=_("The call"))
-    log_action(actor, "project_list.adopted", plist, after={"decision_id": decision.id, "funded": len(funded_ids)})
-    _queue_letters(decision, call)
+    funded = sum(1 for p in decided if p.state == ProposalState.funded)
+    log_action(actor, "project_list.adopted", plist, after={"decision_id": decision.id, "funded": funded})
+    _queue_letters(decision, decided)
 
 
-def _queue_letters(decision: Decision, call: Call) -> None:
-    """Decision letters to both PIs of every decided proposal, held for release."""
-    proposals = db.session.scalars(sa.select(Proposal).where(
-        Proposal.call_id == call.id,
-        Proposal.state.in_([ProposalState.funded, ProposalState.rejected, ProposalState.reserve]),
-    )).all()
+def _proposals_with_letters(call: Call) -> set[int]:
+    """Proposals of `call` that an earlier decision already wrote to."""
+    keys = db.session.scalars(sa.select(OutboxMessage.idempotency_key).join(
+        Proposal, OutboxMessage.idempotency_key.like(
+            sa.literal("letter-%-") + sa.cast(Proposal.id, sa.String) + sa.literal("-%")))
+        .where(Proposal.call_id == call.id, OutboxMessage.idempotency_key.like("letter-%")))
+    return {int(key.split("-")[2]) for key in keys}
+
+
+def _move(proposal: Proposal, state: ProposalState) -> None:
+    change_state(proposal, state, table=PROPOSAL_TRANSITIONS, what=_("The proposal"))
+
+
+def _queue_letters(decision: Decision, decided: list[Proposal]) -> None:
+    """Decision letters to both PIs of each proposal `decision` decided, held for release."""
     projects = {p.proposal_id: p for p in projects_adopted_by(decision)}
-    for proposal in proposals:
+    for proposal in decided:
         for side in proposal.sides:
             if side.pi is None:
                 continue

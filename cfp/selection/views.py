@@ -33,6 +33,7 @@ from cfp.selection.funding import (
     propose_project_list,
     set_entry_amounts,
     set_year_envelopes,
+    envelope_use_by_year,
     year_envelopes,
 )
 from cfp.selection.models import (
@@ -229,7 +230,8 @@ def envelopes(call_id: int):
             db.session.commit()
             flash(_("Envelopes per year saved."), "success")
         return redirect(url_for("selection.envelopes", call_id=call.id))
-    return render_template("selection/envelopes.html", call=call, years=years, envelopes=year_envelopes(call))
+    return render_template("selection/envelopes.html", call=call, years=years, envelopes=year_envelopes(call),
+                           use=envelope_use_by_year(call))
 
 
 @bp.route("/calls/<int:call_id>/scenarios")
