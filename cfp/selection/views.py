@@ -28,12 +28,12 @@ from cfp.selection.funding import (
     compare_scenarios,
     draft_project_list,
     envelope_use,
+    envelope_use_by_year,
     move_entry,
     plan_funding,
     propose_project_list,
     set_entry_amounts,
     set_year_envelopes,
-    envelope_use_by_year,
     year_envelopes,
 )
 from cfp.selection.models import (
