@@ -235,9 +235,13 @@ def plan_funding(actor, call: Call) -> ProjectList:
         left[key] = left.get(key, Decimal(0)) - amount
     stop: FundingStop | None = None
     position = 0
-    for row in joint_ranking(call):
+    reasons: list[dict] = []
+    rows = joint_ranking(call)
+    for row in rows:
         p = row.proposal
-        if not row.passes_both or p.state not in SELECTABLE:
+        out = _why_out(row, call)
+        if out is not None:
+            reasons.append({"proposal_id": p.id, "placement": "out", **out})
             continue
         need = {(side.agency_id, year): amount for side in p.sides
                 for year, amount in enumerate(_split(side.requested_amount, years), start=1)}
@@ -250,11 +254,26 @@ def plan_funding(actor, call: Call) -> ProjectList:
         if kind == EntryKind.funded:
             for key, amount in need.items():
                 left[key] -= amount
+            reasons.append({"proposal_id": p.id, "placement": "funded", "code": "fits"})
+        elif stop.proposal is p:
+            reasons.append({"proposal_id": p.id, "placement": "reserve", "code": "envelope",
+                            "agency_id": stop.agency_id, "year": stop.year, "left": str(stop.left),
+                            "need": str(stop.needed)})
+        else:
+            reasons.append({"proposal_id": p.id, "placement": "reserve", "code": "below_stop",
+                            "stop_id": stop.proposal.id})
         entry = ProjectListEntry(proposal=p, position=position, kind=kind)
         position += 1
         for (agency_id, year), amount in need.items():
             entry.amounts.append(EntryAmount(agency_id=agency_id, year=year, amount=amount))
         plist.entries.append(entry)
+    ranked = {r.proposal.id for r in rows}
+    for p in db.session.scalars(sa.select(Proposal).where(
+            Proposal.call_id == call.id, Proposal.id.not_in(ranked),
+            Proposal.state.in_(UNRANKED_STATES)).order_by(Proposal.reference)):
+        reasons.append({"proposal_id": p.id, "placement": "out", "code": "not_reviewed",
+                        "agency_ids": [a.id for a in call.agencies]})
+    plist.plan_reasons = reasons
     if not plist.entries:
         raise DomainError(_("No proposal passes both sides yet; nothing to fund."))
     if stop is not None:
@@ -273,6 +292,57 @@ def plan_funding(actor, call: Call) -> ProjectList:
 
 
 SELECTABLE = {ProposalState.reviewed, ProposalState.recommended, ProposalState.reserve}
+UNRANKED_STATES = {ProposalState.submitted, ProposalState.eligible, ProposalState.in_review}
+
+
+def _why_out(row, call: Call) -> dict | None:
+    """Why the plan leaves a ranked proposal out, or None if it may be funded."""
+    p = row.proposal
+    if p.state == ProposalState.funded:
+        return {"code": "funded"}
+    unreviewed = [a.id for a in call.agencies
+                  if row.sides.get(a.id) is None or row.sides[a.id].mean_score is None
+                  or row.sides[a.id].reviews_count < call.side(a.id).reviewers_per_proposal]
+    if p.state in UNRANKED_STATES or unreviewed:
+        return {"code": "not_reviewed", "agency_ids": unreviewed or [a.id for a in call.agencies]}
+    if not row.passes_both:
+        return {"code": "veto", "agency_ids": row.vetoed_by}
+    if p.state not in SELECTABLE:
+        return {"code": "state", "state": p.state.value}
+    return None
+
+
+def plan_lines(plist: ProjectList) -> list[tuple[Proposal, str, str]]:
+    """(proposal, placement, why) for every proposal a funding plan considered."""
+    reasons = plist.plan_reasons or []
+    proposals = {p.id: p for p in db.session.scalars(
+        sa.select(Proposal).where(Proposal.id.in_([r["proposal_id"] for r in reasons])))}
+    return [(proposals[r["proposal_id"]], r["placement"], explain(r, plist.call, proposals))
+            for r in reasons if r["proposal_id"] in proposals]
+
+
+def explain(reason: dict, call: Call, proposals: dict) -> str:
+    """A plan's reason, in the viewer's language."""
+    def sides(ids):
+        return ", ".join(call.side(aid).agency.short_name for aid in ids)
+    code = reason["code"]
+    if code == "fits":
+        return _("Fits what is left of both sides' envelopes for every year.")
+    if code == "envelope":
+        side = call.side(reason["agency_id"])
+        return _("Funding stops here: the %(side)s envelope for year %(year)s has %(left)s left "
+                 "and this proposal needs %(need)s.", side=side.agency.short_name, year=reason["year"],
+                 left=money(reason["left"], side.currency), need=money(reason["need"], side.currency))
+    if code == "below_stop":
+        stop = proposals.get(reason["stop_id"])
+        return _("Ranked below %(ref)s, where funding stops.", ref=stop.reference if stop else "?")
+    if code == "funded":
+        return _("Funded already, by an earlier decision.")
+    if code == "not_reviewed":
+        return _("Not yet reviewed by %(sides)s.", sides=sides(reason["agency_ids"]))
+    if code == "veto":
+        return _("Vetoed by %(sides)s: below its thresholds.", sides=sides(reason["agency_ids"]))
+    return _("Its state is %(state)s.", state=ProposalState(reason["state"]).label)
 
 
 def move_entry(actor, entry: ProjectListEntry, *, kind: EntryKind, position: int, reason: str) -> None:

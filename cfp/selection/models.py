@@ -56,6 +56,9 @@ class ProjectList(IdMixin, TimestampMixin, db.Model):
     )
     decision_id: Mapped[int | None] = mapped_column(sa.ForeignKey("decisions.id"), unique=True)
     notes: Mapped[str] = mapped_column(sa.Text, default="")
+    # A funding plan says, for every proposal of the call, why it is funded, on the
+    # reserve or out: [{"proposal_id", "placement", "code", ...the reason's figures}].
+    plan_reasons: Mapped[list | None] = mapped_column(sa.JSON)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
 
     call = relationship("Call")

@@ -31,6 +31,7 @@ from cfp.selection.funding import (
     envelope_use_by_year,
     move_entry,
     plan_funding,
+    plan_lines,
     propose_project_list,
     set_entry_amounts,
     set_year_envelopes,
@@ -151,7 +152,7 @@ def _render_project_list(list_id: int, typed=None):
     years = list(range(1, plist.call.project_years + 1))
     return render_template("selection/project_list.html", plist=plist, years=years,
                            used=envelope_use(plist), envelopes=year_envelopes(plist.call),
-                           move_form=MoveEntryForm(), typed=typed or {})
+                           move_form=MoveEntryForm(), typed=typed or {}, plan=plan_lines(plist))
 
 
 @bp.route("/lists/<int:list_id>/propose", methods=["POST"])
@@ -203,7 +204,8 @@ def plan(call_id: int):
     call = load_visible(Call, call_id)
     plist = plan_funding(current_user, call)
     db.session.commit()
-    flash(plist.notes, "info")
+    flash(_("The funding plan is drafted as version %(v)s of the list; below, why each proposal is "
+            "in it, on the reserve or out.", v=plist.version), "success")
     return redirect(url_for("selection.project_list", list_id=plist.id))
 
 

@@ -204,3 +204,25 @@ def test_a_list_with_a_proposal_still_in_review_is_not_adopted(round_one):
     attach_project_list(secretariat, decision, plist)
     with pytest.raises(DomainError, match="cannot be decided yet"):
         record_adoption_at_meeting(secretariat, decision)
+
+
+def test_the_funding_plan_says_why_each_proposal_is_in_on_the_reserve_or_out(client, round_one):
+    """The best combined score may be left out, but never without its reason."""
+    w = round_one
+    cn, be, call, secretariat = w["cn"], w["be"], w["call"], w["secretariat"]
+    best = f.proposal(call, f.user(Role.researcher, agency=cn), f.user(Role.researcher, agency=be),
+                      state=ProposalState.in_review, title="Best so far, no BE review yet")
+    f.ranking_entry(call, cn, best, "5.0")
+    vetoed = ranked(call, cn, be, "Vetoed", "4.8", "2.0", be_pass=False)
+    f.login(client, secretariat)
+    response = client.post(f"/selection/calls/{call.id}/plan", follow_redirects=True)
+    page = response.data.decode()
+    table = page[page.index('id="plan-reasons"'):]
+    rows = {p.reference: table[table.index(p.reference):][:600] for p in
+            (w["a"], w["b"], w["d"], best, vetoed)}
+    assert "Funded already" in rows[w["a"].reference]
+    assert "Fits what is left" in rows[w["b"].reference]
+    assert "Funding stops here: the MOST envelope for year 1 has 0.00 CNY left" in rows[w["d"].reference]
+    assert "Not yet reviewed by WBI" in rows[best.reference]
+    assert "Vetoed by WBI" in rows[vetoed.reference]
+    assert page.count("why each proposal is") == 1  # said once, not flashed and shown again
