@@ -1,0 +1,45 @@
+"""No page links to what its viewer cannot open: each role walks the site from the home
+page, following every link on every page it reaches, and no link answers 403 or 404."""
+from __future__ import annotations
+
+import re
+from urllib.parse import urljoin, urlsplit
+
+import pytest
+
+from tests.test_access import ROLES, as_role, scene  # noqa: F401  (the scene fixture)
+
+LINK = re.compile(r'<a\s[^>]*href="([^"#]+)"')
+SKIP = ("/static/", "/bootstrap/", "/logout")
+MAX_PAGES = 250
+
+
+def _walk(client, start: str):
+    """Breadth first from `start`: {url: status}, and for each url the page it was found on."""
+    seen, found_on, queue = {}, {start: "(start)"}, [start]
+    while queue and len(seen) < MAX_PAGES:
+        url = queue.pop(0)
+        response = client.get(url)
+        seen[url] = response.status_code
+        if response.status_code != 200 or "text/html" not in response.content_type:
+            continue
+        for href in LINK.findall(response.data.decode()):
+            target = urljoin(url, href.replace("&amp;", "&"))
+            parts = urlsplit(target)
+            if parts.netloc not in ("", "localhost") or parts.path.startswith(SKIP):
+                continue
+            target = parts.path + (f"?{parts.query}" if parts.query else "")
+            if target not in found_on:
+                found_on[target] = url
+                queue.append(target)
+    return seen, found_on
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_no_page_links_to_a_page_its_viewer_cannot_open(client, scene, role):  # noqa: F811
+    as_role(client, scene, role)
+    seen, found_on = _walk(client, "/")
+    broken = [f"{url} ({status}), linked from {found_on[url]}" for url, status in seen.items()
+              if status in (403, 404)]
+    assert len(seen) > 3
+    assert not broken, f"as {role}:\n" + "\n".join(broken)
