@@ -40,7 +40,7 @@ from cfp.reviews.models import Recommendation
 from cfp.reviews.pool import import_pool
 
 DEMO_PASSWORD = "demo-password-2021"
-STORY = ["call-2021.toml", "meetings.toml", "call-2022.toml", "call-2023.toml", "call-2024.toml"]
+CALLS = ["call-2021.toml", "call-2022.toml", "call-2023.toml", "call-2024.toml"]
 BRUSSELS = "Europe/Brussels"
 OTHER = {"CN": "BE", "BE": "CN"}
 USER_FIELDS = ("name", "name_original", "title", "affiliation", "locale", "timezone")
@@ -62,10 +62,9 @@ def seed_demo() -> bool:
     """Fill an empty database with the demo; False (and nothing done) if it is not empty."""
     if db.session.scalar(sa.select(Agency.id).limit(1)) is not None:
         return False
-    app = current_app._get_current_object()
-    with contextlib.ExitStack() as stack:
-        if not has_request_context():  # the operations build links for their emails
-            stack.enter_context(app.test_request_context(base_url=app.config["BASE_URL"]))
+    links = (contextlib.nullcontext() if has_request_context()  # the emails' links need one
+             else current_app.test_request_context(base_url=current_app.config["BASE_URL"]))
+    with links:
         _Story().tell()
         db.session.commit()
     return True
@@ -76,31 +75,29 @@ class _Story:
         self.now = utcnow()
         self.today = to_zone(self.now, BRUSSELS).date()
         self.steps: list = []  # (instant, order, step)
-        self.users: dict[str, User] = {}  # by key and by email
-        self.calls, self.proposals, self.lists = {}, {}, {}
-        self.invitations, self.assignments, self.sessions, self.decisions = {}, {}, {}, {}
+        (self.users, self.calls, self.proposals, self.lists, self.invitations, self.assignments,
+         self.sessions, self.decisions) = ({} for _ in range(8))  # users by key and by email
 
     def instant(self, value) -> datetime:
-        """An instant of the files: with its offset, "-160d 09:00" (Brussels), or None: now."""
-        if value is None or isinstance(value, datetime):
-            return value or self.now
+        """An instant of the files: with its offset, "-160d 09:00" (Brussels), or "now"."""
+        if isinstance(value, datetime) or value == "now":
+            return self.now if value == "now" else value
         days, clock = value.split("d ")
         day = self.today + timedelta(days=int(days))
         return local_to_utc(datetime.combine(day, time.fromisoformat(clock)), BRUSSELS)
 
-    def at(self, when, step, *args) -> None:
-        self.steps.append((self.instant(when), len(self.steps), partial(step, *args)))
+    def at(self, when, step, *args) -> None:  # a step the files do not date never happens
+        if when:
+            self.steps.append((self.instant(when), len(self.steps), partial(step, *args)))
 
     def tell(self) -> None:
         world = _read("world.toml")
         with frozen_time(world["set_up"]):
             self.world(world, _read("people.toml"))
-            db.session.flush()
-        for part in map(_read, STORY):
-            for meeting in part.get("meeting", []):
-                self.meeting(meeting)
-            if "call" in part:
-                self.call(part)
+        for name in CALLS:
+            self.call(_read(name))
+        for meeting in _read("meetings.toml")["meeting"]:
+            self.meeting(meeting)
         for when, _order, step in sorted(self.steps, key=lambda s: s[:2]):
             with frozen_time(when):
                 step()
@@ -130,17 +127,15 @@ class _Story:
                 [self.users[p["key"]].email] + [p[c] for c in columns]
                 for p in people["reviewer"] if p["side"] == side])
             import_pool(self.staff[side], agency.id, rows.getvalue())
+        db.session.flush()
 
-    def person(self, p: dict, roles: list[str]) -> None:
-        """An established account (its address verified), with the demo password."""
+    def person(self, p: dict, roles: list[str]) -> None:  # verified, with the demo password
         agency = self.agency.get(p.get("side"))
         user = User(email=p.get("email") or f"{p['key']}@example.org", agency=agency,
                     email_verified_at=utcnow(), **{k: p[k] for k in USER_FIELDS if k in p})
-        shared = next(iter(self.users.values()), None)
-        if shared is None:
+        if not self.users:  # the first account's argon2 hash serves every account
             user.set_password(DEMO_PASSWORD)
-        else:  # one argon2 hash for every account
-            user.password_hash = shared.password_hash
+        user.password_hash = next(iter(self.users.values()), user).password_hash
         for role in map(Role, roles):
             user.grant(role, agency if role in (Role.staff, Role.reviewer, Role.cochair) else None)
         db.session.add(user)
@@ -150,26 +145,23 @@ class _Story:
         c = part["call"]
         ref, side = c["reference"], c["drafted_by"]
         terms = calls.CallTerms(
-            reference=ref, title=c["title"], description=c["description"],
+            **{k: c[k] for k in ("reference", "title", "description", "priority_areas")},
             opens_at=self.instant(c["opens"]), closes_at=self.instant(c["closes"]),
-            review_due_at=self.instant(c["review_due"]), priority_areas=c["priority_areas"],
+            review_due_at=self.instant(c["review_due"]), duration_months=c["duration_months"],
             criteria=self.criteria, instrument=Instrument(c.get("instrument", "joint_research")),
-            duration_months=c["duration_months"], overall_threshold=Decimal(c["overall_threshold"]),
-            sides=[calls.SideTerms(agency_id=self.agency[s].id, **self.rules[s],
-                                   **{k: Decimal(v) for k, v in c[s].items()}) for s in OTHER])
+            overall_threshold=Decimal(c["overall_threshold"]), sides=[calls.SideTerms(
+                agency_id=self.agency[s].id, **self.rules[s],
+                **{k: Decimal(v) for k, v in c[s].items()}) for s in OTHER])
         self.at(c.get("drafted"), lambda: self.calls.setdefault(ref, calls.draft_call(
             self.staff[side], self.committee, self.agency[side].id, terms)))
-        if "approved" in c:
-            self.at(c["approved"], lambda: calls.approve_call(self.staff[OTHER[side]], self.calls[ref]))
+        self.at(c.get("approved"), lambda: calls.approve_call(self.staff[OTHER[side]],
+                                                              self.calls[ref]))
         for edge in (terms.opens_at, terms.closes_at):  # the beat task, at those instants
             if edge <= self.now:
                 self.at(edge, calls.open_and_close_due_calls)
         for p in part.get("proposal", []):
             self.proposal(ref, p)
-        if "selection" in part:
-            self.selection(ref, part["selection"], part["proposal"], self.secretariat)
-
-    def selection(self, ref: str, s: dict, outcomes: list[dict], sec: User) -> None:
+        s, sec, outcomes = part.get("selection", {}), self.secretariat, part.get("proposal", [])
         self.at(s.get("ranked"), lambda: [reviews.compute_side_ranking(self.calls[ref].id, a.id)
                                           for a in self.agency.values()])
         self.at(s.get("outcomes"), lambda: [selection.set_outcome(
@@ -177,43 +169,34 @@ class _Story:
             if "outcome" in p])
         self.at(s.get("drafted"), lambda: self.lists.setdefault(
             ref, selection.draft_project_list(sec, self.calls[ref])))
-        if "proposed" in s:
-            self.at(s["proposed"], lambda: selection.propose_project_list(sec, self.lists[ref]))
+        self.at(s.get("proposed"), lambda: selection.propose_project_list(sec, self.lists[ref]))
 
     def proposal(self, ref: str, p: dict) -> None:
         acronym, pis = p["acronym"], {s: self.users[key] for s, key in p["pi"].items()}
-        starter = pis[p["started_by"]]
-        proposal = partial(self.proposals.get, acronym)  # once started
+        starter, proposal = pis[p["started_by"]], partial(self.proposals.get, acronym)
         self.at(p["started"], lambda: self.proposals.setdefault(acronym, proposals.start_proposal(
             starter, self.calls[ref], self.content(ref, p))))
         invitee = self.users.get(p.get("invitee")) or pis.get(OTHER[p["started_by"]])
-        if invitee is not None:
-            self.at(p.get("invited", p["started"]), lambda: self.invitations.setdefault(
-                acronym, proposals.invite_partner(starter, proposal(), invitee.email).id))
-        if "joined" in p:
-            self.at(p["joined"], self.join, acronym, invitee)
-        if "documents" in p:
-            self.at(p["documents"], self.upload, proposal)
+        self.at(invitee and p.get("invited", p["started"]), lambda: self.invitations.setdefault(
+            acronym, proposals.invite_partner(starter, proposal(), invitee.email).id))
+        self.at(p.get("joined"), self.join, acronym, invitee)
+        self.at(p.get("documents"), self.upload, proposal)
         for side, when in p.get("confirmed", {}).items():
             self.at(when, lambda pi=pis[side]: proposals.confirm_proposal(
                 pi, proposal(), proposal().version))
-        if "revised" in p:
-            r = p["revised"]
-            self.at(r["at"], lambda: proposals.save_proposal(
-                pis[r["by"]], proposal(), proposal().version, self.content(ref, p, r["abstract"])))
-        if "submitted" in p:  # the worker evaluates the automatic rules right after
-            self.at(p["submitted"], lambda: eligibility.evaluate_rules(
-                proposals.submit_proposal(starter, proposal())))
-        if "withdrawn" in p:
-            w = p["withdrawn"]
-            self.at(w["at"], lambda: proposals.withdraw_proposal(pis["CN"], proposal(), w["reason"]))
+        r = p.get("revised", {})
+        self.at(r.get("at"), lambda: proposals.save_proposal(
+            pis[r["by"]], proposal(), proposal().version, self.content(ref, p, r["abstract"])))
+        self.at(p.get("submitted"), lambda: eligibility.evaluate_rules(  # as the worker does
+            proposals.submit_proposal(starter, proposal())))
+        w = p.get("withdrawn", {})
+        self.at(w.get("at"), lambda: proposals.withdraw_proposal(starter, proposal(), w["reason"]))
         for side, check in p.get("eligibility", {}).items():
             self.at(check["at"], self.decide, proposal, side, check.get("reason", ""))
         for review in p.get("review", []):
             self.review(acronym, review)
 
     def content(self, ref: str, p: dict, abstract: str | None = None) -> proposals.ProposalContent:
-        """What the PIs typed in the editor."""
         call, ids = self.calls[ref], {s: a.id for s, a in self.agency.items()}
         institution = {s: self.users[key].affiliation for s, key in p["pi"].items()}
         return proposals.ProposalContent(
@@ -231,21 +214,18 @@ class _Story:
                           for category, amounts in categories.items()
                           for year, amount in enumerate(amounts, start=1)])
 
-    def join(self, acronym: str, partner: User) -> None:
-        """The partner follows the link of the invitation email."""
+    def join(self, acronym: str, partner: User) -> None:  # the partner follows the emailed link
         key = f"partner-invitation-{self.invitations[acronym]}"
         mail = db.session.scalar(sa.select(OutboxMessage).filter_by(idempotency_key=key))
         proposals.join_proposal(partner, re.search(r"/join/([\w-]+)", mail.body).group(1))
 
-    def upload(self, proposal) -> None:
-        """Each PI uploads their side's required documents."""
+    def upload(self, proposal) -> None:  # each PI their side's documents
         for side, kind in [(s, k) for s in proposal().sides if s.pi is not None
                            for k in proposal().call.side(s.agency_id).required_documents]:
             upload_document(side.pi, proposal(), side.agency_id, kind, f"{kind}.pdf",
                             demo_pdf(f"{proposal().acronym} — {kind}"))
 
-    def decide(self, proposal, side: str, reason: str) -> None:
-        """Staff confirm each automatic rule, then record their side's eligibility."""
+    def decide(self, proposal, side: str, reason: str) -> None:  # rules confirmed, then decided
         staff = self.staff[side]
         check = next(c for c in proposal().eligibility_checks if c.agency_id == staff.agency_id)
         for index, result in enumerate(check.rule_results or []):
@@ -253,24 +233,19 @@ class _Story:
         proposals.decide_eligibility(staff, check, not reason, reason)
 
     def review(self, acronym: str, r: dict) -> None:
-        """Invited, answered (a day later unless said), interests declared, reviewed."""
+        """Invited, answered (a day later unless said), interests declared, then reviewed."""
         key, reviewer, side = (acronym, r["reviewer"]), self.users[r["reviewer"]], r["side"]
-        end = r.get("end", "submitted" if "submitted" in r else "draft" if "saved" in r
-                    else "invited")
+        end = r.get("end", "submitted" if "submitted" in r else "saved" if "saved" in r else "")
+        answered = self.instant(r.get("answered") or self.instant(r["invited"]) + timedelta(1))
         self.at(r["invited"], lambda: self.assignments.setdefault(key, reviews.assign_reviewer(
             self.staff[side], self.proposals[acronym], reviewer, self.agency[side].id,
             self.proposals[acronym].call.review_due_at)))
-        if end == "invited":
-            return
-        answered = self.instant(r.get("answered") or self.instant(r["invited"]) + timedelta(1))
-        self.at(answered, lambda: reviews.answer_invitation(reviewer, self.assignments[key],
-                                                            end != "declined"))
-        if end in ("declined", "accepted"):
-            return
-        self.at(answered + timedelta(hours=1), lambda: reviews.declare_interests(
-            reviewer, self.assignments[key], end == "conflict", r.get("conflict", "")))
-        if end != "conflict":
-            self.at(r.get("submitted", r.get("saved")), self.score, key, r, end == "submitted")
+        self.at(end and answered, lambda: reviews.answer_invitation(
+            reviewer, self.assignments[key], end != "declined"))
+        self.at(end in ("conflict", "saved", "submitted") and answered + timedelta(hours=1),
+                lambda: reviews.declare_interests(reviewer, self.assignments[key],
+                                                  end == "conflict", r.get("conflict", "")))
+        self.at(r.get("submitted", r.get("saved")), self.score, key, r, end == "submitted")
 
     def score(self, key: tuple, r: dict, submit: bool) -> None:
         assignment = self.assignments[key]
@@ -289,21 +264,18 @@ class _Story:
         for d in m.get("decision", []):
             self.at(d.get("drafted"), self.draft_decision, number, d)
             decision = partial(self.decisions.get, d["title"])
-            if "adopted" in d:
-                self.at(d["adopted"], lambda f=decision: meetings.record_adoption_at_meeting(
-                    sec, f()))
-            if "letters_released" in d:
-                self.at(d["letters_released"], lambda f=decision: selection.release_letters(
-                    sec, f()))
+            self.at(d.get("adopted"), lambda f=decision: meetings.record_adoption_at_meeting(
+                sec, f()))
+            self.at(d.get("letters_released"), lambda f=decision: selection.release_letters(
+                sec, f()))
             if "interim_reports" in d:  # each project's Chinese PI sends it
                 self.at(d["interim_reports"]["submitted"], lambda f=decision, d=d: [
                     projects.submit_report(project.proposal.sides[0].pi, project,
                                            ReportKind.interim, d["interim_reports"]["text"])
                     for project in db.session.scalars(sa.select(Project).filter_by(
                         decision_id=f().id))])
-        if "held" in m:
-            self.at(m["held"], lambda: meetings.change_meeting_status(
-                sec, self.sessions[number], MeetingStatus.held))
+        self.at(m.get("held"), lambda: meetings.change_meeting_status(
+            sec, self.sessions[number], MeetingStatus.held))
 
     def create_meeting(self, m: dict) -> None:
         sec = self.secretariat
@@ -325,5 +297,3 @@ class _Story:
             text=d.get("text", ""))
         if "project_list" in d:
             meetings.attach_project_list(self.secretariat, decision, self.lists[d["project_list"]])
-            db.session.flush()  # the list's side of the link is set; reload the decision's
-            db.session.expire(decision, ["project_list"])
