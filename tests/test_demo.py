@@ -1,11 +1,14 @@
 """The demo data: the real case, consistent with the operations, seeded once."""
-from datetime import date
+from datetime import UTC, date, datetime
+from pathlib import Path
 
 import sqlalchemy as sa
 
 from cfp.auth.models import User
 from cfp.calls.models import Agency, Call, CallState
-from cfp.core.types import utcnow
+from cfp.core.audit import AuditEntry
+from cfp.core.outbox import OutboxMessage
+from cfp.core.types import frozen_time, utcnow
 from cfp.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, seed_demo
 from cfp.extensions import db
 from cfp.meetings.models import (
@@ -154,3 +157,43 @@ def _nav_paths(user: User) -> list[str]:
     if user.is_admin or user.is_secretariat:
         paths.append("/audit")
     return paths
+
+
+def test_past_events_carry_their_instants():
+    """The demo replays the past through the operations at the instants it happened: the
+    rows, audit entries and emails they wrote are dated then, not at seeding."""
+    seed_demo()
+    fifth = _one(Meeting, number=5)
+    adoption = _one(Decision, meeting_id=fifth.id, kind=DecisionKind.adopt_project_list)
+    assert adoption.adopted_at.date() == date(2021, 7, 14)
+    assert {a.approved_at.date() for a in adoption.approvals} == {date(2021, 7, 14)}
+    for project in db.session.scalars(sa.select(Project).filter_by(decision_id=adoption.id)):
+        assert project.start_date == date(2021, 7, 14)
+        assert project.created_at.date() == date(2021, 7, 14)
+
+    call = _one(Call, reference="CN-BE-2021")
+    proposals = db.session.scalars(sa.select(Proposal).filter_by(call_id=call.id)).all()
+    for proposal in proposals:
+        assert call.opens_at <= proposal.created_at < proposal.submitted_at < call.closes_at
+        receipts = db.session.scalars(sa.select(OutboxMessage).where(
+            OutboxMessage.idempotency_key.like(f"receipt-{proposal.id}-%"))).all()
+        assert receipts and {m.created_at for m in receipts} == {proposal.submitted_at}
+    submissions = db.session.scalars(sa.select(AuditEntry).where(
+        AuditEntry.action == "proposal.submit",
+        AuditEntry.object_id.in_([p.id for p in proposals]))).all()
+    assert submissions and all(e.created_at.year == 2021 for e in submissions)
+    reviews = db.session.scalars(sa.select(Review).join(Assignment).join(Proposal).where(
+        Proposal.call_id == call.id, Review.state == ReviewState.submitted)).all()
+    assert reviews and all(r.submitted_at <= call.review_due_at for r in reviews)
+
+
+def test_only_code_replays_time():
+    """frozen_time() is entered by the demo loader only, never from a request or a task."""
+    root = Path(__file__).resolve().parents[1]
+    users = {p.relative_to(root).as_posix() for folder in ("cfp", "workers")
+             for p in (root / folder).rglob("*.py") if "frozen_time" in p.read_text("utf-8")}
+    assert users == {"cfp/core/types.py", "cfp/demo/__init__.py"}
+    past = datetime(2021, 7, 14, 8, 30, tzinfo=UTC)
+    with frozen_time(past):
+        assert utcnow() == past
+    assert utcnow() > past

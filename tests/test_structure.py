@@ -53,6 +53,12 @@ def test_beat_schedule_names_registered_tasks(app):
     assert {entry["task"] for entry in BEAT_SCHEDULE.values()} - registered == set()
 
 
+def test_no_module_under_cfp_is_over_600_lines():
+    long = {str(p.relative_to(ROOT)): n for p in CFP.rglob("*.py")
+            if (n := len(p.read_text(encoding="utf-8").splitlines())) > 600}
+    assert long == {}
+
+
 def test_the_committee_stages_depend_one_way():
     """call → proposal → review → ranking → list → decision → project: the selection's
     models and operations never import meetings; the projects' never import meetings or
@@ -88,3 +94,12 @@ def test_every_old_committee_address_moved(app, client):
         assert endpoint.split(".")[0] in {"meetings", "selection", "projects"}, (path, endpoint)
         answer = client.get(path + "?x=1")
         assert answer.status_code == 308 and answer.headers["Location"] == target + "?x=1"
+
+
+def test_the_demo_loader_is_short_and_its_facts_are_data():
+    """The demo's facts live in data files; the loader that replays them stays short."""
+    demo = CFP / "demo"
+    assert not (CFP / "demo.py").exists()
+    assert len((demo / "__init__.py").read_text(encoding="utf-8").splitlines()) < 300
+    assert [p.name for p in demo.glob("*.py")] == ["__init__.py"]
+    assert len(list(demo.glob("*.toml"))) >= 5

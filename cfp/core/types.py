@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -9,9 +12,28 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+# The instant being replayed, if any: set only by frozen_time() below, never by a request.
+_replayed_instant: ContextVar[datetime | None] = ContextVar("replayed_instant", default=None)
+
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """The app's single clock: now, or the past instant that frozen_time() replays."""
+    return _replayed_instant.get() or datetime.now(UTC)
+
+
+@contextmanager
+def frozen_time(instant: datetime) -> Iterator[datetime]:
+    """Run a block as if it happened at `instant`: every check against utcnow() and every
+    timestamp written meanwhile (rows, audit entries, outbox rows) sees that instant.
+    Only code enters it (the demo loader replays past events through the operations);
+    nothing in a request can. Flush before leaving: column defaults are read at flush."""
+    if instant.tzinfo is None:
+        raise ValueError("frozen_time needs an aware instant")
+    token = _replayed_instant.set(instant.astimezone(UTC))
+    try:
+        yield instant
+    finally:
+        _replayed_instant.reset(token)
 
 
 class UTCDateTime(TypeDecorator):
