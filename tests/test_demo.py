@@ -142,6 +142,21 @@ def test_every_demo_account_logs_in_and_sees_its_pages(client):
         assert client.post("/logout").status_code == 302
 
 
+def test_no_demo_page_links_to_what_its_viewer_cannot_open(client):
+    """Every demo account walks the whole site from the home page (tests/test_links.py)."""
+    from tests.test_links import _walk
+
+    seed_demo()
+    broken = []
+    for _who, email in DEMO_ACCOUNTS:
+        client.post("/login", data={"email": email, "password": DEMO_PASSWORD})
+        seen, found_on = _walk(client, "/")
+        broken += [f"{email}: {url} ({status}), linked from {found_on[url]}"
+                   for url, status in seen.items() if status in (403, 404, 500)]
+        assert client.post("/logout").status_code == 302
+    assert not broken, "\n".join(broken)
+
+
 def _nav_paths(user: User) -> list[str]:
     from cfp.core.roles import Role
 

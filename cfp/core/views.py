@@ -49,7 +49,8 @@ def message(message_id: int):
         abort(404)
     # Account links are secrets of their recipient alone, even for admins.
     hide_body = not mine and msg.template in PRIVATE_TEMPLATES
-    return render_template("core/message.html", message=msg, hide_body=hide_body)
+    # Its links are the recipient's to follow: others see them as text.
+    return render_template("core/message.html", message=msg, hide_body=hide_body, mine=mine)
 
 
 @bp.route("/audit")

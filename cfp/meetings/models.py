@@ -235,6 +235,11 @@ class Decision(IdMixin, TimestampMixin, db.Model):
         agency_id = getattr(agency, "id", agency)
         return any(a.agency_id == agency_id for a in self.approvals)
 
+    def can_view(self, user) -> bool:
+        """The committee's people and agency staff; applicants learn of it by their letter."""
+        return user.is_authenticated and (user.is_secretariat or user.is_admin
+                                          or user.has_role(Role.cochair) or user.has_role(Role.staff))
+
     def can_edit(self, user) -> bool:
         return self.state == DecisionState.draft and (user.is_secretariat or user.is_admin)
 

@@ -167,19 +167,10 @@ def new_decision(meeting_id: int):
     return redirect(url_for("meetings.meeting", meeting_id=meeting.id))
 
 
-def _load_decision(decision_id: int) -> Decision:
-    decision = db.get_or_404(Decision, decision_id)
-    if not (current_user.is_authenticated and (current_user.is_secretariat or current_user.is_admin
-                                                or current_user.has_role(Role.cochair)
-                                                or current_user.has_role(Role.staff))):
-        abort(404)
-    return decision
-
-
 @bp.route("/decisions/<int:decision_id>")
 @login_required
 def decision(decision_id: int):
-    decision = _load_decision(decision_id)
+    decision = load_visible(Decision, decision_id)
     attach_form = AttachListForm()
     lists = []
     if decision.kind == DecisionKind.adopt_project_list:
@@ -202,7 +193,7 @@ def decision(decision_id: int):
 @bp.route("/decisions/<int:decision_id>/attach", methods=["POST"])
 @role_required(Role.secretariat)
 def attach(decision_id: int):
-    decision = _load_decision(decision_id)
+    decision = load_visible(Decision, decision_id)
     form = AttachListForm()
     form.project_list_id.choices = options([(pl.id, "") for pl in db.session.scalars(sa.select(ProjectList))])
     if form.validate_on_submit():
@@ -215,7 +206,7 @@ def attach(decision_id: int):
 @bp.route("/decisions/<int:decision_id>/approve", methods=["POST"])
 @role_required(Role.cochair)
 def approve(decision_id: int):
-    decision = _load_decision(decision_id)
+    decision = load_visible(Decision, decision_id)
     if not decision.can_approve(current_user):
         abort(403)
     approve_decision(current_user, decision)
@@ -228,7 +219,7 @@ def approve(decision_id: int):
 @bp.route("/decisions/<int:decision_id>/record", methods=["POST"])
 @role_required(Role.secretariat)
 def record(decision_id: int):
-    decision = _load_decision(decision_id)
+    decision = load_visible(Decision, decision_id)
     record_adoption_at_meeting(current_user, decision)
     db.session.commit()
     flash(_("Decision %(n)s is adopted.", n=decision.number), "success")
@@ -238,7 +229,7 @@ def record(decision_id: int):
 @bp.route("/decisions/<int:decision_id>/release", methods=["POST"])
 @role_required(Role.secretariat)
 def release(decision_id: int):
-    decision = _load_decision(decision_id)
+    decision = load_visible(Decision, decision_id)
     released = release_letters(current_user, decision)
     db.session.commit()
     flash(_("%(n)s letters released.", n=released), "success")
@@ -285,7 +276,7 @@ def written_decision():
 @bp.route("/decisions/<int:decision_id>/edit", methods=["POST"])
 @role_required(Role.secretariat)
 def edit(decision_id: int):
-    decision = _load_decision(decision_id)
+    decision = load_visible(Decision, decision_id)
     form = EditDecisionForm()
     if form.validate_on_submit():
         edit_decision(current_user, decision, title=form.title.data, text=form.text.data or "")
@@ -306,7 +297,7 @@ def _supersede_choices(decision: Decision):
 @bp.route("/decisions/<int:decision_id>/supersede", methods=["POST"])
 @role_required(Role.secretariat)
 def supersede(decision_id: int):
-    decision = _load_decision(decision_id)
+    decision = load_visible(Decision, decision_id)
     form = SupersedeForm()
     form.agenda_item_id.choices = _supersede_choices(decision)
     if not form.validate_on_submit():
@@ -322,7 +313,7 @@ def supersede(decision_id: int):
 @bp.route("/decisions/<int:decision_id>/letters")
 @role_required(Role.secretariat, Role.admin)
 def letters(decision_id: int):
-    decision = _load_decision(decision_id)
+    decision = load_visible(Decision, decision_id)
     return render_template("meetings/letters.html", decision=decision, letters=decision_letters(decision))
 
 
@@ -331,7 +322,7 @@ def letters(decision_id: int):
 def release_one(decision_id: int, message_id: int):
     from cfp.core.outbox import OutboxMessage
 
-    decision = _load_decision(decision_id)
+    decision = load_visible(Decision, decision_id)
     message = db.get_or_404(OutboxMessage, message_id)
     if not message.idempotency_key.startswith(f"letter-{decision.id}-"):
         abort(404)

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from cfp.core.roles import Role
 from cfp.core.states import StateEnum, labels
 from cfp.core.types import MONEY, IdMixin, TimestampMixin, enum_column
 from cfp.extensions import db
@@ -73,6 +74,11 @@ class ProjectList(IdMixin, TimestampMixin, db.Model):
     @property
     def frozen(self) -> bool:
         return self.state in (ProjectListState.adopted, ProjectListState.superseded)
+
+    def can_view(self, user) -> bool:
+        """The joint stage: the secretariat, co-chairs and admins."""
+        return user.is_authenticated and (user.is_secretariat or user.is_admin
+                                          or user.has_role(Role.cochair))
 
     def can_edit(self, user) -> bool:
         return self.state == ProjectListState.draft and (user.is_secretariat or user.is_admin)
