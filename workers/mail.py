@@ -5,17 +5,17 @@ from cfp.core.outbox import deliver_message, messages_to_requeue
 from cfp.extensions import db
 
 
-@shared_task(
-    name="mail.deliver_email", bind=True, autoretry_for=(Exception,), retry_backoff=30,
-    retry_backoff_max=3600,
-    retry_jitter=True, max_retries=8,
-)
-def deliver_email(self, message_id: int) -> str:
+@shared_task(name="mail.deliver_email")
+def deliver_email(message_id: int) -> str:
+    """Send one message once. A failure is recorded on the row with the instant of the
+    next attempt, which the sweep below hands out when it is due (a retry is never a
+    countdown held by the broker, so a broker restart loses none)."""
     return deliver_message(message_id)
 
 
 @shared_task(name="mail.requeue_outbox")
 def requeue_outbox() -> int:
+    """Beat, every minute: due retries, first attempts never made, expired claims."""
     ids = messages_to_requeue()
     db.session.commit()
     for message_id in set(ids):

@@ -3,16 +3,22 @@ causes it; a Celery task delivers it once that transaction commits.
 
 Delivery is idempotent: a message is claimed (queued -> sending) in its own
 transaction before anything is sent, so two workers never send it twice; a
-failure puts it back to queued with the error and the attempt counted, and the
-task retries with backoff; a periodic sweep re-queues anything left behind.
+failure puts it back to queued with the error, the attempt counted and the
+instant of the next attempt, growing from a minute to twelve hours (about a day
+in all) before the message is marked failed for staff to look at and retry. The
+periodic sweep hands due retries, and anything left behind, to the workers. Each
+message carries a Message-ID derived from its idempotency key, so that a copy
+sent again after a crash between sending and recording is the same message to
+the receiving server.
 """
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import logging
 import smtplib
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from email.utils import make_msgid
 
 import sqlalchemy as sa
 from flask import current_app, has_request_context, render_template
@@ -20,6 +26,7 @@ from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from cfp.core.audit import log_action
 from cfp.core.states import StateEnum, labels
 from cfp.core.tasks import queue_task
 from cfp.core.types import IdMixin, UTCDateTime, enum_column, utcnow
@@ -44,7 +51,12 @@ labels(
     }
 )
 
-MAX_ATTEMPTS = 8
+# The wait before each retry: about a day from the first attempt to the last.
+RETRY_DELAYS = [timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15), timedelta(hours=1),
+                timedelta(hours=3), timedelta(hours=6), timedelta(hours=12)]
+MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
+logger = logging.getLogger(__name__)
+CLAIM_LEASE = timedelta(minutes=15)  # a claim older than this was a worker that died
 
 
 class OutboxMessage(IdMixin, db.Model):
@@ -64,6 +76,7 @@ class OutboxMessage(IdMixin, db.Model):
     last_error: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     transport: Mapped[str | None] = mapped_column(sa.String(20))
     released_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
@@ -140,14 +153,20 @@ def claim_message(message_id: int) -> OutboxMessage | None:
     return db.session.get(OutboxMessage, message_id, populate_existing=True)
 
 
+def message_id_for(key: str, mail_from: str) -> str:
+    """The Message-ID of the outbox row with idempotency key `key`: the same on every
+    attempt, so that a receiving server drops a copy sent twice."""
+    domain = mail_from.rpartition("@")[2].strip(" >") or "cfp.local"
+    return f"<{hashlib.sha256(key.encode()).hexdigest()[:40]}.cfp@{domain}>"
+
+
 def _smtp_send(message: OutboxMessage) -> None:
     cfg = current_app.config
     email = EmailMessage()
     email["From"] = cfg["MAIL_FROM"]
     email["To"] = message.recipient
     email["Subject"] = message.subject
-    # A stable Message-ID lets receiving systems drop a duplicate after a crash.
-    email["Message-ID"] = make_msgid(idstring=f"cfp-{message.id}", domain="cfp.local")
+    email["Message-ID"] = message_id_for(message.idempotency_key, cfg["MAIL_FROM"])
     email.set_content(message.body)
     with smtplib.SMTP(cfg["SMTP_HOST"], cfg["SMTP_PORT"], timeout=30) as smtp:
         if cfg["SMTP_STARTTLS"]:
@@ -158,7 +177,9 @@ def _smtp_send(message: OutboxMessage) -> None:
 
 
 def deliver_message(message_id: int) -> str:
-    """Deliver one message. Returns what happened: sent, skipped, or raises to retry."""
+    """Deliver one message. Returns what happened: sent; skipped (someone else has it,
+    or it is not due); retry (failed now, the next attempt is scheduled); failed (no
+    attempt left: staff see it and may retry it)."""
     message = claim_message(message_id)
     if message is None:
         return "skipped"
@@ -168,35 +189,54 @@ def deliver_message(message_id: int) -> str:
             message.transport = "smtp"
         else:
             message.transport = "outbox"  # embedded mode: readable in the app
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001  (whatever failed, the row records it and waits)
+        logger.warning("delivery of message %s failed (attempt %s): %s", message.id, message.attempts, exc)
         message.last_error = f"{type(exc).__name__}: {exc}"
-        message.status = (
-            MessageStatus.failed if message.attempts >= MAX_ATTEMPTS else MessageStatus.queued
-        )
+        if message.attempts >= MAX_ATTEMPTS:
+            message.status, message.next_attempt_at = MessageStatus.failed, None
+        else:
+            message.status = MessageStatus.queued
+            message.next_attempt_at = utcnow() + RETRY_DELAYS[message.attempts - 1]
         db.session.commit()
-        raise
+        return message.status.value if message.status == MessageStatus.failed else "retry"
     message.status = MessageStatus.sent
     message.sent_at = utcnow()
-    message.last_error = None
+    message.last_error = message.next_attempt_at = None
     db.session.commit()
     return "sent"
 
 
 def messages_to_requeue(now: datetime | None = None) -> list[int]:
-    """Queued messages older than a minute, and claims older than 15 minutes."""
+    """What the sweep hands to the workers: retries that are due, first attempts that
+    never ran (queued over a minute ago), and claims past their lease (a worker died)."""
     now = now or utcnow()
     stale_claims = db.session.scalars(
         sa.select(OutboxMessage).where(
             OutboxMessage.status == MessageStatus.sending,
-            OutboxMessage.claimed_at < now - timedelta(minutes=15),
+            OutboxMessage.claimed_at < now - CLAIM_LEASE,
         )
     ).all()
     for message in stale_claims:
         message.status = MessageStatus.queued
+    due = sa.or_(
+        sa.and_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.created_at < now - timedelta(minutes=1),
+                sa.or_(OutboxMessage.released_at.is_(None),
+                       OutboxMessage.released_at < now - timedelta(minutes=1))),
+        OutboxMessage.next_attempt_at <= now,
+    )
     ids = db.session.scalars(
-        sa.select(OutboxMessage.id).where(
-            OutboxMessage.status == MessageStatus.queued,
-            OutboxMessage.created_at < now - timedelta(minutes=1),
-        )
+        sa.select(OutboxMessage.id).where(OutboxMessage.status == MessageStatus.queued, due)
     ).all()
     return sorted(set(ids) | {m.id for m in stale_claims})
+
+
+def retry_message(actor, message: OutboxMessage) -> bool:
+    """Staff send a failed message again (a new round of attempts); False if it is
+    not failed."""
+    if message.status != MessageStatus.failed:
+        return False
+    message.status, message.attempts, message.next_attempt_at = MessageStatus.queued, 0, None
+    log_action(actor, "mail.retry", message, after={"recipient": message.recipient,
+                                                    "last_error": message.last_error})
+    queue_task("mail.deliver_email", message.id)
+    return True

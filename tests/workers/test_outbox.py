@@ -15,6 +15,7 @@ from celery.signals import task_postrun
 
 from cfp.core.outbox import (
     MAX_ATTEMPTS,
+    RETRY_DELAYS,
     MessageStatus,
     OutboxMessage,
     deliver_message,
@@ -164,25 +165,26 @@ def test_committed_message_is_delivered_once(deliveries):
     assert message.status == MessageStatus.sent and message.attempts == 1
 
 
-def test_failing_smtp_keeps_the_message_and_counts_attempts(app):
+def test_failing_smtp_keeps_the_message_and_schedules_the_next_attempt(app):
     pi = f.user()
     message = outbox_row(pi)
     db.session.commit()
 
     with smtp_down(app):
         for attempt in range(1, MAX_ATTEMPTS):
-            with pytest.raises(ConnectionRefusedError):
-                deliver_message(message.id)
+            before = utcnow()
+            assert deliver_message(message.id) == "retry"
             message = fresh(message)
             assert message.status == MessageStatus.queued
             assert message.attempts == attempt
             assert message.last_error.startswith("ConnectionRefusedError")
             assert message.sent_at is None and message.transport is None
+            assert before + RETRY_DELAYS[attempt - 1] <= message.next_attempt_at <= \
+                utcnow() + RETRY_DELAYS[attempt - 1]
 
-        with pytest.raises(ConnectionRefusedError):
-            deliver_message(message.id)
+        assert deliver_message(message.id) == "failed"
         message = fresh(message)
-        assert message.status == MessageStatus.failed
+        assert message.status == MessageStatus.failed and message.next_attempt_at is None
         assert message.attempts == MAX_ATTEMPTS
         assert message.last_error.startswith("ConnectionRefusedError")
 
@@ -191,57 +193,61 @@ def test_failing_smtp_keeps_the_message_and_counts_attempts(app):
         assert fresh(message).attempts == MAX_ATTEMPTS
 
 
+def test_retries_grow_from_a_minute_to_hours_over_about_a_day():
+    waits = [d.total_seconds() for d in RETRY_DELAYS]
+    assert waits == sorted(waits) and waits[0] == 60
+    assert timedelta(hours=20) <= sum(RETRY_DELAYS, timedelta()) <= timedelta(hours=30)
+
+
 def test_message_is_sent_once_smtp_is_back(app):
     pi = f.user()
     message = outbox_row(pi)
     db.session.commit()
-    with smtp_down(app), pytest.raises(ConnectionRefusedError):
-        deliver_message(message.id)
+    with smtp_down(app):
+        assert deliver_message(message.id) == "retry"
     assert fresh(message).status == MessageStatus.queued
 
     assert deliver_message(message.id) == "sent"  # SMTP_HOST empty again: embedded transport
     message = fresh(message)
     assert message.status == MessageStatus.sent
     assert message.attempts == 2
-    assert message.last_error is None
+    assert message.last_error is None and message.next_attempt_at is None
 
 
-def test_failing_delivery_task_is_retried_and_the_message_kept(app, caplog):
-    """The test app's eager Celery does what a worker would: the delivery fails,
-    the task asks to be retried later, the row stays queued. The commit that
-    caused the email is not disturbed: the failure is logged, not raised."""
+def test_a_failed_first_attempt_leaves_the_commit_alone_and_waits_for_its_turn(app, deliveries):
+    """The delivery queued after commit fails: the commit that caused the email is
+    not disturbed, the row stays queued with its next attempt a minute later, and the
+    sweep does not hand it out before then."""
     pi = f.user()
     with smtp_down(app):
         message = queue_withdrawal_notice(pi, "withdrawn-5")
         db.session.commit()
-    assert any("after-commit callback" in r.message and "Retry in" in r.exc_text
-               for r in caplog.records if r.exc_text)
+    assert deliveries == [(message.id, "retry")]
     message = fresh(message)
-    assert message.status == MessageStatus.queued
-    assert message.attempts == 1
+    assert message.status == MessageStatus.queued and message.attempts == 1
     assert message.last_error.startswith("ConnectionRefusedError")
+    assert message.id not in messages_to_requeue(utcnow() + timedelta(seconds=30))
+    assert message.id in messages_to_requeue(utcnow() + timedelta(minutes=2))
+    db.session.rollback()
 
 
-def test_task_retry_budget_ends_with_a_failed_message_never_dropped(app, deliveries):
-    """Eager retries run at once when nothing propagates: the task's retries cover
-    every attempt the outbox allows, and the row survives as failed."""
+def test_a_message_failing_for_a_day_ends_failed_never_dropped(app, deliveries):
+    """The sweep hands each retry out when it is due, and only then, until the last."""
     pi = f.user()
     message = outbox_row(pi)
     db.session.commit()
-    celery_conf = app.extensions["celery"].conf
-    propagates = celery_conf.task_eager_propagates
+    now = utcnow()
     with smtp_down(app):
-        celery_conf.task_eager_propagates = False
-        try:
-            deliver_email.delay(message.id)
-        finally:
-            celery_conf.task_eager_propagates = propagates
+        assert deliver_message(message.id) == "retry"
+        for _ in range(MAX_ATTEMPTS - 1):
+            due = fresh(message).next_attempt_at
+            assert message.id not in messages_to_requeue(due - timedelta(seconds=1))
+            assert message.id in messages_to_requeue(due)
+            db.session.rollback()
+            deliver_message(message.id)
     message = fresh(message)
-    assert message.status == MessageStatus.failed
-    assert message.attempts == MAX_ATTEMPTS
-    assert message.last_error.startswith("ConnectionRefusedError")
-    assert deliveries[-1] == (message.id, "skipped")
-    assert len(deliveries) == MAX_ATTEMPTS + 1
+    assert message.status == MessageStatus.failed and message.attempts == MAX_ATTEMPTS
+    assert message.id not in messages_to_requeue(now + timedelta(days=3))
 
 
 def test_sweep_picks_old_queued_messages_and_stale_claims(app, deliveries):

@@ -1,0 +1,107 @@
+"""Email through a real SMTP server (aiosmtpd on 127.0.0.1): each message arrives once,
+with a Message-ID that stays the same on every attempt; a connection cut in the middle
+of a send is retried, and a copy sent again after the server took it is recognisable
+as the same message."""
+from __future__ import annotations
+
+import email
+import email.policy
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from cfp.core.outbox import MessageStatus, deliver_message, message_id_for
+from cfp.core.types import utcnow
+from cfp.extensions import db
+from tests import factories as f
+from tests.workers.test_outbox import (
+    closed_port,
+    configured,
+    fresh,
+    outbox_row,
+    queue_withdrawal_notice,
+)
+
+
+class Inbox:
+    """What the server accepted; `cut` says how many upcoming messages to cut off:
+    'before' (no reply, nothing kept) or 'after' (kept, then the reply is lost)."""
+
+    def __init__(self):
+        self.messages: list[email.message.Message] = []
+        self.cut: list[str] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        how = self.cut.pop(0) if self.cut else None
+        if how == "after":
+            self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+        if how is not None:
+            server.transport.abort()  # the connection dies before the client hears back
+            return "421 gone"
+        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp(app):
+    inbox = Inbox()
+    port = closed_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        with configured(app, SMTP_HOST="127.0.0.1", SMTP_PORT=port,
+                        SMTP_STARTTLS=False, SMTP_USER="", MAIL_FROM="cfp@committee.example"):
+            yield inbox
+    finally:
+        controller.stop()
+
+
+def test_messages_arrive_once_each_with_their_stable_message_id(smtp):
+    pi, partner = f.user(name="Li Wei"), f.user(name="Anne Dupont")
+    first = queue_withdrawal_notice(pi, "withdrawn-smtp-1")
+    second = queue_withdrawal_notice(partner, "withdrawn-smtp-2")
+    db.session.commit()  # delivery is queued on commit and runs at once (eager Celery)
+    assert sorted(m["To"] for m in smtp.messages) == sorted([pi.email, partner.email])
+    by_to = {m["To"]: m for m in smtp.messages}
+    assert by_to[pi.email]["Message-ID"] == message_id_for("withdrawn-smtp-1", "cfp@committee.example")
+    assert by_to[pi.email]["Subject"] == fresh(first).subject
+    assert "Moving institution" in by_to[pi.email].get_content()
+    for message in (first, second):
+        message = fresh(message)
+        assert message.status == MessageStatus.sent and message.transport == "smtp"
+        assert message.attempts == 1
+
+
+def test_a_connection_cut_mid_send_is_retried_and_the_message_arrives_once(smtp):
+    pi = f.user()
+    message = outbox_row(pi)
+    db.session.commit()
+    smtp.cut = ["before"]
+    assert deliver_message(message.id) == "retry"
+    assert smtp.messages == []
+    row = fresh(message)
+    assert row.status == MessageStatus.queued and "SMTPServerDisconnected" in row.last_error
+    assert row.next_attempt_at > utcnow()
+    assert deliver_message(message.id) == "sent"  # the sweep hands it out when due
+    assert len(smtp.messages) == 1
+    assert fresh(message).status == MessageStatus.sent and fresh(message).attempts == 2
+
+
+def test_a_copy_sent_again_after_a_lost_reply_is_the_same_message(smtp):
+    """The server kept the message but its reply was lost: the outbox cannot know, and
+    sends it again; both copies carry one Message-ID, so the receiving side keeps one."""
+    pi = f.user()
+    message = outbox_row(pi)
+    db.session.commit()
+    smtp.cut = ["after"]
+    assert deliver_message(message.id) == "retry"
+    assert deliver_message(message.id) == "sent"
+    assert len(smtp.messages) == 2
+    assert len({m["Message-ID"] for m in smtp.messages}) == 1
+    assert smtp.messages[0]["Message-ID"] == message_id_for(fresh(message).idempotency_key,
+                                                            "cfp@committee.example")
+
+
+def test_each_row_has_its_own_message_id():
+    ids = {message_id_for(f"letter-1-{n}-2", "cfp@committee.example") for n in range(50)}
+    assert len(ids) == 50 and all(i.endswith("@committee.example>") for i in ids)
