@@ -51,7 +51,7 @@ from cfp.meetings.operations import (
 )
 from cfp.projects.models import Project
 from cfp.selection.models import ProjectList, ProjectListState
-from cfp.selection.operations import decision_letters, release_letter, release_letters
+from cfp.selection.operations import letter_summary, release_letter, release_letters
 
 bp = Blueprint("meetings", __name__, url_prefix="/meetings")
 
@@ -314,7 +314,7 @@ def supersede(decision_id: int):
 @role_required(Role.secretariat, Role.admin)
 def letters(decision_id: int):
     decision = load_visible(Decision, decision_id)
-    return render_template("meetings/letters.html", decision=decision, letters=decision_letters(decision))
+    return render_template("meetings/letters.html", decision=decision, letters=letter_summary(decision))
 
 
 @bp.route("/decisions/<int:decision_id>/letters/<int:message_id>/release", methods=["POST"])

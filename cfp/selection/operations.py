@@ -2,6 +2,7 @@
 and the archiving of a call's selection."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
@@ -123,6 +124,29 @@ def release_letters(actor, decision: Decision) -> int:
     released = sum(release_message(m, actor) for m in messages)
     log_action(actor, "decision.release_letters", decision, after={"released": released})
     return released
+
+
+@dataclass
+class Letter:
+    message: OutboxMessage
+    proposal: Proposal
+    outcome: str  # "funded", "reserve" or "not funded", as this decision said
+
+
+def letter_summary(decision: Decision) -> list[Letter]:
+    """Each letter of a decision with its proposal and the outcome it tells."""
+    messages = decision_letters(decision)
+    ids = {int(m.idempotency_key.split("-")[2]) for m in messages}
+    proposals = {p.id: p for p in db.session.scalars(sa.select(Proposal).where(Proposal.id.in_(ids)))}
+    funded = {p.proposal_id for p in projects_adopted_by(decision)}
+    plist = decision.project_list
+    reserve = {e.proposal_id for e in plist.entries if e.kind == EntryKind.reserve} if plist else set()
+    rows = []
+    for m in messages:
+        pid = int(m.idempotency_key.split("-")[2])
+        outcome = "funded" if pid in funded else "reserve" if pid in reserve else "not funded"
+        rows.append(Letter(m, proposals[pid], outcome))
+    return sorted(rows, key=lambda r: (r.proposal.reference or "", r.message.recipient))
 
 
 def decision_letters(decision: Decision) -> list[OutboxMessage]:

@@ -226,3 +226,24 @@ def test_the_funding_plan_says_why_each_proposal_is_in_on_the_reserve_or_out(cli
     assert "Not yet reviewed by WBI" in rows[best.reference]
     assert "Vetoed by WBI" in rows[vetoed.reference]
     assert page.count("why each proposal is") == 1  # said once, not flashed and shown again
+
+
+def test_letters_summary_and_funded_letters_say_what_happens_next(client, round_one):
+    w = round_one
+    decision = w["decision"]
+    f.login(client, w["secretariat"])
+    page = client.get(f"/meetings/decisions/{decision.id}/letters").data.decode()
+    table = page[page.index('id="letters"'):]
+    assert table.count('class="letter-text"') == 8  # A, B, C and D, both PIs each
+    for proposal, outcome in ((w["a"], "funded"), (w["b"], "reserve"), (w["c"], "not funded")):
+        row = table[table.index(proposal.reference):][:400]
+        assert f">{outcome}<" in row, (proposal.title, row)
+    letter = db.session.scalar(sa.select(OutboxMessage).where(
+        OutboxMessage.idempotency_key.like(f"letter-{decision.id}-{w['a'].id}-%")))
+    project = db.session.scalar(sa.select(Project).filter_by(proposal_id=w["a"].id))
+    body = letter.body
+    assert "S5-CN-BE-2021-01" in body
+    assert "MOST, year 1: 150,000.00 CNY" in body and "WBI, year 2: 15,000.00 EUR" in body
+    assert f"The project runs from {project.start_date} to {project.end_date}" in body
+    first_report = min(r.due_on for r in project.reports)
+    assert f"report is due on {first_report}" in body
