@@ -47,7 +47,24 @@ if [[ ! -f $stamp || $(cat "$stamp") != "$wanted" ]] \
     printf '%s\n' "$wanted" > "$stamp"
 fi
 
-# 2. PostgreSQL and Redis, started only when they do not answer.
+# 2. Debian packages the tests read PDFs with (poppler's pdffonts, pdftotext) and the
+# TrueType font with Chinese glyphs that PDFs embed; installed only when missing.
+need=()
+command -v pdffonts >/dev/null 2>&1 || need+=(poppler-utils)
+[[ -f /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ]] || need+=(fonts-wqy-zenhei)
+if ((${#need[@]})); then
+    say "installing ${need[*]}"
+    apt_log=$(mktemp)
+    if ! { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}"; } \
+        </dev/null >"$apt_log" 2>&1; then
+        cat "$apt_log" >&2
+        rm -f "$apt_log"
+        exit 1
+    fi
+    rm -f "$apt_log"
+fi
+
+# 3. PostgreSQL and Redis, started only when they do not answer.
 if ! pg_isready -q -h 127.0.0.1; then
     say "starting PostgreSQL"
     version=$(ls /etc/postgresql | sort -V | tail -n 1)
@@ -63,7 +80,7 @@ if ! redis_up; then
     wait_for Redis 30 redis_up || exit 1
 fi
 
-# 3. The suite, once per database; both runs happen even if the first fails.
+# 4. The suite, once per database; both runs happen even if the first fails.
 reports=$(mktemp -d "${TMPDIR:-/tmp}/cfp-tests.XXXXXX")
 trap 'rm -rf "$reports"' EXIT
 
@@ -73,7 +90,7 @@ for db in postgresql sqlite; do
     CFP_TEST_DB=$db "$PY" -m pytest --junitxml="$reports/$db.xml" "$@" </dev/null || status=1
 done
 
-# 4. One line for both runs. A run that wrote no report (pytest could not even
+# 5. One line for both runs. A run that wrote no report (pytest could not even
 # start) counts as one failure, so the line never hides a broken run.
 "$PY" - "$reports/postgresql.xml" "$reports/sqlite.xml" <<'EOF'
 import sys

@@ -1,47 +1,24 @@
-"""The minutes of a meeting as a PDF: delegations, agenda, decisions and, as annex,
-the project lists the meeting adopted. Text containing Chinese characters is set in
-reportlab's built-in CID font STSong-Light; everything else in Helvetica (which covers
-French accents)."""
+"""The minutes of a meeting as a PDF: delegations, agenda, decisions, the co-chairs'
+signatures and, as annex, the project lists the meeting adopted; numbered pages.
+Chinese text is set in a font embedded in the file (cfp.core.pdf); everything else in
+Helvetica (which covers French accents)."""
 from __future__ import annotations
 
 import hashlib
 import io
-import re
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 
+from cfp.core.pdf import markup as _text
+from cfp.core.pdf import numbered_canvas
 from cfp.extensions import db
 from cfp.meetings.models import Decision, Meeting
 from cfp.meetings.operations import previous_meeting, projects_adopted_at, written_decisions
 from cfp.projects.models import Project
 from cfp.selection.models import EntryKind, ProjectList
-
-CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]")
-CJK_FONT = "STSong-Light"
-
-
-def _fonts() -> None:
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-
-    if CJK_FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
-
-
-def _text(value) -> str:
-    """Escaped paragraph markup; runs of CJK characters switch to the CID font."""
-    out, last = [], 0
-    text = str(value)
-    for m in re.finditer(CJK.pattern + "+", text):
-        out.append(escape(text[last:m.start()]))
-        out.append(f'<font name="{CJK_FONT}">{escape(m.group(0))}</font>')
-        last = m.end()
-    out.append(escape(text[last:]))
-    return "".join(out)
 
 
 def cache_key(meeting: Meeting) -> str:
@@ -87,7 +64,6 @@ def build_minutes(meeting: Meeting) -> bytes:
         TableStyle,
     )
 
-    _fonts()
     styles = getSampleStyleSheet()
     body, h1, h2 = styles["BodyText"], styles["Title"], styles["Heading2"]
     small = styles["BodyText"].clone("small", fontSize=8, leading=10)
@@ -134,6 +110,8 @@ def build_minutes(meeting: Meeting) -> bytes:
             p(_("Decision %(n)s (%(kind)s, %(state)s): %(title)s", n=d.number, kind=d.kind.label,
                 state=d.state.label, title=d.title))
 
+    story.extend(_signatures(meeting, styles))
+
     lists = db.session.scalars(sa.select(ProjectList).join(Decision, ProjectList.decision_id == Decision.id)
                                .where(Decision.meeting_id == meeting.id).order_by(ProjectList.id)).all()
     projects = {pr.proposal_id: pr for pr in projects_adopted_at(meeting)}
@@ -163,5 +141,25 @@ def build_minutes(meeting: Meeting) -> bytes:
 
     buffer = io.BytesIO()
     doc = SimpleDocTemplate(buffer, pagesize=A4, title=meeting.title, leftMargin=15 * mm, rightMargin=15 * mm)
-    doc.build(story)
+    doc.build(story, canvasmaker=numbered_canvas(_("Page %s of %s")))
     return buffer.getvalue()
+
+
+def _signatures(meeting: Meeting, styles) -> list:
+    """A block for each side's co-chair to sign, side by side."""
+    from reportlab.lib.units import mm
+    from reportlab.platypus import KeepTogether, Paragraph, Spacer, Table, TableStyle
+
+    cells = []
+    for agency in meeting.committee.agencies:
+        chair = next((a for a in meeting.cochairs if a.agency_id == agency.id), None)
+        lines = [_("For %(side)s", side=agency.name)]
+        if chair is not None:
+            lines.append(chair.name + (f" ({chair.name_original})" if chair.name_original else ""))
+            lines += [x for x in (chair.title, chair.organisation) if x]
+        lines += ["", _("Signature:") + " ________________________", _("Date:") + " ________________"]
+        cells.append([Paragraph(_text(line) or "&nbsp;", styles["BodyText"]) for line in lines])
+    table = Table([cells], colWidths=[90 * mm] * len(cells))
+    table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
+    return [Spacer(1, 10 * mm), KeepTogether([Paragraph(_text(_("Signed by the co-chairs")), styles["Heading2"]),
+                                              table])]

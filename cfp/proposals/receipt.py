@@ -1,51 +1,25 @@
 """The PDF of what was submitted, built with reportlab from the submitted version's
-snapshot. Chinese text (names in the original script) is set in reportlab's built-in
-CID font STSong-Light, so no font file needs to be installed."""
+snapshot. Chinese text (names in the original script) is set in the font embedded by
+cfp.core.pdf."""
 from __future__ import annotations
 
 import io
-from xml.sax.saxutils import escape
 
 from flask_babel import gettext as _
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from cfp.core.pdf import markup
 from cfp.core.timezones import format_instant
 from cfp.proposals.history import _flatten
 from cfp.proposals.models import Proposal
 
-CJK_FONT = "STSong-Light"
-
-
-def _cjk_font() -> str:
-    if CJK_FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
-    return CJK_FONT
-
 
 def _para(text: str, style: ParagraphStyle) -> Paragraph:
-    """Latin text in the style's font; any non-ASCII run in the CJK font."""
-    out, run, cjk = [], [], False
-    font = _cjk_font()
-
-    def flush():
-        if run:
-            chunk = escape("".join(run)).replace("\n", "<br/>")
-            out.append(f'<font name="{font}">{chunk}</font>' if cjk else chunk)
-            run.clear()
-
-    for ch in text or "":
-        is_cjk = ord(ch) > 0x2E7F
-        if is_cjk != cjk:
-            flush()
-            cjk = is_cjk
-        run.append(ch)
-    flush()
-    return Paragraph("".join(out), style)
+    """Latin text in the style's font; any CJK run in the embedded CJK font."""
+    return Paragraph(markup(text), style)
 
 
 def submitted_pdf(proposal: Proposal, snapshot: dict, timezone: str | None = None) -> bytes:

@@ -57,6 +57,7 @@ from cfp.selection.ranking import (
     set_score_method,
 )
 from tests import factories as f
+from tests import pdftools
 
 
 def ranked(call, cn, be, title, cn_score, be_score, *, cn_pass=True, be_pass=True,
@@ -358,6 +359,23 @@ def test_the_minutes_pdf_renders_chinese_and_french_names(client, world):
     db.session.flush()
     again = client.get(f"/meetings/{meeting.id}/minutes.pdf").data
     assert "郭晓林" in "".join(p.extract_text() for p in PdfReader(io.BytesIO(again)).pages)
+
+
+def test_the_minutes_embed_their_chinese_font_number_their_pages_and_carry_signatures(client, world):
+    """Shown on a computer without Chinese fonts: every font is embedded (pdffonts)."""
+    cn, be, committee, call, secretariat = world
+    ranked(call, cn, be, "Perovskite tandem cells", "5.0", "5.0")
+    meeting, _decision, _plist = adopted(call, cn, be, committee, secretariat)
+    f.login(client, secretariat)
+    data = client.get(f"/meetings/{meeting.id}/minutes.pdf").data
+    other_fonts = pdftools.non_standard_fonts(data)  # the Chinese names' font travels with the file
+    assert other_fonts and all(other_fonts.values()), pdftools.fonts(data)
+    text = pdftools.text(data)
+    pages = text.count("\f") or 1
+    assert f"Page 1 of {pages}" in text and f"Page {pages} of {pages}" in text
+    block = text[text.index("Signed by the co-chairs"):]
+    assert "Zhao Jing (赵静)" in block and "Christian Carette" in block
+    assert "Deputy Director-General" in block and block.count("Signature:") == 2
 
 
 # --- adoption, letters, the chain ---------------------------------------------------------------
