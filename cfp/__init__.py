@@ -19,7 +19,7 @@ def create_app(config: dict | None = None) -> Flask:
         instance_path=os.environ.get("CFP_INSTANCE_PATH") or str(ROOT / "instance"),
         template_folder=str(ROOT / "templates"),
     )
-    from cfp.config import load_config
+    from cfp.config import load_config, resolve_secret_key
 
     app.config.update(load_config(app.instance_path))
     if config:
@@ -27,6 +27,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.config.update(config)
         if celery_overrides:
             app.config["CELERY"] = {**app.config["CELERY"], **celery_overrides}
+    app.config["SECRET_KEY"] = resolve_secret_key(app.config, app.instance_path)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     transport = app.config["CELERY"].get("broker_transport_options") or {}
     for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):

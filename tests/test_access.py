@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import uuid
 from dataclasses import dataclass
 
 import pytest
@@ -541,7 +542,7 @@ def test_the_audit_log_is_refused_to_researchers_staff_and_reviewers(client, sce
 def test_a_post_without_a_csrf_token_is_refused(app, database_url):
     protected = create_app({
         "TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "WTF_CSRF_ENABLED": True,
-        "SECRET_KEY": "csrf-test", "CELERY": {"task_always_eager": True, "broker_url": "memory://"},
+        "SECRET_KEY": "csrf-" + uuid.uuid4().hex, "CELERY": {"task_always_eager": True, "broker_url": "memory://"},
     })
     try:
         client = protected.test_client()
