@@ -139,15 +139,10 @@ def _register_template_helpers(app: Flask) -> None:
 
 
 def local_referrer(default: str = "/") -> str:
-    """The page the user came from, if it is on this site."""
-    from urllib.parse import urlsplit
+    """The page the user came from, if it is a page of this site."""
+    from cfp.core.redirects import local_referrer_path
 
-    referrer = request.referrer
-    if referrer:
-        parts = urlsplit(referrer)
-        if parts.netloc in ("", request.host):
-            return parts.path + (f"?{parts.query}" if parts.query else "")
-    return default
+    return local_referrer_path(request.referrer, request.host) or default
 
 
 def _register_error_handlers(app: Flask) -> None:

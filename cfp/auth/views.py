@@ -20,6 +20,7 @@ from cfp.auth.forms import (
 from cfp.calls.models import Agency
 from cfp.core.errors import DomainError
 from cfp.core.forms import options
+from cfp.core.redirects import local_path
 from cfp.core.timezones import timezone_choices
 from cfp.extensions import db
 
@@ -27,11 +28,8 @@ bp = Blueprint("auth", __name__)
 
 
 def _safe_next(default: str) -> str:
-    target = request.args.get("next") or request.form.get("next") or ""
-    # Only local paths: never redirect to another host.
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return default
+    """Where `next` asks to go, if that is a path on this site; `default` otherwise."""
+    return local_path(request.args.get("next") or request.form.get("next")) or default
 
 
 def _login_refused() -> str:
