@@ -34,6 +34,9 @@ def create_app(config: dict | None = None) -> Flask:
         if key in transport:  # the embedded broker's folders
             Path(transport[key]).mkdir(parents=True, exist_ok=True)
 
+    from cfp.core.params import BoundedIntegerConverter
+
+    app.url_map.converters["int"] = BoundedIntegerConverter  # before any rule uses it
     _init_extensions(app)
     _register_blueprints(app)
     _register_template_helpers(app)
