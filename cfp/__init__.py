@@ -41,6 +41,9 @@ def create_app(config: dict | None = None) -> Flask:
     _register_blueprints(app)
     _register_template_helpers(app)
     _register_error_handlers(app)
+    from cfp.core import headers
+
+    headers.register(app)
     from cfp.core.celery import celery_init_app
 
     celery_init_app(app)

@@ -51,10 +51,12 @@ def load_config(instance_path: str) -> dict:
                 "store_processed": False,
             },
         }
+    production = env.get("CFP_ENV", "").strip().lower() == "production"
     return {
         # None: the embedded mode makes one (see `resolve_secret_key`); production must set it.
         "SECRET_KEY": env.get("CFP_SECRET_KEY") or None,
-        "PRODUCTION": env.get("CFP_ENV", "").strip().lower() == "production",
+        # Production is served over HTTPS: Secure cookies and HSTS (cfp/core/headers.py).
+        "PRODUCTION": production,
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "REDIS_URL": redis_url,
@@ -74,6 +76,10 @@ def load_config(instance_path: str) -> dict:
         "WTF_CSRF_ENABLED": _bool(env.get("CFP_CSRF_ENABLED"), True),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": production,
         "CELERY": {
             **broker,
             "result_backend": None,
