@@ -67,12 +67,9 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_message_category = "info"
 
     import cfp.models  # noqa: F401  (every model registered before first use)
+    from cfp.auth import sessions
 
-    @login_manager.user_loader
-    def load_user(user_id: str):
-        from cfp.auth.models import User
-
-        return db.session.get(User, int(user_id))
+    sessions.register(app)  # the user loader, and the session lifetimes
 
     with app.app_context():
         if db.engine.dialect.name == "sqlite":

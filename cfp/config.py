@@ -9,6 +9,7 @@ import os
 import re
 import secrets
 import stat
+from datetime import timedelta
 from pathlib import Path
 
 SECRET_KEY_FILE = "secret_key"  # in the instance folder, embedded mode only
@@ -31,9 +32,22 @@ def _bool(value: str | None, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _positive_int(name: str, default: int) -> int:
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    if not text.isascii() or not text.isdigit() or int(text) < 1:
+        raise ConfigurationError(f"{name} must be a whole number of at least 1, not {text!r}")
+    return int(text)
+
+
 def load_config(instance_path: str) -> dict:
     instance = Path(instance_path)
     env = os.environ
+    # A session ends after this long without a request, and this long after logging in
+    # (OWASP ASVS level 2: 30 minutes idle, 12 hours in all), checked by cfp/auth/sessions.py.
+    idle_minutes = _positive_int("CFP_SESSION_IDLE_MINUTES", 30)
+    max_hours = _positive_int("CFP_SESSION_MAX_HOURS", 12)
     database_url = env.get("CFP_DATABASE_URL") or f"sqlite:///{instance / 'cfp.sqlite3'}"
     redis_url = env.get("CFP_REDIS_URL", "")
     broker_dir = instance / "broker"
@@ -74,6 +88,10 @@ def load_config(instance_path: str) -> dict:
         "LANGUAGES": ["en", "fr", "zh"],
         "BOOTSTRAP_SERVE_LOCAL": True,
         "WTF_CSRF_ENABLED": _bool(env.get("CFP_CSRF_ENABLED"), True),
+        "SESSION_IDLE_MINUTES": idle_minutes,
+        "SESSION_MAX_HOURS": max_hours,
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=max_hours),  # also the signature's max age
+        "REMEMBER_COOKIE_DURATION": timedelta(hours=max_hours),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,

@@ -79,6 +79,7 @@ ACCESS = [
     ("POST", "/account", {}, members(200)),  # the profile form comes back with what is missing
     ("POST", "/account/password", {}, members(200)),
     ("POST", "/account/verify-email", None, members(302)),
+    ("POST", "/account/sessions/end", None, members(302)),  # log out everywhere: one's own
     ("GET", "/verify-email/no-such-token", None, public(400)),
     ("GET", "/reset-password", None, public()),
     ("POST", "/reset-password", {"email": "nobody@example.org"}, public(302)),  # same for all

@@ -68,9 +68,22 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
+    current_user.end_sessions()  # a copy of this session's cookie must not outlive it
+    db.session.commit()
     logout_user()
     flash(_("You are logged out."), "info")
     return redirect(url_for("core.home"))
+
+
+@bp.route("/account/sessions/end", methods=["POST"])
+@login_required
+def end_sessions():
+    """Log out everywhere: this browser and every other holding a session."""
+    ops.end_sessions(current_user, current_user)
+    db.session.commit()
+    logout_user()
+    flash(_("You are logged out on every device. Log in again to go on."), "info")
+    return redirect(url_for("auth.login"))
 
 
 @bp.route("/register", methods=["GET", "POST"])
