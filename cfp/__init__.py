@@ -19,7 +19,7 @@ def create_app(config: dict | None = None) -> Flask:
         instance_path=os.environ.get("CFP_INSTANCE_PATH") or str(ROOT / "instance"),
         template_folder=str(ROOT / "templates"),
     )
-    from cfp.config import load_config
+    from cfp.config import load_config, resolve_secret_key
 
     app.config.update(load_config(app.instance_path))
     if config:
@@ -27,16 +27,23 @@ def create_app(config: dict | None = None) -> Flask:
         app.config.update(config)
         if celery_overrides:
             app.config["CELERY"] = {**app.config["CELERY"], **celery_overrides}
+    app.config["SECRET_KEY"] = resolve_secret_key(app.config, app.instance_path)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     transport = app.config["CELERY"].get("broker_transport_options") or {}
     for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
         if key in transport:  # the embedded broker's folders
             Path(transport[key]).mkdir(parents=True, exist_ok=True)
 
+    from cfp.core.params import BoundedIntegerConverter
+
+    app.url_map.converters["int"] = BoundedIntegerConverter  # before any rule uses it
     _init_extensions(app)
     _register_blueprints(app)
     _register_template_helpers(app)
     _register_error_handlers(app)
+    from cfp.core import headers
+
+    headers.register(app)
     from cfp.core.celery import celery_init_app
 
     celery_init_app(app)
@@ -60,12 +67,9 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_message_category = "info"
 
     import cfp.models  # noqa: F401  (every model registered before first use)
+    from cfp.auth import sessions
 
-    @login_manager.user_loader
-    def load_user(user_id: str):
-        from cfp.auth.models import User
-
-        return db.session.get(User, int(user_id))
+    sessions.register(app)  # the user loader, and the session lifetimes
 
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
@@ -138,15 +142,10 @@ def _register_template_helpers(app: Flask) -> None:
 
 
 def local_referrer(default: str = "/") -> str:
-    """The page the user came from, if it is on this site."""
-    from urllib.parse import urlsplit
+    """The page the user came from, if it is a page of this site."""
+    from cfp.core.redirects import local_referrer_path
 
-    referrer = request.referrer
-    if referrer:
-        parts = urlsplit(referrer)
-        if parts.netloc in ("", request.host):
-            return parts.path + (f"?{parts.query}" if parts.query else "")
-    return default
+    return local_referrer_path(request.referrer, request.host) or default
 
 
 def _register_error_handlers(app: Flask) -> None:

@@ -6,7 +6,24 @@ called by the app factory.
 from __future__ import annotations
 
 import os
+import re
+import secrets
+import stat
+from datetime import timedelta
 from pathlib import Path
+
+SECRET_KEY_FILE = "secret_key"  # in the instance folder, embedded mode only
+MIN_SECRET_KEY_BYTES = 32
+MIN_SECRET_KEY_DISTINCT = 10  # fewer different characters than this is a pattern, not randomness
+# Words of the values people leave in place ("change-me", "your-secret-key-here", the
+# old embedded default): a key containing one is a placeholder, however long.
+PLACEHOLDER_WORDS = ("changeme", "changethis", "devonly", "replaceme", "yoursecret", "secretkeyhere",
+                     "notsecret", "notasecret", "insecure", "placeholder", "example")
+MAKE_A_KEY = "python3 -c 'import secrets; print(secrets.token_hex(32))'"
+
+
+class ConfigurationError(RuntimeError):
+    """A setting that makes it unsafe to start; the message says what to set."""
 
 
 def _bool(value: str | None, default: bool = False) -> bool:
@@ -15,9 +32,22 @@ def _bool(value: str | None, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _positive_int(name: str, default: int) -> int:
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    if not text.isascii() or not text.isdigit() or int(text) < 1:
+        raise ConfigurationError(f"{name} must be a whole number of at least 1, not {text!r}")
+    return int(text)
+
+
 def load_config(instance_path: str) -> dict:
     instance = Path(instance_path)
     env = os.environ
+    # A session ends after this long without a request, and this long after logging in
+    # (OWASP ASVS level 2: 30 minutes idle, 12 hours in all), checked by cfp/auth/sessions.py.
+    idle_minutes = _positive_int("CFP_SESSION_IDLE_MINUTES", 30)
+    max_hours = _positive_int("CFP_SESSION_MAX_HOURS", 12)
     database_url = env.get("CFP_DATABASE_URL") or f"sqlite:///{instance / 'cfp.sqlite3'}"
     redis_url = env.get("CFP_REDIS_URL", "")
     broker_dir = instance / "broker"
@@ -35,8 +65,12 @@ def load_config(instance_path: str) -> dict:
                 "store_processed": False,
             },
         }
+    production = env.get("CFP_ENV", "").strip().lower() == "production"
     return {
-        "SECRET_KEY": env.get("CFP_SECRET_KEY", "dev-only-change-me"),
+        # None: the embedded mode makes one (see `resolve_secret_key`); production must set it.
+        "SECRET_KEY": env.get("CFP_SECRET_KEY") or None,
+        # Production is served over HTTPS: Secure cookies and HSTS (cfp/core/headers.py).
+        "PRODUCTION": production,
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "REDIS_URL": redis_url,
@@ -54,8 +88,16 @@ def load_config(instance_path: str) -> dict:
         "LANGUAGES": ["en", "fr", "zh"],
         "BOOTSTRAP_SERVE_LOCAL": True,
         "WTF_CSRF_ENABLED": _bool(env.get("CFP_CSRF_ENABLED"), True),
+        "SESSION_IDLE_MINUTES": idle_minutes,
+        "SESSION_MAX_HOURS": max_hours,
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=max_hours),  # also the signature's max age
+        "REMEMBER_COOKIE_DURATION": timedelta(hours=max_hours),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": production,
         "CELERY": {
             **broker,
             "result_backend": None,
@@ -72,3 +114,79 @@ def load_config(instance_path: str) -> dict:
             "beat_schedule_filename": str(instance / "celerybeat-schedule"),
         },
     }
+
+
+# The secret key, which signs sessions and every token: never one that appears in the source.
+
+def weak_key_reason(key: str) -> str | None:
+    """Why `key` is not fit to sign anything, or None if it is."""
+    words = re.sub(r"[^a-z0-9]", "", key.lower())
+    if any(word in words for word in PLACEHOLDER_WORDS):
+        return "it is a placeholder, not a secret"
+    size = len(key.encode())
+    if size < MIN_SECRET_KEY_BYTES:
+        return f"it is {size} bytes long, and it needs at least {MIN_SECRET_KEY_BYTES} bytes"
+    if len(set(key)) < MIN_SECRET_KEY_DISTINCT:
+        return "it has too few different characters to be random"
+    return None
+
+
+def production_reasons(config: dict) -> list[str]:
+    """Why this start is a production one, which must be given its key (several
+    machines share none of the instance folder): empty in the embedded mode."""
+    reasons = []
+    if config.get("PRODUCTION"):
+        reasons.append("CFP_ENV=production")
+    if not str(config.get("SQLALCHEMY_DATABASE_URI", "")).startswith("sqlite"):
+        reasons.append("a database server")
+    broker = str((config.get("CELERY") or {}).get("broker_url", ""))
+    if config.get("REDIS_URL") or broker.startswith(("redis", "rediss")):
+        reasons.append("a Redis broker")
+    return reasons
+
+
+def resolve_secret_key(config: dict, instance_path: str) -> str:
+    """The key to sign with: the configured one if it is strong; otherwise, in the
+    embedded mode only, the instance folder's own. Raises ConfigurationError."""
+    key = config.get("SECRET_KEY")
+    if key:
+        reason = weak_key_reason(key)
+        if reason is not None:
+            raise ConfigurationError(
+                f"CFP_SECRET_KEY is weak: {reason}. Set it to at least {MIN_SECRET_KEY_BYTES} "
+                f"random bytes, the same for every web and worker process, e.g. from: {MAKE_A_KEY}")
+        return key
+    reasons = production_reasons(config)
+    if reasons:
+        raise ConfigurationError(
+            f"CFP_SECRET_KEY is not set, and this is a production start ({', '.join(reasons)}). "
+            f"Set it to at least {MIN_SECRET_KEY_BYTES} random bytes, the same for every web and "
+            f"worker process, e.g. from: {MAKE_A_KEY}")
+    return _instance_secret_key(Path(instance_path))
+
+
+def _instance_secret_key(instance: Path) -> str:
+    """A random key made by the first start and kept in the instance folder (mode
+    0600), so that later starts, web and worker alike, sign with the same one."""
+    path = instance / SECRET_KEY_FILE
+    instance.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        draft = instance / f".{SECRET_KEY_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_hex(MIN_SECRET_KEY_BYTES) + "\n")
+            try:
+                os.link(draft, path)  # never replaces: of two processes starting at once, one wins
+            except FileExistsError:
+                pass
+        finally:
+            draft.unlink(missing_ok=True)
+    if stat.S_IMODE(path.stat().st_mode) & 0o077:
+        path.chmod(0o600)
+    key = path.read_text().strip()
+    reason = weak_key_reason(key)
+    if reason is not None:
+        raise ConfigurationError(f"The secret key in {path} is weak: {reason}. Delete the file "
+                                 "and start again to have a new one made (every session ends).")
+    return key

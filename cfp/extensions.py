@@ -21,7 +21,20 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-db = SQLAlchemy(model_class=Base)
+class Database(SQLAlchemy):
+    """Flask-SQLAlchemy, whose `paginate` reads `?page=` and `?per_page=` as whole
+    numbers an offset can hold: a huge, negative or garbage page answers 404
+    instead of reaching the database driver as an overflowing OFFSET."""
+
+    def paginate(self, select, *, page=None, per_page=None, max_per_page=None, **kwargs):
+        from cfp.core.params import page_arguments
+
+        page, per_page = page_arguments(page, per_page, max_per_page)
+        return super().paginate(select, page=page, per_page=per_page,
+                                max_per_page=max_per_page, **kwargs)
+
+
+db = Database(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

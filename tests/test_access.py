@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import uuid
 from dataclasses import dataclass
 
 import pytest
@@ -78,6 +79,7 @@ ACCESS = [
     ("POST", "/account", {}, members(200)),  # the profile form comes back with what is missing
     ("POST", "/account/password", {}, members(200)),
     ("POST", "/account/verify-email", None, members(302)),
+    ("POST", "/account/sessions/end", None, members(302)),  # log out everywhere: one's own
     ("GET", "/verify-email/no-such-token", None, public(400)),
     ("GET", "/reset-password", None, public()),
     ("POST", "/reset-password", {"email": "nobody@example.org"}, public(302)),  # same for all
@@ -612,7 +614,7 @@ def test_the_audit_log_is_refused_to_researchers_staff_and_reviewers(client, sce
 def test_a_post_without_a_csrf_token_is_refused(app, database_url):
     protected = create_app({
         "TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "WTF_CSRF_ENABLED": True,
-        "SECRET_KEY": "csrf-test", "CELERY": {"task_always_eager": True, "broker_url": "memory://"},
+        "SECRET_KEY": "csrf-" + uuid.uuid4().hex, "CELERY": {"task_always_eager": True, "broker_url": "memory://"},
     })
     try:
         client = protected.test_client()

@@ -54,6 +54,10 @@ class User(IdMixin, UserMixin, db.Model):
     email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The last change or reset of the password (not the first one, at registration).
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Part of every session of the user (see get_id): adding one ends them all.
+    session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Not a column: set by end_sessions() during the request that ends them.
+    keeps_current_session = False
 
     agency = relationship("Agency")
     roles: Mapped[list[UserRole]] = relationship(
@@ -66,6 +70,18 @@ class User(IdMixin, UserMixin, db.Model):
     @property
     def is_active(self) -> bool:  # Flask-Login
         return self.active
+
+    def get_id(self) -> str:
+        """What a session (or a remember cookie) holds: the id and the session
+        generation, so that `end_sessions` makes every earlier one worthless."""
+        return f"{self.id}:{self.session_generation or 0}"
+
+    def end_sessions(self) -> None:
+        """End every session of the user, on every device. The request that does
+        it keeps its own session if it is the user's (cfp/auth/sessions.py): the
+        user who changes their password stays logged in, the thief does not."""
+        self.session_generation = (self.session_generation or 0) + 1
+        self.keeps_current_session = True
 
     def set_password(self, password: str) -> None:
         self.password_hash = _hasher.hash(password)
@@ -156,7 +172,18 @@ class User(IdMixin, UserMixin, db.Model):
                 return r
         user_role = UserRole(role=role, agency_id=agency_id)
         self.roles.append(user_role)
+        self.end_sessions()  # a role change ends every earlier session
         return user_role
+
+    def revoke(self, role: Role, agency=None) -> bool:
+        """Take a role away; True if the user held it."""
+        agency_id = getattr(agency, "id", agency)
+        held = [r for r in self.roles if r.role == role and r.agency_id == agency_id]
+        for r in held:
+            self.roles.remove(r)
+        if held:
+            self.end_sessions()
+        return bool(held)
 
 
 class UserRole(IdMixin, db.Model):

@@ -177,6 +177,7 @@ def change_password(actor: User, current_password: str, new_password: str, addre
 def _set_password(user: User, password: str, now: datetime) -> None:
     user.set_password(password)
     user.password_changed_at = now
+    user.end_sessions()  # whoever held a session of the old password holds none
     db.session.execute(
         sa.update(AccountToken)
         .where(AccountToken.user_id == user.id, AccountToken.purpose == TokenPurpose.reset_password,
@@ -184,6 +185,15 @@ def _set_password(user: User, password: str, now: datetime) -> None:
         .values(used_at=now)
         .execution_options(synchronize_session="fetch")
     )
+
+
+def end_sessions(actor: User, user: User) -> None:
+    """Log the user out everywhere: every session of theirs ends, on every device.
+    The user themself (the account page) or an admin (for a lost laptop)."""
+    if actor.id != user.id and not actor.is_admin:
+        raise NotAllowed(_("Only the user or an administrator can end the user's sessions."))
+    user.end_sessions()
+    log_action(actor, "user.end_sessions", user)
 
 
 # Tokens: random, sent once, stored only as a hash.

@@ -20,6 +20,7 @@ from cfp.auth.forms import (
 from cfp.calls.models import Agency
 from cfp.core.errors import DomainError
 from cfp.core.forms import options
+from cfp.core.redirects import local_path
 from cfp.core.timezones import timezone_choices
 from cfp.extensions import db
 
@@ -27,11 +28,8 @@ bp = Blueprint("auth", __name__)
 
 
 def _safe_next(default: str) -> str:
-    target = request.args.get("next") or request.form.get("next") or ""
-    # Only local paths: never redirect to another host.
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return default
+    """Where `next` asks to go, if that is a path on this site; `default` otherwise."""
+    return local_path(request.args.get("next") or request.form.get("next")) or default
 
 
 def _login_refused() -> str:
@@ -70,9 +68,22 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
+    current_user.end_sessions()  # a copy of this session's cookie must not outlive it
+    db.session.commit()
     logout_user()
     flash(_("You are logged out."), "info")
     return redirect(url_for("core.home"))
+
+
+@bp.route("/account/sessions/end", methods=["POST"])
+@login_required
+def end_sessions():
+    """Log out everywhere: this browser and every other holding a session."""
+    ops.end_sessions(current_user, current_user)
+    db.session.commit()
+    logout_user()
+    flash(_("You are logged out on every device. Log in again to go on."), "info")
+    return redirect(url_for("auth.login"))
 
 
 @bp.route("/register", methods=["GET", "POST"])

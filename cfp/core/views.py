@@ -9,6 +9,7 @@ from cfp.core.audit import AuditEntry
 from cfp.core.jobs import Job
 from cfp.core.loading import load_visible
 from cfp.core.outbox import OutboxMessage
+from cfp.core.params import whole_number
 from cfp.core.roles import Role, role_required
 from cfp.extensions import db
 
@@ -58,7 +59,7 @@ def message(message_id: int):
 def audit():
     query = sa.select(AuditEntry).order_by(AuditEntry.id.desc())
     object_type = request.args.get("type")
-    object_id = request.args.get("id", type=int)
+    object_id = request.args.get("id", type=whole_number)
     if object_type:
         query = query.where(AuditEntry.object_type == object_type)
     if object_id:

@@ -12,6 +12,7 @@ from cfp import local_referrer
 from cfp.calls.models import Call
 from cfp.core.errors import DomainError
 from cfp.core.loading import load_visible
+from cfp.core.params import whole_number
 from cfp.core.roles import Role, role_required
 from cfp.extensions import db
 from cfp.proposals.content import side_totals, snapshot
@@ -279,7 +280,7 @@ def withdraw(proposal_id: int):
 def staff_index():
     """Submitted proposals of every call, with this staff member's side's eligibility."""
     sides = current_user.staff_side_ids()
-    call_id = request.args.get("call", type=int)
+    call_id = request.args.get("call", type=whole_number)
     query = (
         sa.select(Proposal)
         .where(Proposal.state.not_in([ProposalState.draft, ProposalState.pre_proposal]),
@@ -398,8 +399,8 @@ def history(proposal_id: int):
         .options(selectinload(ProposalVersion.created_by)).order_by(ProposalVersion.version.desc())
     ).all()
     by_number = {v.version: v for v in versions}
-    a = request.args.get("a", type=int)
-    b = request.args.get("b", type=int)
+    a = request.args.get("a", type=whole_number)
+    b = request.args.get("b", type=whole_number)
     changes = None
     if a is not None and b is not None:
         if a not in by_number or b not in by_number:

@@ -16,6 +16,7 @@ from cfp.core.errors import DomainError
 from cfp.core.forms import options
 from cfp.core.jobs import Job
 from cfp.core.loading import load_visible
+from cfp.core.params import whole_number
 from cfp.core.roles import Role, role_required
 from cfp.core.timezones import local_to_utc, to_zone
 from cfp.core.types import utcnow
@@ -350,8 +351,8 @@ def automatic_pair(job_id: int):
     if not FlaskForm().validate_on_submit():
         abort(400)
     action = request.form.get("action", "")
-    proposal_id = request.form.get("proposal_id", type=int)
-    reviewer_id = request.form.get("reviewer_id", type=int)
+    proposal_id = request.form.get("proposal_id", type=whole_number)
+    reviewer_id = request.form.get("reviewer_id", type=whole_number)
     if action not in ("add", "remove", "pin") or not proposal_id or not reviewer_id:
         abort(400)
     operation = {"add": automatic.add_pair, "remove": automatic.remove_pair, "pin": automatic.toggle_pin}[action]

@@ -13,6 +13,7 @@ from sqlalchemy.orm import selectinload
 from cfp.calls.models import Call
 from cfp.core.errors import DomainError
 from cfp.core.loading import load_visible
+from cfp.core.params import whole_number
 from cfp.core.roles import JOINT_ROLES, Role, role_required
 from cfp.extensions import db
 from cfp.meetings.models import Decision
@@ -243,7 +244,7 @@ def scenarios(call_id: int):
     lists = db.session.scalars(sa.select(ProjectList).where(ProjectList.call_id == call.id).options(
         selectinload(ProjectList.entries).selectinload(ProjectListEntry.amounts))
         .order_by(ProjectList.version)).all()
-    chosen = request.args.getlist("v", type=int)
+    chosen = request.args.getlist("v", type=whole_number)
     if chosen:
         lists = [pl for pl in lists if pl.version in chosen]
     years = list(range(1, call.project_years + 1))

@@ -1,6 +1,6 @@
 // Progressive enhancement only: the server already shows every instant in both
-// sides' time zones and the user's. This adds the browser's own zone for visitors
-// and a countdown to deadlines in their last days.
+// sides' time zones and the user's. This adds the browser's own zone for visitors,
+// a countdown to deadlines in their last days, and the question of confirm buttons.
 (function () {
   "use strict";
   function fmt(date) {
@@ -27,5 +27,11 @@
   }
   document.querySelectorAll(".countdown").forEach(function (el) {
     if (tick(el)) { var t = setInterval(function () { if (!tick(el)) clearInterval(t); }, 1000); }
+  });
+  // Buttons that ask first (post_button(..., confirm=...)): the question is in data-confirm,
+  // since the Content-Security-Policy runs no inline handler.
+  document.addEventListener("submit", function (event) {
+    var question = event.target.getAttribute && event.target.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) { event.preventDefault(); }
   });
 })();

@@ -1,14 +1,14 @@
 """Issue 11: a funding plan keeps why each proposal is funded, on the reserve or out
 
 Revision ID: e11plan0001
-Revises: d5committee01
+Revises: e7sessions01
 Create Date: 2026-11-30
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "e11plan0001"
-down_revision = "d5committee01"
+down_revision = "e7sessions01"
 branch_labels = None
 depends_on = None
 

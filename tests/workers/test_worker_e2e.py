@@ -75,6 +75,7 @@ def worker(app, database_url, instance_dir, broker, tmp_path_factory):
         "CFP_DATABASE_URL": database_url,
         "CFP_REDIS_URL": broker,
         "CFP_INSTANCE_PATH": str(instance_dir),
+        "CFP_SECRET_KEY": app.secret_key,  # a production start: web and worker share one key
         "PYTHONUNBUFFERED": "1",
     }
     for name in ("CFP_CELERY_EAGER", "CFP_SMTP_HOST"):
