@@ -247,3 +247,28 @@ def test_letters_summary_and_funded_letters_say_what_happens_next(client, round_
     assert f"The project runs from {project.start_date} to {project.end_date}" in body
     first_report = min(r.due_on for r in project.reports)
     assert f"report is due on {first_report}" in body
+
+
+def test_irreversible_committee_actions_ask_for_confirmation_first(client, round_one):
+    """Adoption, release of letters and closing a call's selection say what will happen
+    before they happen (cfp.js shows data-confirm before submitting)."""
+    w = round_one
+    secretariat = w["secretariat"]
+    set_outcome(secretariat, w["b"], ProposalState.recommended)
+    decision = meeting_decision(secretariat, w["committee"], w["cn"], w["be"], number=6)
+    plist = draft_project_list(secretariat, w["call"])
+    propose_project_list(secretariat, plist)
+    attach_project_list(secretariat, decision, plist)
+    db.session.commit()
+    f.login(client, secretariat)
+
+    def confirm_of(page: str, action: str) -> str:
+        form = page[page.rindex("<form", 0, page.index(f'action="{action}"')):page.index(f'action="{action}"') + 400]
+        return form.split('data-confirm="', 1)[1].split('"', 1)[0] if "data-confirm" in form else ""
+
+    page = client.get(f"/meetings/decisions/{decision.id}").data.decode()
+    assert "letters are written" in confirm_of(page, f"/meetings/decisions/{decision.id}/record")
+    page = client.get(f"/meetings/decisions/{w['decision'].id}/letters").data.decode()
+    assert "cannot be called back" in confirm_of(page, f"/meetings/decisions/{w['decision'].id}/release")
+    page = client.get(f"/selection/joint/{w['call'].id}").data.decode()
+    assert "reserve list" in confirm_of(page, f"/selection/calls/{w['call'].id}/archive")
