@@ -6,6 +6,7 @@ PostgreSQL a trigger (see the initial migration) refuses it in the database too.
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -48,8 +49,15 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _unproxied(value):
+    """The object behind a proxy such as Flask-Login's current_user."""
+    get = getattr(value, "_get_current_object", None)
+    return get() if callable(get) else value
+
+
 def log_action(actor, action: str, obj, before: dict | None = None, after: dict | None = None):
     """Append an audit entry. `obj` must have been flushed if it is new."""
+    actor, obj = _unproxied(actor), _unproxied(obj)
     if obj is not None and getattr(obj, "id", None) is None:
         db.session.flush()
     entry = AuditEntry(
@@ -69,3 +77,48 @@ def _audit_is_append_only(session: Session, flush_context, instances) -> None:
     for obj in list(session.dirty) + list(session.deleted):
         if isinstance(obj, AuditEntry) and (obj in session.deleted or session.is_modified(obj)):
             raise RuntimeError("the audit log is append-only")
+
+
+# --- reading the log ------------------------------------------------------------------
+
+LABEL_ATTRIBUTES = ("reference", "code", "number", "title", "name", "email")
+
+
+@dataclass
+class AuditRow:
+    entry: AuditEntry
+    object_label: str
+    changes: list[tuple[str, Any, Any]]  # (what, before, after); before is None when new
+
+
+def _label(obj, object_type: str, object_id) -> str:
+    if obj is None:
+        return f"{object_type} #{object_id}"
+    for attribute in LABEL_ATTRIBUTES:
+        value = getattr(obj, attribute, None)
+        if value:
+            return f"{object_type} {value}"
+    return f"{object_type} #{object_id}"
+
+
+def changes(before: dict | None, after: dict | None) -> list[tuple[str, Any, Any]]:
+    """What changed: each key whose value differs, with its value before and after."""
+    before, after = before or {}, after or {}
+    keys = list(before) + [k for k in after if k not in before]
+    return [(k, before.get(k), after.get(k)) for k in keys if before.get(k) != after.get(k)]
+
+
+def audit_rows(entries: list[AuditEntry]) -> list[AuditRow]:
+    """Entries with their objects named (one query per kind of object on the page)."""
+    registry = db.Model.registry._class_registry
+    wanted: dict[str, set] = {}
+    for e in entries:
+        if e.object_id is not None and e.object_type in registry:
+            wanted.setdefault(e.object_type, set()).add(e.object_id)
+    found = {}
+    for object_type, ids in wanted.items():
+        model = registry[object_type]
+        for obj in db.session.scalars(sa.select(model).where(model.id.in_(ids))):
+            found[(object_type, obj.id)] = obj
+    return [AuditRow(e, _label(found.get((e.object_type, e.object_id)), e.object_type, e.object_id),
+                     changes(e.before, e.after)) for e in entries]

@@ -1,11 +1,13 @@
 """Home, mail (the outbox, readable in the app), audit log, job progress."""
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, time, timedelta
+
 import sqlalchemy as sa
 from flask import Blueprint, abort, jsonify, render_template, request
 from flask_login import current_user, login_required
 
-from cfp.core.audit import AuditEntry
+from cfp.core.audit import AuditEntry, audit_rows
 from cfp.core.jobs import Job
 from cfp.core.loading import load_visible
 from cfp.core.outbox import OutboxMessage
@@ -57,17 +59,37 @@ def message(message_id: int):
 @bp.route("/audit")
 @role_required(Role.admin, Role.secretariat)
 def audit():
+    """The log, newest first, filtered by object, actor, action (its beginning) and dates."""
+    filters = {key: request.args.get(key, "").strip() for key in ("type", "action", "since", "until")}
     query = sa.select(AuditEntry).order_by(AuditEntry.id.desc())
-    object_type = request.args.get("type")
     object_id = request.args.get("id", type=whole_number)
-    if object_type:
-        query = query.where(AuditEntry.object_type == object_type)
+    actor_id = request.args.get("actor", type=whole_number)
+    if filters["type"]:
+        query = query.where(AuditEntry.object_type == filters["type"])
     if object_id:
         query = query.where(AuditEntry.object_id == object_id)
+    if actor_id:
+        query = query.where(AuditEntry.actor_id == actor_id)
+    if filters["action"]:
+        query = query.where(AuditEntry.action.startswith(filters["action"], autoescape=True))
+    since, until = _day(filters["since"]), _day(filters["until"])
+    if since:
+        query = query.where(AuditEntry.created_at >= since)
+    if until:
+        query = query.where(AuditEntry.created_at < until + timedelta(days=1))
     page = db.paginate(
         query.options(sa.orm.joinedload(AuditEntry.actor)), per_page=PAGE_SIZE, error_out=False
     )
-    return render_template("core/audit.html", page=page)
+    return render_template("core/audit.html", page=page, rows=audit_rows(page.items),
+                           filters=filters, object_id=object_id, actor_id=actor_id)
+
+
+def _day(text: str) -> datetime | None:
+    """The start of a day given as YYYY-MM-DD (in UTC), or None."""
+    try:
+        return datetime.combine(date.fromisoformat(text), time(0), tzinfo=UTC) if text else None
+    except ValueError:
+        return None
 
 
 @bp.route("/jobs/<int:job_id>")
