@@ -85,6 +85,11 @@ class User(IdMixin, UserMixin, db.Model):
     def email_verified(self) -> bool:
         return self.email_verified_at is not None
 
+    def owns_address(self, email: str) -> bool:
+        """The account is the proven owner of `email`: the same address, verified. Only
+        then is something sent to that address (an invitation) the account's."""
+        return self.email_verified and self.email.lower() == email.strip().lower()
+
     def can_apply(self) -> bool:
         """May start and submit proposals: an active account whose email address
         is verified. An unverified account may log in, see every page its roles
@@ -157,6 +162,15 @@ class User(IdMixin, UserMixin, db.Model):
         user_role = UserRole(role=role, agency_id=agency_id)
         self.roles.append(user_role)
         return user_role
+
+
+def verified_account(email: str) -> User | None:
+    """The account that proved it owns `email`, if any: mail sent to the address
+    belongs to that account; an unverified account with the address owns nothing."""
+    return db.session.scalar(
+        sa.select(User).where(sa.func.lower(User.email) == email.strip().lower(),
+                              User.email_verified_at.is_not(None))
+    )
 
 
 class UserRole(IdMixin, db.Model):
