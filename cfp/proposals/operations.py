@@ -52,10 +52,18 @@ def _require_verified(actor) -> None:
                            "or ask for a new one on your account page."))
 
 
+def _require_outsider(actor, call: Call) -> None:
+    if call.is_run_by(actor):
+        raise NotAllowed(_("Agency staff, the secretariat and the co-chairs of the committee cannot "
+                           "be a principal investigator on its calls: they take part in judging "
+                           "the proposals."))
+
+
 def start_proposal(actor, call: Call, content: ProposalContent) -> Proposal:
     if not actor.has_role(Role.researcher):
         raise NotAllowed(_("Only researchers may start a proposal."))
     _require_verified(actor)
+    _require_outsider(actor, call)
     if not call.accepts_submissions():
         raise DomainError(_("The call %(ref)s is not open.", ref=call.reference))
     agency_ids = [a.id for a in call.agencies]
@@ -148,7 +156,7 @@ def find_invitation(token: str) -> PartnerInvitation | None:
 
 def join_proposal(actor, token: str) -> Proposal:
     """The invited partner joins as the PI of their side: only with a verified account of
-    the invited address (the link alone is not enough).
+    the invited address (the link alone is not enough), and not if they run the committee.
     A refusal leaves the invitation usable."""
     invitation = find_invitation(token)
     if invitation is None:
@@ -164,6 +172,7 @@ def join_proposal(actor, token: str) -> Proposal:
         raise NotAllowed(_("Verify your email address first: follow the link we emailed to %(email)s, "
                            "then follow this invitation again.", email=actor.email))
     proposal = invitation.proposal
+    _require_outsider(actor, proposal.call)
     side = proposal.side(invitation.agency_id)
     if side.pi_user_id is not None:
         raise DomainError(_("The partner PI has already joined."))

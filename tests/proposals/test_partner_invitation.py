@@ -63,6 +63,42 @@ def test_an_unverified_account_with_the_invited_address_verifies_first(client, s
     assert joined(scene, anne)
 
 
+@pytest.mark.parametrize("role", [Role.staff, Role.cochair, Role.secretariat])
+def test_who_runs_the_committee_cannot_join_as_pi(client, scene, role):
+    insider = f.user(Role.researcher, role, agency=scene["be"], email=ANNE)
+    f.login(client, insider)
+    page = client.post(scene["path"], follow_redirects=True).data.decode()
+    assert "cannot be a principal investigator" in page
+    assert not joined(scene, insider)
+
+
+@pytest.mark.parametrize("role", [Role.staff, Role.cochair, Role.secretariat])
+def test_who_runs_the_committee_cannot_start_a_proposal(client, scene, role):
+    insider = f.user(Role.researcher, role, agency=scene["cn"])
+    f.login(client, insider)
+    call = scene["call"]
+    response = client.post(f"/proposals/new/{call.id}", data={
+        "title": "An inside job", "priority_area_id": call.priority_areas[0].id,
+        "amount_a": "1000", "amount_b": "100"}, follow_redirects=True)
+    assert "cannot be a principal investigator" in response.data.decode()
+    assert db.session.scalar(sa.select(Proposal).filter_by(title="An inside job")) is None
+
+
+def test_staff_of_another_committee_may_apply(client, scene):
+    """Roles are held per side: staff of an agency outside this call's committee apply freely."""
+    from cfp.calls.models import Agency
+
+    it = Agency(code="IT", short_name="MUR", name="Ministry of University and Research",
+                country="Italy", currency="EUR", timezone="Europe/Rome", locale="en")
+    db.session.add(it)
+    db.session.flush()
+    anne = f.user(Role.researcher, agency=scene["be"], email=ANNE)
+    anne.grant(Role.staff, it)
+    db.session.commit()
+    f.login(client, anne)
+    assert client.post(scene["path"]).status_code == 302
+    assert joined(scene, anne)
+
 
 def test_the_pending_invitations_show_only_to_a_verified_owner(client, scene):
     client.post("/register", data={"name": "Anne Dupont", "email": ANNE, "agency_id": scene["be"].id,
