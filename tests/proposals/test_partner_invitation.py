@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from cfp.auth.models import User
 from cfp.core.roles import Role
 from cfp.extensions import db
-from cfp.auth.models import User
 from cfp.proposals.models import PartnerInvitation, Proposal
 from tests import factories as f
 from tests.auth.helpers import emailed_path
