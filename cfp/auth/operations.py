@@ -15,8 +15,19 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 
-from cfp.auth.models import AccountToken, LoginAttempt, TokenPurpose, User, verify_against_nothing
-from cfp.auth.notifications import send_password_reset_email, send_verification_email
+from cfp.auth.models import (
+    AccountToken,
+    LoginAttempt,
+    TokenPurpose,
+    User,
+    hash_password,
+    verify_against_nothing,
+)
+from cfp.auth.notifications import (
+    send_account_exists_email,
+    send_password_reset_email,
+    send_verification_email,
+)
 from cfp.auth.orcid import normalize_orcid
 from cfp.core.audit import log_action
 from cfp.core.errors import DomainError, NotAllowed
@@ -59,10 +70,20 @@ def find_user_by_email(email: str) -> User | None:
 def register_researcher(
     *, email: str, password: str, name: str, agency_id: int, affiliation: str,
     name_original: str | None = None, locale: str = "en", now: datetime | None = None,
-) -> User:
-    """A researcher account, unverified until its owner follows the emailed link."""
-    if find_user_by_email(email) is not None:
-        raise DomainError(_("An account with this email already exists; please log in."))
+) -> User | None:
+    """A researcher account, unverified until its owner follows the emailed link.
+
+    When the address already has an account, nothing is created and None is returned:
+    the owner is told by email instead, and the caller answers as for a new account,
+    so that the form does not tell who has an account."""
+    now = now or utcnow()
+    existing = find_user_by_email(email)
+    if existing is not None:
+        hash_password(password)  # about the time a new account takes
+        if existing.is_active:
+            send_account_exists_email(existing, now)
+        log_action(None, "user.register_existing", existing)
+        return None
     user = User(
         email=email.strip().lower(),
         name=name.strip(),
@@ -76,7 +97,7 @@ def register_researcher(
     db.session.add(user)
     db.session.flush()
     log_action(user, "user.register", user, after={"email": user.email, "agency_id": agency_id})
-    _send_verification(user, now or utcnow())
+    _send_verification(user, now)
     return user
 
 

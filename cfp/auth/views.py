@@ -6,6 +6,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy.exc import IntegrityError
 from wtforms.fields.choices import SelectChoice
 
 from cfp.auth import operations as ops
@@ -83,21 +84,20 @@ def register():
     form.agency_id.choices = _side_choices()
     if form.validate_on_submit():
         try:
-            user = ops.register_researcher(
+            ops.register_researcher(
                 email=form.email.data, password=form.password.data, name=form.name.data,
                 name_original=form.name_original.data, agency_id=form.agency_id.data,
                 affiliation=form.affiliation.data, locale=str(get_locale() or "en"),
             )
-        except DomainError as exc:
-            db.session.rollback()
-            form.email.errors.append(exc.message)
-        else:
             db.session.commit()
-            login_user(user)
-            flash(_("Welcome, %(name)s. We have sent a link to %(email)s: follow it to verify your "
-                    "address. Until then you can look around, but not start or submit a proposal.",
-                    name=user.name, email=user.email), "success")
-            return redirect(_safe_next(url_for("core.home")))
+        except IntegrityError:  # the same address registered at the same instant
+            db.session.rollback()
+        # The same answer whether the address was free or already had an account (whose
+        # owner is told by email): nobody is logged in, everybody is sent to their mailbox.
+        flash(_("Thank you: we have sent a message to %(email)s. Follow the link in it to verify "
+                "your address. You can log in at once, but start or submit a proposal only once "
+                "the address is verified.", email=form.email.data.strip()), "success")
+        return redirect(url_for("auth.login", next=_safe_next("") or None))
     return render_template("auth/register.html", form=form)
 
 
