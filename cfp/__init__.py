@@ -33,6 +33,7 @@ def create_app(config: dict | None = None) -> Flask:
         if key in transport:  # the embedded broker's folders
             Path(transport[key]).mkdir(parents=True, exist_ok=True)
 
+    _trust_proxies(app)
     _init_extensions(app)
     _register_blueprints(app)
     _register_template_helpers(app)
@@ -44,6 +45,16 @@ def create_app(config: dict | None = None) -> Flask:
 
     register_commands(app)
     return app
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind TRUSTED_PROXIES proxies, the client's address and scheme are those the
+    proxies forwarded (the last hops of X-Forwarded-For); without, the headers are ignored."""
+    hops = app.config.get("TRUSTED_PROXIES") or 0
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
 
 def _init_extensions(app: Flask) -> None:

@@ -15,6 +15,15 @@ def _bool(value: str | None, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _whole_number(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isdigit():
+        raise ValueError(f"{name} must be a whole number (0 or more), not {value!r}")
+    return int(value)
+
+
 def load_config(instance_path: str) -> dict:
     instance = Path(instance_path)
     env = os.environ
@@ -54,6 +63,10 @@ def load_config(instance_path: str) -> dict:
         "LANGUAGES": ["en", "fr", "zh"],
         "BOOTSTRAP_SERVE_LOCAL": True,
         "WTF_CSRF_ENABLED": _bool(env.get("CFP_CSRF_ENABLED"), True),
+        # How many proxies in front of the app add to X-Forwarded-For (and -Proto): the
+        # client address (throttling of logins) is read that many hops back. 0: no proxy,
+        # the headers are ignored (a client could forge them).
+        "TRUSTED_PROXIES": _whole_number("CFP_TRUSTED_PROXIES", 0),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "CELERY": {

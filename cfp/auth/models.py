@@ -191,8 +191,8 @@ class UserRole(IdMixin, db.Model):
 
 
 class LoginAttempt(IdMixin, db.Model):
-    """One try at logging in, successful or not, kept so that guessing can be
-    limited per account and per client address across every web process."""
+    """One checked try at logging in, successful or not, kept so that guessing can be
+    slowed down per account and per client address across every web process."""
 
     __tablename__ = "login_attempts"
 

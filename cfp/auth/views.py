@@ -36,10 +36,10 @@ def _safe_next(default: str) -> str:
 
 
 def _login_refused() -> str:
-    # One message for an unknown address, a wrong password, a disabled account
-    # and a pause after too many failures: none of them is told apart.
-    return _("Wrong email or password. After repeated failures, logging in is paused for "
-             "%(minutes)s minutes.", minutes=int(ops.LOGIN_WINDOW.total_seconds() // 60))
+    # One message for an unknown address, a wrong password and a disabled account:
+    # none of them is told apart.
+    return _("Wrong email or password. After several failures, each new attempt has to wait "
+             "a little longer.")
 
 
 def _no_referrer(response):
@@ -59,7 +59,13 @@ def login():
         return redirect(_safe_next(url_for("core.home")))
     form = LoginForm()
     if form.validate_on_submit():
-        user = ops.authenticate(form.email.data, form.password.data, request.remote_addr)
+        try:
+            user = ops.authenticate(form.email.data, form.password.data, request.remote_addr)
+        except ops.LoginThrottled as exc:
+            # Alike for every account, known or not: the wait is all it says.
+            db.session.rollback()
+            form.password.errors.append(exc.message)
+            return render_template("auth/login.html", form=form), 429, {"Retry-After": str(exc.seconds)}
         db.session.commit()  # the attempt is kept, whatever its outcome
         if user is not None:
             login_user(user)
@@ -229,6 +235,10 @@ def change_password():
         try:
             ops.change_password(current_user, password_form.current.data, password_form.new.data,
                                 request.remote_addr)
+        except ops.LoginThrottled as exc:
+            db.session.rollback()
+            password_form.current.errors.append(exc.message)
+            return _account_page(_profile_form(current_user, posted=False), password_form, 429)
         except DomainError as exc:
             db.session.commit()  # the failed attempt counts against guessing
             password_form.current.errors.append(exc.message)
