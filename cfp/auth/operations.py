@@ -342,7 +342,7 @@ def authenticate(email: str, password: str, remote_addr: str | None,
     user = find_user_by_email(key)
     wait = login_wait(key, client, now, user=user)
     if wait:
-        log.info("login refused for %s from %s: %ss to wait", key, client, math.ceil(wait.total_seconds()))
+        log.info("login refused for %r from %s: %ss to wait", key, client, math.ceil(wait.total_seconds()))
         raise LoginThrottled(wait)
     if user is None:
         ok = verify_against_nothing(password)
@@ -409,9 +409,9 @@ def _known_address(email: str, client: str, now: datetime) -> bool:
 def _record_failure(email: str, client: str, now: datetime) -> None:
     """Keep the failure, log it, and warn when failures pile up on an account or an address."""
     db.session.add(LoginAttempt(email=email, address=client, succeeded=False, created_at=now))
-    log.info("login failed for %s from %s", email, client)
+    log.info("login failed for %r from %s", email, client)
     since = now - LOGIN_WINDOW
-    for what, condition in (("account " + email, LoginAttempt.email == email),
+    for what, condition in ((f"account {email!r}", LoginAttempt.email == email),
                             ("address " + client, LoginAttempt.address == client)):
         count, _latest = db.session.execute(_failures(condition, LoginAttempt.created_at > since)).one()
         if count >= BURST_FAILURES and count % BURST_FAILURES == 0 \
