@@ -37,6 +37,7 @@ def create_app(config: dict | None = None) -> Flask:
     from cfp.core.params import BoundedIntegerConverter
 
     app.url_map.converters["int"] = BoundedIntegerConverter  # before any rule uses it
+    _trust_proxies(app)
     _init_extensions(app)
     _register_blueprints(app)
     _register_template_helpers(app)
@@ -51,6 +52,16 @@ def create_app(config: dict | None = None) -> Flask:
 
     register_commands(app)
     return app
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind TRUSTED_PROXIES proxies, the client's address and scheme are those the
+    proxies forwarded (the last hops of X-Forwarded-For); without, the headers are ignored."""
+    hops = app.config.get("TRUSTED_PROXIES") or 0
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
 
 def _init_extensions(app: Flask) -> None:

@@ -41,6 +41,15 @@ def _positive_int(name: str, default: int) -> int:
     return int(text)
 
 
+def _whole_number(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isascii() or not value.isdigit():
+        raise ConfigurationError(f"{name} must be a whole number (0 or more), not {value!r}")
+    return int(value)
+
+
 def load_config(instance_path: str) -> dict:
     instance = Path(instance_path)
     env = os.environ
@@ -92,6 +101,10 @@ def load_config(instance_path: str) -> dict:
         "SESSION_MAX_HOURS": max_hours,
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=max_hours),  # also the signature's max age
         "REMEMBER_COOKIE_DURATION": timedelta(hours=max_hours),
+        # How many proxies in front of the app add to X-Forwarded-For (and -Proto): the
+        # client address (throttling of logins) is read that many hops back. 0: no proxy,
+        # the headers are ignored (a client could forge them).
+        "TRUSTED_PROXIES": _whole_number("CFP_TRUSTED_PROXIES", 0),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,

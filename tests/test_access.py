@@ -145,11 +145,11 @@ ACCESS = [
     ("POST", "/proposals/{draft}/documents/file/{draft_doc}/delete", None, members(404, pi=302)),
     ("POST", "/proposals/{submitted}/documents/file/{submitted_doc}/delete", None,
      members(403, **each(OUTSIDERS, 404))),
-    # The invitation link is the credential: any account may open it; only one of the
-    # invited side (BE) can join through it, the others are told why not.
+    # Any account may open an invitation link; only the verified account of the invited
+    # address (anne@, none of these roles) joins through it, the others are told why not.
     ("GET", "/proposals/join/{token}", None, members(200)),
     ("GET", "/proposals/join/no-such-token", None, members(404)),
-    ("POST", "/proposals/join/{token}", None, members(200, staff_be=302)),
+    ("POST", "/proposals/join/{token}", None, members(200)),
     # Eligibility: each side's staff decide their own side's check, of a submitted proposal.
     ("GET", "/proposals/staff", None, only(*STAFF)),
     ("POST", "/proposals/{submitted}/eligibility/{cn}", {"decision": "eligible"},

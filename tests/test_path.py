@@ -87,6 +87,7 @@ def test_the_whole_path(app, client):
         "password": "a long password", "confirm": "a long password",
     })
     assert response.status_code == 302
+    client.post("/login", data={"email": "li.wei@tsinghua.example", "password": "a long password"})
     follow_verification_link(client, "li.wei@tsinghua.example")
     response = client.post(f"/proposals/new/{call.id}", data={
         "title": "Perovskite tandem cells", "acronym": "PEROTAN", "abstract": "Joint work on perovskites.",
@@ -109,6 +110,7 @@ def test_the_whole_path(app, client):
         "name": "Anne Dupont", "email": "anne.dupont@uclouvain.example", "agency_id": be.id,
         "affiliation": "UCLouvain", "password": "another long one", "confirm": "another long one",
     })
+    client.post("/login", data={"email": "anne.dupont@uclouvain.example", "password": "another long one"})
     follow_verification_link(client, "anne.dupont@uclouvain.example")
     assert client.post(link).status_code == 302
     db.session.refresh(proposal)

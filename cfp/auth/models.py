@@ -28,6 +28,10 @@ def _dummy_hash() -> str:
     return _hasher.hash(secrets.token_urlsafe(16))
 
 
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
 def verify_against_nothing(password: str) -> bool:
     """Spend the time of one password check and answer no."""
     with contextlib.suppress(VerificationError, InvalidHashError):
@@ -100,6 +104,11 @@ class User(IdMixin, UserMixin, db.Model):
     @property
     def email_verified(self) -> bool:
         return self.email_verified_at is not None
+
+    def owns_address(self, email: str) -> bool:
+        """The account is the proven owner of `email`: the same address, verified. Only
+        then is something sent to that address (an invitation) the account's."""
+        return self.email_verified and self.email.lower() == email.strip().lower()
 
     def can_apply(self) -> bool:
         """May start and submit proposals: an active account whose email address
@@ -186,6 +195,15 @@ class User(IdMixin, UserMixin, db.Model):
         return bool(held)
 
 
+def verified_account(email: str) -> User | None:
+    """The account that proved it owns `email`, if any: mail sent to the address
+    belongs to that account; an unverified account with the address owns nothing."""
+    return db.session.scalar(
+        sa.select(User).where(sa.func.lower(User.email) == email.strip().lower(),
+                              User.email_verified_at.is_not(None))
+    )
+
+
 class UserRole(IdMixin, db.Model):
     __tablename__ = "user_roles"
 
@@ -200,8 +218,8 @@ class UserRole(IdMixin, db.Model):
 
 
 class LoginAttempt(IdMixin, db.Model):
-    """One try at logging in, successful or not, kept so that guessing can be
-    limited per account and per client address across every web process."""
+    """One checked try at logging in, successful or not, kept so that guessing can be
+    slowed down per account and per client address across every web process."""
 
     __tablename__ = "login_attempts"
 

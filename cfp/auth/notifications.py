@@ -19,3 +19,13 @@ def send_password_reset_email(user, token_row, token: str, minutes: int):
         context={"user": user, "link": external_url("auth.reset_password", token=token),
                  "minutes": minutes},
     )
+
+
+def send_account_exists_email(user, now):
+    """Tell the owner that somebody tried to register their address: at most one
+    such message per account and clock hour, so that the form fills no mailbox."""
+    return queue_email(
+        to=user, template="account_exists", key=f"account-exists:{user.id}:{now:%Y-%m-%dT%H}",
+        context={"login_link": external_url("auth.login"),
+                 "reset_link": external_url("auth.forgot_password")},
+    )

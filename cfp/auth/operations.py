@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import logging
+import math
 import secrets
 from datetime import datetime, timedelta
 from zoneinfo import available_timezones
@@ -14,9 +16,21 @@ from zoneinfo import available_timezones
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
-from cfp.auth.models import AccountToken, LoginAttempt, TokenPurpose, User, verify_against_nothing
-from cfp.auth.notifications import send_password_reset_email, send_verification_email
+from cfp.auth.models import (
+    AccountToken,
+    LoginAttempt,
+    TokenPurpose,
+    User,
+    hash_password,
+    verify_against_nothing,
+)
+from cfp.auth.notifications import (
+    send_account_exists_email,
+    send_password_reset_email,
+    send_verification_email,
+)
 from cfp.auth.orcid import normalize_orcid
 from cfp.core.audit import log_action
 from cfp.core.errors import DomainError, NotAllowed
@@ -30,10 +44,23 @@ RESET_PASSWORD_LIFETIME = timedelta(hours=1)
 RESEND_VERIFICATION_INTERVAL = timedelta(minutes=2)
 RESET_REQUESTS_PER_HOUR = 3  # per account; more requests are answered alike and send nothing
 
-# Guessing passwords.
-LOGIN_WINDOW = timedelta(minutes=15)
-MAX_FAILURES_PER_ACCOUNT = 5
-MAX_FAILURES_PER_ADDRESS = 20
+# Guessing passwords: nothing locks, everything slows down. After a few free failures,
+# each failure makes the next attempt for the account, and from the client address,
+# wait twice as long, up to a cap; an attempt inside the wait is refused without
+# looking at the password. So a stranger can delay an account by at most the cap,
+# and a correct password after the wait always logs in.
+LOGIN_WINDOW = timedelta(minutes=15)  # failures older than this are forgotten
+ACCOUNT_FREE_FAILURES = 3
+ADDRESS_FREE_FAILURES = 10  # one address may hold many people (a campus, a proxy)
+FIRST_WAIT = timedelta(seconds=1)
+MAX_ACCOUNT_WAIT = timedelta(minutes=1)  # at most 60 guesses an hour on an account
+MAX_ADDRESS_WAIT = timedelta(minutes=5)
+# An address the account logged in from lately is the owner's: there only its own
+# failures count for the account, not those of strangers elsewhere.
+KNOWN_ADDRESS_FOR = timedelta(days=30)
+BURST_FAILURES = 10  # a warning in the log at 10 failures in the window, 20, 40...
+
+log = logging.getLogger("cfp.auth")
 
 # Housekeeping (a periodic task calls `purge_account_records`).
 KEEP_LOGIN_ATTEMPTS = timedelta(days=30)
@@ -48,6 +75,16 @@ class InvalidLink(DomainError):
                            "or a newer one was sent. You can ask for a new one."))
 
 
+class LoginThrottled(DomainError):
+    """An attempt inside the wait that earlier failures imposed; the password was not checked."""
+
+    def __init__(self, wait: timedelta):
+        self.seconds = max(1, math.ceil(wait.total_seconds()))
+        super().__init__(ngettext("Too many failed attempts: try again in %(num)d second.",
+                                  "Too many failed attempts: try again in %(num)d seconds.",
+                                  self.seconds))
+
+
 def find_user_by_email(email: str) -> User | None:
     return db.session.scalar(
         sa.select(User).where(sa.func.lower(User.email) == email.strip().lower())
@@ -59,10 +96,20 @@ def find_user_by_email(email: str) -> User | None:
 def register_researcher(
     *, email: str, password: str, name: str, agency_id: int, affiliation: str,
     name_original: str | None = None, locale: str = "en", now: datetime | None = None,
-) -> User:
-    """A researcher account, unverified until its owner follows the emailed link."""
-    if find_user_by_email(email) is not None:
-        raise DomainError(_("An account with this email already exists; please log in."))
+) -> User | None:
+    """A researcher account, unverified until its owner follows the emailed link.
+
+    When the address already has an account, nothing is created and None is returned:
+    the owner is told by email instead, and the caller answers as for a new account,
+    so that the form does not tell who has an account."""
+    now = now or utcnow()
+    existing = find_user_by_email(email)
+    if existing is not None:
+        hash_password(password)  # about the time a new account takes
+        if existing.is_active:
+            send_account_exists_email(existing, now)
+        log_action(None, "user.register_existing", existing)
+        return None
     user = User(
         email=email.strip().lower(),
         name=name.strip(),
@@ -76,7 +123,7 @@ def register_researcher(
     db.session.add(user)
     db.session.flush()
     log_action(user, "user.register", user, after={"email": user.email, "agency_id": agency_id})
-    _send_verification(user, now or utcnow())
+    _send_verification(user, now)
     return user
 
 
@@ -167,8 +214,11 @@ def change_password(actor: User, current_password: str, new_password: str, addre
     password counts as a failed login, so this form cannot be used for guessing."""
     now = now or utcnow()
     email, client = actor.email.lower(), client_address(address)
-    if _login_paused(email, client, actor, now) or not actor.check_password(current_password):
-        db.session.add(LoginAttempt(email=email, address=client, succeeded=False, created_at=now))
+    wait = login_wait(email, client, now, user=actor)
+    if wait:
+        raise LoginThrottled(wait)
+    if not actor.check_password(current_password):
+        _record_failure(email, client, now)
         raise DomainError(_("The current password is not right."))
     _set_password(actor, new_password, now)
     log_action(actor, "user.change_password", actor)
@@ -293,51 +343,91 @@ def client_address(remote_addr: str | None) -> str:
 
 def authenticate(email: str, password: str, remote_addr: str | None,
                  now: datetime | None = None) -> User | None:
-    """The user if `password` is theirs and logging in is not paused; None
-    otherwise, for whatever reason, in about the same time. Every attempt is
-    recorded, in the caller's transaction."""
+    """The user if `password` is theirs; None otherwise, whatever the reason, in about
+    the same time. Raises LoginThrottled, without checking the password, inside the
+    wait that earlier failures impose. Every checked attempt is recorded, in the
+    caller's transaction."""
     now = now or utcnow()
     key, client = email.strip().lower(), client_address(remote_addr)
     user = find_user_by_email(key)
-    if _login_paused(key, client, user, now) or user is None:
-        verify_against_nothing(password)
-        ok = False
+    wait = login_wait(key, client, now, user=user)
+    if wait:
+        log.info("login refused for %r from %s: %ss to wait", key, client, math.ceil(wait.total_seconds()))
+        raise LoginThrottled(wait)
+    if user is None:
+        ok = verify_against_nothing(password)
     else:
         ok = user.check_password(password) and user.is_active
-    db.session.add(LoginAttempt(email=key, address=client, succeeded=ok, created_at=now))
     if not ok:
+        _record_failure(key, client, now)
         return None
+    db.session.add(LoginAttempt(email=key, address=client, succeeded=True, created_at=now))
     log_action(user, "user.login", user)
     return user
 
 
-def _login_paused(email: str, client: str, user: User | None, now: datetime) -> bool:
-    """Too many failures lately for this account, or from this address.
+def login_wait(email: str, client: str, now: datetime, *, user: User | None = None) -> timedelta:
+    """How long an attempt for the account `email` from the address `client` must still
+    wait (zero: it is checked now): the longer of the account's wait and the address's.
 
-    For an account, failures count since the latest of: the start of the
-    window, its last successful login, its last password change (so the owner
-    who resets the password by email is not kept out). For an address, every
-    failure of the window counts, a success in between or not: an attacker
-    cannot wipe the slate by logging into an account of their own."""
+    For the account, failures count since the latest of: the start of the window, its
+    last successful login, its last password change (so the owner who resets the
+    password by email starts afresh); from an address where the account logged in
+    lately, only that address's failures count. For the address, every failure of the
+    window counts, a success in between or not: an attacker cannot wipe the slate by
+    logging into an account of their own."""
+    email = email.strip().lower()
+    if user is None:
+        user = find_user_by_email(email)
     since = now - LOGIN_WINDOW
     last_success = db.session.scalar(
-        sa.select(LoginAttempt.created_at)
+        sa.select(sa.func.max(LoginAttempt.created_at))
         .where(LoginAttempt.email == email, LoginAttempt.succeeded.is_(True),
                LoginAttempt.created_at > since)
-        .order_by(LoginAttempt.created_at.desc())
-        .limit(1)
     )
     account_since = max(t for t in (since, last_success, user and user.password_changed_at) if t)
-    failures = sa.select(sa.func.count()).select_from(LoginAttempt).where(
-        LoginAttempt.succeeded.is_(False)
+    account = _failures(LoginAttempt.email == email, LoginAttempt.created_at > account_since)
+    if _known_address(email, client, now):
+        account = account.where(LoginAttempt.address == client)
+    address = _failures(LoginAttempt.address == client, LoginAttempt.created_at > since)
+    return max(_wait(*db.session.execute(account).one(), ACCOUNT_FREE_FAILURES, MAX_ACCOUNT_WAIT, now),
+               _wait(*db.session.execute(address).one(), ADDRESS_FREE_FAILURES, MAX_ADDRESS_WAIT, now))
+
+
+def _failures(*conditions):
+    """How many failed attempts match, and when the latest was."""
+    return sa.select(sa.func.count(), sa.func.max(LoginAttempt.created_at)).where(
+        LoginAttempt.succeeded.is_(False), *conditions
     )
-    if db.session.scalar(failures.where(LoginAttempt.email == email,
-                                        LoginAttempt.created_at > account_since)) \
-            >= MAX_FAILURES_PER_ACCOUNT:
-        return True
-    return db.session.scalar(failures.where(LoginAttempt.address == client,
-                                            LoginAttempt.created_at > since)) \
-        >= MAX_FAILURES_PER_ADDRESS
+
+
+def _wait(failures: int, latest: datetime | None, free: int, cap: timedelta,
+          now: datetime) -> timedelta:
+    if failures <= free or latest is None:
+        return timedelta(0)
+    wait = min(FIRST_WAIT * 2 ** min(failures - free - 1, 20), cap)
+    return max(latest + wait - now, timedelta(0))
+
+
+def _known_address(email: str, client: str, now: datetime) -> bool:
+    return db.session.scalar(sa.select(sa.exists().where(
+        LoginAttempt.email == email, LoginAttempt.address == client,
+        LoginAttempt.succeeded.is_(True), LoginAttempt.created_at > now - KNOWN_ADDRESS_FOR,
+    )))
+
+
+def _record_failure(email: str, client: str, now: datetime) -> None:
+    """Keep the failure, log it, and warn when failures pile up on an account or an address."""
+    db.session.add(LoginAttempt(email=email, address=client, succeeded=False, created_at=now))
+    log.info("login failed for %r from %s", email, client)
+    since = now - LOGIN_WINDOW
+    for what, condition in ((f"account {email!r}", LoginAttempt.email == email),
+                            ("address " + client, LoginAttempt.address == client)):
+        count, _latest = db.session.execute(_failures(condition, LoginAttempt.created_at > since)).one()
+        if count >= BURST_FAILURES and count % BURST_FAILURES == 0 \
+                and (count // BURST_FAILURES) & (count // BURST_FAILURES - 1) == 0:
+            log.warning("login failures are piling up: %s failures for the %s in the last %s minutes",
+                        count, what, int(LOGIN_WINDOW.total_seconds() // 60))
 
 
 def purge_account_records(now: datetime | None = None) -> tuple[int, int]:

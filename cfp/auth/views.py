@@ -6,6 +6,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy.exc import IntegrityError
 from wtforms.fields.choices import SelectChoice
 
 from cfp.auth import operations as ops
@@ -33,10 +34,10 @@ def _safe_next(default: str) -> str:
 
 
 def _login_refused() -> str:
-    # One message for an unknown address, a wrong password, a disabled account
-    # and a pause after too many failures: none of them is told apart.
-    return _("Wrong email or password. After repeated failures, logging in is paused for "
-             "%(minutes)s minutes.", minutes=int(ops.LOGIN_WINDOW.total_seconds() // 60))
+    # One message for an unknown address, a wrong password and a disabled account:
+    # none of them is told apart.
+    return _("Wrong email or password. After several failures, each new attempt has to wait "
+             "a little longer.")
 
 
 def _no_referrer(response):
@@ -56,7 +57,13 @@ def login():
         return redirect(_safe_next(url_for("core.home")))
     form = LoginForm()
     if form.validate_on_submit():
-        user = ops.authenticate(form.email.data, form.password.data, request.remote_addr)
+        try:
+            user = ops.authenticate(form.email.data, form.password.data, request.remote_addr)
+        except ops.LoginThrottled as exc:
+            # Alike for every account, known or not: the wait is all it says.
+            db.session.rollback()
+            form.password.errors.append(exc.message)
+            return render_template("auth/login.html", form=form), 429, {"Retry-After": str(exc.seconds)}
         db.session.commit()  # the attempt is kept, whatever its outcome
         if user is not None:
             login_user(user)
@@ -94,21 +101,20 @@ def register():
     form.agency_id.choices = _side_choices()
     if form.validate_on_submit():
         try:
-            user = ops.register_researcher(
+            ops.register_researcher(
                 email=form.email.data, password=form.password.data, name=form.name.data,
                 name_original=form.name_original.data, agency_id=form.agency_id.data,
                 affiliation=form.affiliation.data, locale=str(get_locale() or "en"),
             )
-        except DomainError as exc:
-            db.session.rollback()
-            form.email.errors.append(exc.message)
-        else:
             db.session.commit()
-            login_user(user)
-            flash(_("Welcome, %(name)s. We have sent a link to %(email)s: follow it to verify your "
-                    "address. Until then you can look around, but not start or submit a proposal.",
-                    name=user.name, email=user.email), "success")
-            return redirect(_safe_next(url_for("core.home")))
+        except IntegrityError:  # the same address registered at the same instant
+            db.session.rollback()
+        # The same answer whether the address was free or already had an account (whose
+        # owner is told by email): nobody is logged in, everybody is sent to their mailbox.
+        flash(_("Thank you: we have sent a message to %(email)s. Follow the link in it to verify "
+                "your address. You can log in at once, but start or submit a proposal only once "
+                "the address is verified.", email=form.email.data.strip()), "success")
+        return redirect(url_for("auth.login", next=_safe_next("") or None))
     return render_template("auth/register.html", form=form)
 
 
@@ -240,6 +246,10 @@ def change_password():
         try:
             ops.change_password(current_user, password_form.current.data, password_form.new.data,
                                 request.remote_addr)
+        except ops.LoginThrottled as exc:
+            db.session.rollback()
+            password_form.current.errors.append(exc.message)
+            return _account_page(_profile_form(current_user, posted=False), password_form, 429)
         except DomainError as exc:
             db.session.commit()  # the failed attempt counts against guessing
             password_form.current.errors.append(exc.message)

@@ -203,6 +203,13 @@ class Call(IdMixin, TimestampMixin, db.Model):
     def is_staff(self, user) -> bool:
         return any(user.has_role(Role.staff, a) for a in self.agencies)
 
+    def is_run_by(self, user) -> bool:
+        """Whether the user runs the call's committee: staff or co-chair of one of its
+        sides, or its secretariat. They judge its proposals, so they may not be a PI on it."""
+        return user.is_secretariat or any(
+            user.has_role(role, a) for role in (Role.staff, Role.cochair) for a in self.agencies
+        )
+
     def can_view(self, user) -> bool:
         """Approved calls are announced (upcoming); drafts stay with the agencies."""
         if self.state != CallState.draft:

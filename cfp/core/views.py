@@ -18,7 +18,9 @@ from cfp.extensions import db
 bp = Blueprint("core", __name__)
 
 PAGE_SIZE = 50
-PRIVATE_TEMPLATES = {"verify_email", "reset_password"}
+# Messages carrying a link that works for whoever holds it: only their recipient reads them.
+PRIVATE_TEMPLATES = {"verify_email", "reset_password", "reviewer_pool_invitation",
+                     "partner_invitation"}
 
 
 @bp.route("/")
@@ -29,16 +31,13 @@ def home():
 @bp.route("/mail")
 @login_required
 def outbox():
-    """Admins see every message; everyone else the messages addressed to them."""
+    """Admins see every message; everyone else the messages of their account. A
+    message belongs to an account by its id, never by an address: whoever registers
+    an address does not get what was sent to it."""
     query = sa.select(OutboxMessage).order_by(OutboxMessage.id.desc())
     see_all = current_user.is_admin
     if not see_all:
-        query = query.where(
-            sa.or_(
-                OutboxMessage.recipient_user_id == current_user.id,
-                sa.func.lower(OutboxMessage.recipient) == current_user.email.lower(),
-            )
-        )
+        query = query.where(OutboxMessage.recipient_user_id == current_user.id)
     page = db.paginate(query, per_page=PAGE_SIZE, error_out=False)
     return render_template("core/outbox.html", page=page, see_all=see_all)
 
@@ -47,10 +46,10 @@ def outbox():
 @login_required
 def message(message_id: int):
     msg = db.get_or_404(OutboxMessage, message_id)
-    mine = msg.recipient_user_id == current_user.id or msg.recipient.lower() == current_user.email.lower()
+    mine = msg.recipient_user_id == current_user.id
     if not (mine or current_user.is_admin):
         abort(404)
-    # Account links are secrets of their recipient alone, even for admins.
+    # Account and invitation links are secrets of their recipient alone, even for admins.
     hide_body = not mine and msg.template in PRIVATE_TEMPLATES
     # Its links are the recipient's to follow: others see them as text.
     return render_template("core/message.html", message=msg, hide_body=hide_body, mine=mine)

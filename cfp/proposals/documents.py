@@ -11,8 +11,6 @@ from pathlib import Path
 
 from flask import current_app
 from flask_babel import gettext as _
-from pypdf import PdfReader
-from pypdf.errors import PdfReadError
 
 from cfp.core.aftercommit import after_commit
 from cfp.core.audit import log_action
@@ -20,6 +18,7 @@ from cfp.core.errors import DomainError, NotAllowed
 from cfp.extensions import db
 from cfp.proposals.models import Proposal, ProposalDocument
 from cfp.proposals.operations import record_version
+from cfp.proposals.pdf_checks import read_pdf
 
 
 def upload_folder() -> Path:
@@ -46,17 +45,6 @@ def human_size(n: int) -> str:
     return f"{n / 1024:.0f} kB"
 
 
-def count_pdf_pages(data: bytes) -> int:
-    """Pages of a PDF, or DomainError when the content is not a readable PDF."""
-    if not data.startswith(b"%PDF-"):
-        raise DomainError(_("Only PDF files are accepted, and this file is not a PDF "
-                            "(whatever its name says)."))
-    try:
-        return len(PdfReader(io.BytesIO(data), strict=False).pages)
-    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError):
-        raise DomainError(_("This PDF could not be read; save it again as PDF and retry.")) from None
-
-
 def upload_document(actor, proposal: Proposal, agency_id: int, kind: str, filename: str,
                     data: bytes) -> ProposalDocument:
     """Add or replace the document `kind` of one side. Only that side's PI, while draft."""
@@ -74,7 +62,7 @@ def upload_document(actor, proposal: Proposal, agency_id: int, kind: str, filena
     if limit and len(data) > limit:
         raise DomainError(_("The file is %(size)s; the limit is %(limit)s.",
                             size=human_size(len(data)), limit=human_size(limit)))
-    pages = count_pdf_pages(data)
+    pages = read_pdf(data)  # refuses what is not a PDF, or holds active content
     if call_side.max_document_pages and pages > call_side.max_document_pages:
         raise DomainError(_("The document has %(pages)s pages; at most %(limit)s are allowed.",
                             pages=pages, limit=call_side.max_document_pages))

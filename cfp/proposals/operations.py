@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm.exc import StaleDataError
 
+from cfp.auth.models import verified_account
 from cfp.calls.models import Call, CallState, Stages
 from cfp.core.audit import log_action
 from cfp.core.errors import DomainError, NotAllowed
@@ -51,10 +52,18 @@ def _require_verified(actor) -> None:
                            "or ask for a new one on your account page."))
 
 
+def _require_outsider(actor, call: Call) -> None:
+    if call.is_run_by(actor):
+        raise NotAllowed(_("Agency staff, the secretariat and the co-chairs of the committee cannot "
+                           "be a principal investigator on its calls: they take part in judging "
+                           "the proposals."))
+
+
 def start_proposal(actor, call: Call, content: ProposalContent) -> Proposal:
     if not actor.has_role(Role.researcher):
         raise NotAllowed(_("Only researchers may start a proposal."))
     _require_verified(actor)
+    _require_outsider(actor, call)
     if not call.accepts_submissions():
         raise DomainError(_("The call %(ref)s is not open.", ref=call.reference))
     agency_ids = [a.id for a in call.agencies]
@@ -134,8 +143,8 @@ def invite_partner(actor, proposal: Proposal, email: str) -> PartnerInvitation:
     )
     db.session.add(invitation)
     db.session.flush()
-    queue_email(
-        to=invitation.email, template="partner_invitation", key=f"partner-invitation-{invitation.id}",
+    queue_email(  # to the account that proved it owns the address, if any
+        to=verified_account(invitation.email) or invitation.email, template="partner_invitation", key=f"partner-invitation-{invitation.id}",
         context={"proposal": proposal, "inviter": actor, "agency": other.agency,
                  "link": external_url("proposals.join", token=token),
                  "expires_at": format_instant(invitation.expires_at, other.agency.timezone)},
@@ -149,6 +158,9 @@ def find_invitation(token: str) -> PartnerInvitation | None:
 
 
 def join_proposal(actor, token: str) -> Proposal:
+    """The invited partner joins as the PI of their side: only with a verified account of
+    the invited address (the link alone is not enough), and not if they run the committee.
+    A refusal leaves the invitation usable."""
     invitation = find_invitation(token)
     if invitation is None:
         raise DomainError(_("This invitation link is not valid."))
@@ -156,7 +168,14 @@ def join_proposal(actor, token: str) -> Proposal:
         raise DomainError(_("This invitation has already been used."))
     if invitation.expires_at < utcnow():
         raise DomainError(_("This invitation has expired; ask your partner for a new one."))
+    if actor.email.lower() != invitation.email.lower():
+        raise NotAllowed(_("This invitation was sent to another address: log in with the account of "
+                           "the address it was sent to, or ask your partner to invite this one."))
+    if not actor.owns_address(invitation.email):
+        raise NotAllowed(_("Verify your email address first: follow the link we emailed to %(email)s, "
+                           "then follow this invitation again.", email=actor.email))
     proposal = invitation.proposal
+    _require_outsider(actor, proposal.call)
     side = proposal.side(invitation.agency_id)
     if side.pi_user_id is not None:
         raise DomainError(_("The partner PI has already joined."))

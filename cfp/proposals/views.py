@@ -91,12 +91,13 @@ def mine():
         .options(selectinload(Proposal.call)).order_by(Proposal.id.desc())
     ).unique().all()  # sides (with PI and agency) come with them: selectin/joined
     timelines = proposal_timelines([p.id for p in proposals])
+    # Invitations to the user's address, once the user proved it is theirs.
     pending = db.session.scalars(
         sa.select(PartnerInvitation).where(
             sa.func.lower(PartnerInvitation.email) == current_user.email.lower(),
             PartnerInvitation.accepted_at.is_(None),
         )
-    ).all()
+    ).all() if current_user.email_verified else []
     return render_template("proposals/mine.html", proposals=proposals, pending=pending, timelines=timelines)
 
 

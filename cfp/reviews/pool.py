@@ -11,7 +11,7 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from cfp.auth.models import User
+from cfp.auth.models import User, verified_account
 from cfp.core.audit import log_action
 from cfp.core.errors import DomainError, NotAllowed
 from cfp.core.outbox import queue_email
@@ -81,7 +81,8 @@ def invite_reviewer(actor, agency_id: int, email: str, name: str, affiliation: s
     )
     db.session.add(invitation)
     db.session.flush()
-    queue_email(to=email, template="reviewer_pool_invitation", key=f"reviewer-pool-invitation-{invitation.id}",
+    # To the account that proved it owns the address, if any (then it is in its Mail).
+    queue_email(to=verified_account(email) or email, template="reviewer_pool_invitation", key=f"reviewer-pool-invitation-{invitation.id}",
                 context={"invitation": invitation, "inviter": actor,
                          "link": external_url("reviews.join_pool", token=token)})
     log_action(actor, "reviewer_pool.invite", invitation, after={"email": email, "agency_id": agency_id})
@@ -97,8 +98,10 @@ def find_invitation(token: str) -> ReviewerInvitation | None:
 
 
 def accept_invitation(token: str, user: User | None, password: str | None = None) -> ReviewerProfile:
-    """The expert accepts: with their account (logged in, same email) or a new one created
-    now, with the password they choose (the email is verified: they followed the link)."""
+    """The expert accepts: with their account (logged in, the invited address, verified) or
+    a new one created now, with the password they choose (the address is verified: they
+    followed the link). An unverified account with the address is told to verify it first;
+    the link keeps working meanwhile."""
     invitation = find_invitation(token)
     if invitation is None:
         raise DomainError(_("This invitation is no longer valid."))
@@ -106,10 +109,14 @@ def accept_invitation(token: str, user: User | None, password: str | None = None
         if user.email.lower() != invitation.email:
             raise DomainError(_("This invitation was sent to %(email)s; log in with that address.",
                                 email=invitation.email))
+        if not user.owns_address(invitation.email):
+            raise DomainError(_("Verify your email address first: follow the link we emailed to "
+                                "%(email)s, then follow this invitation again.", email=invitation.email))
     else:
         if db.session.scalar(sa.select(User.id).where(sa.func.lower(User.email) == invitation.email)):
-            raise DomainError(_("An account exists for %(email)s: log in first, then follow the link again.",
-                                email=invitation.email))
+            raise DomainError(_("An account exists for %(email)s: log in first, then follow the link again. "
+                                "If you do not know its password, choose a new one with “Forgot your "
+                                "password?”: the link is sent to that address.", email=invitation.email))
         if not password or len(password) < 10:
             raise DomainError(_("Choose a password of at least 10 characters."))
         user = User(email=invitation.email, name=invitation.name, affiliation=invitation.affiliation,
@@ -175,7 +182,9 @@ def import_pool(actor, agency_id: int, text: str) -> dict:
         load = row.get("max_load") or "8"
         if not load.isdigit() or not 0 <= int(load) <= 100:
             problems.append(_("max_load must be a whole number from 0 to 100 (got “%(v)s”)", v=load))
-        user = db.session.scalar(sa.select(User).where(sa.func.lower(User.email) == email)) if email else None
+        # Only an account that proved it owns the address joins at once; the others
+        # (none, or an unverified one) are invited at the address.
+        user = verified_account(email) if email else None
         if user is not None:
             profile = db.session.scalar(sa.select(ReviewerProfile).filter_by(user_id=user.id))
             if (user.agency_id not in (None, agency_id)) or (profile and profile.agency_id != agency_id):

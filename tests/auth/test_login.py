@@ -1,7 +1,10 @@
-"""Logging in, limited against guessing per account and per client address,
-with one answer that tells nothing about whether an account exists."""
+"""Logging in, slowed down against guessing per account and per client address (a wait
+that doubles with each failure, up to a cap, never a lock), with answers that tell
+nothing about whether an account exists."""
 from __future__ import annotations
 
+import logging
+import re
 from datetime import timedelta
 
 import pytest
@@ -58,76 +61,159 @@ def test_a_disabled_account_gets_the_same_answer(client, user):
     assert answer(disabled, user.email) == answer(unknown, "nobody@tsinghua.example")
 
 
-def test_logging_in_works_after_failures_below_the_limit(client, user):
-    for _ in range(ops.MAX_FAILURES_PER_ACCOUNT - 1):
+def fail(user_or_email, times, *, start, address=None, step=timedelta(0)):
+    """`times` wrong passwords, each after the wait of the one before (plus `step`),
+    from `address` or else each from a new one (a botnet); returns the last instant."""
+    email = getattr(user_or_email, "email", user_or_email)
+    now = start
+    for i in range(times):
+        source = address or f"10.1.{i // 200}.{i % 200 + 1}"
+        if i:
+            now += ops.login_wait(email, ops.client_address(source), now) + step
+        assert ops.authenticate(email, "a wrong guess", source, now=now) is None
+    return now
+
+
+def test_a_few_failures_cost_nothing(client, user):
+    for _ in range(ops.ACCOUNT_FREE_FAILURES):
         assert attempt(client, user.email, "a wrong guess").status_code == 200
     assert attempt(client, user.email, f.PASSWORD).status_code == 302
     client.post("/logout")
     # The success starts the account's count afresh.
-    for _ in range(ops.MAX_FAILURES_PER_ACCOUNT - 1):
+    for _ in range(ops.ACCOUNT_FREE_FAILURES):
         attempt(client, user.email, "a wrong guess")
     assert attempt(client, user.email, f.PASSWORD).status_code == 302
 
 
-def test_an_account_is_paused_after_too_many_failures_from_anywhere(client, user):
-    for i in range(ops.MAX_FAILURES_PER_ACCOUNT):
-        attempt(client, user.email, "a wrong guess", address=f"10.1.0.{i}")
-    paused = attempt(client, user.email, f.PASSWORD, address=THERE)
+def test_each_failure_doubles_the_wait_of_the_account_up_to_a_cap(user):
+    start, waits = utcnow(), []
+    now = start
+    for i in range(ops.ACCOUNT_FREE_FAILURES + 9):
+        address = f"10.1.0.{i}"  # from anywhere: the account counts every failure
+        assert ops.authenticate(user.email, "a wrong guess", address, now=now) is None
+        waits.append(ops.login_wait(user.email, THERE, now).total_seconds())
+        now += timedelta(seconds=waits[-1])
+    free = ops.ACCOUNT_FREE_FAILURES
+    assert waits[:free] == [0] * free
+    assert waits[free:free + 6] == [1, 2, 4, 8, 16, 32]
+    assert waits[-3:] == [ops.MAX_ACCOUNT_WAIT.total_seconds()] * 3
+
+
+def test_an_attempt_inside_the_wait_is_refused_without_checking_the_password(user, monkeypatch):
+    start = utcnow()
+    last = fail(user, ops.ACCOUNT_FREE_FAILURES + 3, start=start)  # waits 4 s now
+    checked = []
+    monkeypatch.setattr(type(user), "check_password", lambda self, pw: checked.append(pw) or True)
+    with pytest.raises(ops.LoginThrottled) as refused:
+        ops.authenticate(user.email, f.PASSWORD, THERE, now=last + timedelta(seconds=1))
+    assert refused.value.seconds == 3 and "try again in 3 seconds" in refused.value.message
+    assert checked == []
+    # The refused attempt is not a failure: it makes the wait no longer.
+    assert ops.login_wait(user.email, THERE, last + timedelta(seconds=1)) == timedelta(seconds=3)
+
+
+def test_the_right_password_after_the_wait_logs_in(user):
+    """A stranger who types wrong passwords for a co-chair delays them, never locks them out."""
+    start = utcnow()
+    last = fail(user, ops.ACCOUNT_FREE_FAILURES + 8, start=start)  # the cap is reached
+    wait = ops.login_wait(user.email, THERE, last)
+    assert timedelta(0) < wait <= ops.MAX_ACCOUNT_WAIT
+    assert ops.authenticate(user.email, f.PASSWORD, THERE, now=last + wait) is user
+
+
+def test_an_address_where_the_owner_logged_in_ignores_the_failures_of_others(user):
+    start = utcnow() - timedelta(days=2)
+    assert ops.authenticate(user.email, f.PASSWORD, HERE, now=start) is user
+    now = utcnow()
+    last = fail(user, ops.ACCOUNT_FREE_FAILURES + 3, start=now)  # a stranger, elsewhere
+    assert ops.login_wait(user.email, THERE, last) > timedelta(0)  # a new address waits
+    assert ops.login_wait(user.email, HERE, last) == timedelta(0)  # the owner's usual one does not
+    assert ops.authenticate(user.email, f.PASSWORD, HERE, now=last) is user
+    # Failures from that address itself still slow it down.
+    last = fail(user, ops.ACCOUNT_FREE_FAILURES + 1, start=last + timedelta(seconds=1), address=HERE)
+    assert ops.login_wait(user.email, HERE, last) > timedelta(0)
+
+
+def failed_lately(email, address, times):
+    """`times` failures just now (as if typed in a burst), so that the wait is long enough
+    for a few requests to fall inside it."""
+    now = utcnow()
+    db.session.add_all(LoginAttempt(email=email, address=address, succeeded=False, created_at=now)
+                       for _ in range(times))
+    db.session.commit()
+
+
+def test_the_page_says_how_long_to_wait_and_alike_for_an_unknown_account(client, user):
+    failed_lately(user.email, "10.1.0.1", ops.ACCOUNT_FREE_FAILURES + 6)  # 32 s to wait
+    failed_lately("nobody@tsinghua.example", "10.1.0.2", ops.ACCOUNT_FREE_FAILURES + 6)
+    waiting = attempt(client, user.email, f.PASSWORD, address=THERE)
     unknown = attempt(client, "nobody@tsinghua.example", "a wrong guess", address=THERE)
-    assert answer(paused, user.email) == answer(unknown, "nobody@tsinghua.example")
-    assert paused.status_code == 200
+    assert waiting.status_code == 429 and 0 < int(waiting.headers["Retry-After"]) <= 32
+    seconds = waiting.headers["Retry-After"]
+    assert f"try again in {seconds} seconds" in waiting.data.decode()
+
+    def alike(response, email):  # the seconds left differ by the time between the requests
+        status, page = answer(response, email)
+        return status, re.sub(r"in \d+ second", "in N second", page)
+
+    assert alike(waiting, user.email) == alike(unknown, "nobody@tsinghua.example")
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(LoginAttempt)
+                             .filter_by(address=THERE)) == 0  # neither was checked nor counted
     # Other accounts, from the same addresses, are not held up.
     other = f.user(email="anne@uclouvain.example")
     db.session.commit()
-    assert attempt(client, other.email, f.PASSWORD, address="10.1.0.0").status_code == 302
+    assert attempt(client, other.email, f.PASSWORD, address="10.1.0.1").status_code == 302
 
 
-def test_an_unknown_account_is_paused_alike(client):
-    for _ in range(ops.MAX_FAILURES_PER_ACCOUNT):
-        attempt(client, "nobody@tsinghua.example", "a guess")
-    assert ops.authenticate("nobody@tsinghua.example", "a guess", THERE) is None
-    assert ops._login_paused("nobody@tsinghua.example", THERE, None, utcnow())
-
-
-def test_the_pause_of_an_account_ends_with_the_window(user):
+def test_the_wait_ends_with_the_window(user):
     start = utcnow()
-    for i in range(ops.MAX_FAILURES_PER_ACCOUNT):
-        assert ops.authenticate(user.email, "a wrong guess", f"10.1.0.{i}", now=start) is None
-    assert ops.authenticate(user.email, f.PASSWORD, THERE, now=start + timedelta(minutes=14)) is None
-    assert ops.authenticate(user.email, f.PASSWORD, THERE, now=start + timedelta(minutes=30)) is user
+    last = fail(user, ops.ACCOUNT_FREE_FAILURES + 8, start=start, step=timedelta(seconds=1))
+    assert ops.login_wait(user.email, THERE, last + ops.LOGIN_WINDOW) == timedelta(0)
 
 
-def test_a_password_reset_ends_the_pause_of_the_account(user):
+def test_a_password_reset_ends_the_wait_of_the_account(user):
     start = utcnow()
-    for _ in range(ops.MAX_FAILURES_PER_ACCOUNT):
-        ops.authenticate(user.email, "a wrong guess", THERE, now=start)
-    ops.request_password_reset(user.email, now=start)
+    last = fail(user, ops.ACCOUNT_FREE_FAILURES + 4, start=start)
+    ops.request_password_reset(user.email, now=last)
     from tests.auth.helpers import emailed_path
 
     token = emailed_path("reset_password", user.email).rsplit("/", 1)[1]
-    ops.reset_password(token, "a brand new password", now=start + timedelta(minutes=1))
-    assert ops.authenticate(user.email, "a brand new password", HERE,
-                            now=start + timedelta(minutes=2)) is user
+    ops.reset_password(token, "a brand new password", now=last + timedelta(seconds=1))
+    assert ops.authenticate(user.email, "a brand new password", THERE,
+                            now=last + timedelta(seconds=2)) is user
 
 
-def test_an_address_is_paused_after_too_many_failures_on_any_accounts(client, user):
-    for i in range(ops.MAX_FAILURES_PER_ADDRESS):
-        attempt(client, f"guess{i}@tsinghua.example", "a guess")
-    paused = attempt(client, user.email, f.PASSWORD)
-    unknown = attempt(client, "nobody@tsinghua.example", "a guess")
-    assert answer(paused, user.email) == answer(unknown, "nobody@tsinghua.example")
-    assert paused.status_code == 200
-    # The same account from another address logs in.
-    assert attempt(client, user.email, f.PASSWORD, address=THERE).status_code == 302
+def test_failures_from_one_address_on_any_accounts_slow_that_address(client, user):
+    start = utcnow()
+    now = start
+    for i in range(ops.ADDRESS_FREE_FAILURES + 2):
+        now += ops.login_wait(f"guess{i}@tsinghua.example", HERE, now)
+        assert ops.authenticate(f"guess{i}@tsinghua.example", "a guess", HERE, now=now) is None
+    wait = ops.login_wait(user.email, HERE, now)
+    assert wait == timedelta(seconds=2)
+    with pytest.raises(ops.LoginThrottled):
+        ops.authenticate(user.email, f.PASSWORD, HERE, now=now)
+    # The same account from another address logs in; from this one, after the wait.
+    assert ops.login_wait(user.email, THERE, now) == timedelta(0)
+    assert ops.authenticate(user.email, f.PASSWORD, HERE, now=now + wait) is user
 
 
-def test_a_success_does_not_wipe_the_failures_of_the_address(client, user):
-    for i in range(ops.MAX_FAILURES_PER_ADDRESS - 1):
-        attempt(client, f"guess{i}@tsinghua.example", "a guess")
-    assert attempt(client, user.email, f.PASSWORD).status_code == 302  # below the limit
-    client.post("/logout")
-    attempt(client, "one.more@tsinghua.example", "a guess")  # the limit is reached
-    assert attempt(client, user.email, f.PASSWORD).status_code == 200
+def test_a_success_does_not_wipe_the_failures_of_the_address(user):
+    now = utcnow()
+    for i in range(ops.ADDRESS_FREE_FAILURES):
+        ops.authenticate(f"guess{i}@tsinghua.example", "a guess", HERE, now=now)
+    assert ops.authenticate(user.email, f.PASSWORD, HERE, now=now) is user  # no wait yet
+    ops.authenticate("one.more@tsinghua.example", "a guess", HERE, now=now)
+    assert ops.login_wait(user.email, HERE, now) == timedelta(seconds=1)
+
+
+def test_failures_are_logged_and_a_burst_is_a_warning(user, caplog):
+    caplog.set_level(logging.INFO, logger="cfp.auth")
+    fail(user, ops.BURST_FAILURES, start=utcnow())
+    failures = [r for r in caplog.records if r.levelno == logging.INFO and "failed" in r.getMessage()]
+    assert len(failures) == ops.BURST_FAILURES
+    [burst] = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert user.email in burst.getMessage() and str(ops.BURST_FAILURES) in burst.getMessage()
 
 
 def test_the_default_client_address_is_the_requests(client, user):
@@ -156,3 +242,45 @@ def test_old_attempts_and_dead_tokens_are_purged(user):
     ops.request_password_reset(user.email)
     assert ops.purge_account_records() == (1, 1)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(LoginAttempt)) == 1
+
+
+# The client address behind proxies.
+
+def test_without_trusted_proxies_a_forwarded_address_is_ignored(client, user):
+    client.post("/login", data={"email": user.email, "password": "wrong"},
+                headers={"X-Forwarded-For": "203.0.113.9"}, environ_base={"REMOTE_ADDR": HERE})
+    assert db.session.scalar(sa.select(LoginAttempt.address)) == HERE
+
+
+@pytest.mark.parametrize("hops, seen", [(1, "203.0.113.9"), (2, "198.51.100.7")])
+def test_behind_trusted_proxies_the_client_address_is_the_forwarded_one(app, hops, seen):
+    from flask import request
+
+    from cfp import create_app
+
+    behind = create_app({
+        "TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": "proxy-test",
+        "TRUSTED_PROXIES": hops, "CELERY": {"task_always_eager": True, "broker_url": "memory://"},
+    })
+    try:
+        behind.add_url_rule("/client-address", "client_address", lambda: request.remote_addr)
+        response = behind.test_client().get(
+            "/client-address", environ_base={"REMOTE_ADDR": "10.0.0.1"},
+            headers={"X-Forwarded-For": "192.0.2.66, 198.51.100.7, 203.0.113.9"})
+        assert response.data.decode() == seen  # the hops' own entries; a forged first one is not
+    finally:
+        app.extensions["celery"].set_default()  # create_app made the new app's Celery the default
+        with behind.app_context():
+            db.engine.dispose()
+
+
+def test_the_number_of_trusted_proxies_is_a_setting(monkeypatch, tmp_path):
+    from cfp.config import load_config
+
+    assert load_config(str(tmp_path))["TRUSTED_PROXIES"] == 0
+    monkeypatch.setenv("CFP_TRUSTED_PROXIES", "2")
+    assert load_config(str(tmp_path))["TRUSTED_PROXIES"] == 2
+    for wrong in ("-1", "one"):
+        monkeypatch.setenv("CFP_TRUSTED_PROXIES", wrong)
+        with pytest.raises(ValueError, match="CFP_TRUSTED_PROXIES"):
+            load_config(str(tmp_path))

@@ -6,9 +6,11 @@ import pytest
 import sqlalchemy as sa
 
 from cfp.auth import operations as ops
+from cfp.auth.models import LoginAttempt
 from cfp.core.audit import AuditEntry
 from cfp.core.errors import NotAllowed
 from cfp.core.roles import Role
+from cfp.core.types import utcnow
 from cfp.extensions import db
 from tests import factories as f
 
@@ -161,10 +163,19 @@ def test_changing_the_password_needs_the_current_one(client, user):
 
 def test_a_wrong_current_password_counts_against_guessing(client, user):
     f.login(client, user)
-    for _ in range(ops.MAX_FAILURES_PER_ACCOUNT):
-        client.post("/account/password", data={"current": "wrong guess!", "new": "x" * 12, "confirm": "x" * 12})
+    for _ in range(ops.ACCOUNT_FREE_FAILURES + 1):  # each is checked (no wait before the last)
+        response = client.post("/account/password",
+                               data={"current": "wrong guess!", "new": "x" * 12, "confirm": "x" * 12})
+        assert "The current password is not right" in response.data.decode()
+    failures = sa.select(sa.func.count()).select_from(LoginAttempt).filter_by(email=user.email,
+                                                                              succeeded=False)
+    assert db.session.scalar(failures) == ops.ACCOUNT_FREE_FAILURES + 1
+    # A few more (as if typed in a burst): the wait is long; the right password waits too.
+    db.session.add_all(LoginAttempt(email=user.email, address="127.0.0.1", succeeded=False,
+                                    created_at=utcnow()) for _ in range(4))
+    db.session.commit()
     response = client.post("/account/password",
                            data={"current": f.PASSWORD, "new": "y" * 12, "confirm": "y" * 12})
-    assert "The current password is not right" in response.data.decode()
+    assert response.status_code == 429 and "try again in" in response.data.decode()
     db.session.refresh(user)
     assert user.password_changed_at is None

@@ -51,14 +51,14 @@ def test_registering_creates_an_unverified_account_and_emails_a_link(client, sid
     token = path.rsplit("/", 1)[1]
     [row] = db.session.scalars(sa.select(AccountToken).filter_by(user_id=user.id)).all()
     assert row.purpose == TokenPurpose.verify_email and token not in (row.token_hash, row.email)
-    # The new user is logged in and told what waits for the verification.
+    # The new user logs in and is told what waits for the verification.
+    client.post("/login", data={"email": EMAIL, "password": "a long password"})
     page = client.get("/account").data.decode()
     assert "not verified" in page and "Send me a new link" in page
 
 
 def test_an_unverified_account_may_log_in_and_see_pages(client, sides):
     register(client, sides[0])
-    client.post("/logout")
     response = client.post("/login", data={"email": EMAIL, "password": "a long password"})
     assert response.status_code == 302
     for path in ("/", "/calls/", "/account", "/mail"):
@@ -124,6 +124,7 @@ def test_an_unknown_link_is_refused(client):
 
 def test_resending_the_link(client, sides):
     register(client, sides[0])
+    client.post("/login", data={"email": EMAIL, "password": "a long password"})
     first = emailed_path("verify_email", EMAIL)
 
     response = client.post("/account/verify-email")
@@ -169,10 +170,39 @@ def test_a_name_in_latin_script_is_required_and_the_form_keeps_what_was_typed(cl
     assert register(client, sides[0], name="Zoë Lefèvre-D'Haene").status_code == 302
 
 
-def test_an_address_already_registered_is_told_beside_the_field(client, sides):
-    register(client, sides[0])
-    client.post("/logout")
-    response = register(client, sides[0], email=EMAIL.upper())
-    assert response.status_code == 200
-    assert "An account with this email already exists" in response.data.decode()
-    assert len(messages("verify_email", EMAIL)) == 1
+def test_registering_an_existing_address_answers_as_for_a_new_one(app, sides):
+    owner = f.user(agency=sides[0], email=EMAIL, name="Li Wei")
+    db.session.commit()
+    other = "zhang.min@tsinghua.example"
+
+    def answer(email):
+        """The answer to a registration and the page it leads to, the typed address taken out."""
+        browser = app.test_client()
+        response = register(browser, sides[0], email=email)
+        page = browser.get(response.location).data.decode()
+        logged_in = browser.get("/account").status_code == 200
+        return response.status_code, response.location, page.replace(email, "ADDRESS"), logged_in
+
+    taken, new = answer(EMAIL.upper()), answer(other)
+    assert taken == new
+    assert taken[0] == 302 and not taken[3]  # nobody is logged in by registering
+    assert "we have sent a message to ADDRESS" in taken[2]
+    # Nothing changed for the owner, who is told by email; the newcomer got a link.
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(User).filter_by(email=EMAIL)) == 1
+    assert owner.check_password(f.PASSWORD) and owner.name == "Li Wei"
+    assert messages("verify_email", EMAIL) == [] and len(messages("verify_email", other)) == 1
+    [notice] = messages("account_exists", EMAIL)
+    assert notice.recipient_user_id == owner.id
+    assert "already has an account" in notice.body
+    assert "http://localhost/reset-password" in notice.body and "http://localhost/login" in notice.body
+    # Asking again within the hour sends nothing more to the owner.
+    answer(EMAIL)
+    assert len(messages("account_exists", EMAIL)) == 1
+
+
+def test_the_notice_to_an_existing_account_is_in_its_language(sides):
+    f.user(agency=sides[0], email=EMAIL, locale="fr")
+    assert ops.register_researcher(email=EMAIL, password="a long password", name="Li Wei",
+                                   agency_id=sides[0].id, affiliation="Tsinghua University") is None
+    [notice] = messages("account_exists", EMAIL)
+    assert notice.language == "fr"

@@ -13,6 +13,7 @@ from cfp.core.outbox import OutboxMessage
 from cfp.core.roles import Role
 from cfp.core.types import utcnow
 from cfp.extensions import db
+from cfp.reviews import pool
 from cfp.reviews.models import ReviewerInvitation, ReviewerProfile
 from tests import factories as f
 
@@ -135,3 +136,44 @@ def test_unavailable_reviewers_are_not_proposed():
     db.session.flush()
     _instance, _, profiles, _ = side_problem(call, be.id)
     assert reviewers[0].id not in {p.user_id for p in profiles}
+
+
+def register_unverified(client, agency, email, password="a long password"):
+    """Somebody registers `email` without owning the mailbox, and logs in."""
+    client.post("/register", data={"name": "Squatter", "email": email, "agency_id": agency.id,
+                                   "affiliation": "Nowhere", "password": password, "confirm": password})
+    assert client.post("/login", data={"email": email, "password": password}).status_code == 302
+    return db.session.scalar(sa.select(User).filter_by(email=email))
+
+
+def test_an_unverified_account_with_the_invited_address_must_verify_first(app, client):
+    from tests.auth.helpers import emailed_path
+
+    _cn, be, _committee = f.world()
+    staff = f.user(Role.staff, agency=be)
+    token = pool.invite_reviewer(staff, be.id, "expert@uliege.example", "Claire Expert").token
+    db.session.commit()
+    path = f"/reviews/pool/join/{token}"
+    squatter = register_unverified(client, be, "expert@uliege.example")
+    refused = client.post(path, data={}, follow_redirects=True)
+    assert "Verify your email address first" in refused.data.decode()
+    assert not squatter.has_role(Role.reviewer)
+    assert db.session.scalar(sa.select(ReviewerProfile).filter_by(user_id=squatter.id)) is None
+    assert client.get(path).status_code == 200  # the link stays usable
+    # Once the owner of the mailbox verified the address, the same link works.
+    client.get(emailed_path("verify_email", "expert@uliege.example"))
+    assert client.post(path, data={}).status_code == 302
+    db.session.refresh(squatter)
+    assert squatter.has_role(Role.reviewer, be.id)
+
+
+def test_csv_import_invites_an_unverified_account_instead_of_adding_it(client):
+    _cn, be, _committee = f.world()
+    staff = f.user(Role.staff, agency=be)
+    squatter = f.user(Role.researcher, agency=be, email="known@umons.example", email_verified_at=None)
+    f.login(client, staff)
+    assert upload(client, be.id, CSV_OK).status_code == 302
+    assert not squatter.has_role(Role.reviewer)
+    assert db.session.scalar(sa.select(ReviewerProfile).filter_by(user_id=squatter.id)) is None
+    invitation = db.session.scalar(sa.select(ReviewerInvitation).filter_by(email="known@umons.example"))
+    assert invitation is not None and invitation.accepted_at is None
