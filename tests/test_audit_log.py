@@ -28,7 +28,7 @@ def _page(client, query=""):
 
 
 def test_the_log_reads_as_sentences_with_a_difference_and_filters(client):
-    cn, be, committee = f.world()
+    cn, _be, committee = f.world()
     secretariat = f.user(Role.secretariat, name="Hélène Dumont")
     staff = f.user(Role.staff, agency=cn, name="Staff MOST")
     call = f.call(committee, reference="CN-BE-2031")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+import secrets
 from datetime import timedelta
 
 import pytest
@@ -12,6 +13,7 @@ import sqlalchemy as sa
 
 from cfp.auth import operations as ops
 from cfp.auth.models import LoginAttempt
+from cfp.config import ConfigurationError
 from cfp.core.audit import AuditEntry
 from cfp.core.types import utcnow
 from cfp.extensions import db
@@ -259,7 +261,7 @@ def test_behind_trusted_proxies_the_client_address_is_the_forwarded_one(app, hop
     from cfp import create_app
 
     behind = create_app({
-        "TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": "proxy-test",
+        "TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": secrets.token_hex(32),
         "TRUSTED_PROXIES": hops, "CELERY": {"task_always_eager": True, "broker_url": "memory://"},
     })
     try:
@@ -282,5 +284,5 @@ def test_the_number_of_trusted_proxies_is_a_setting(monkeypatch, tmp_path):
     assert load_config(str(tmp_path))["TRUSTED_PROXIES"] == 2
     for wrong in ("-1", "one"):
         monkeypatch.setenv("CFP_TRUSTED_PROXIES", wrong)
-        with pytest.raises(ValueError, match="CFP_TRUSTED_PROXIES"):
+        with pytest.raises(ConfigurationError, match="CFP_TRUSTED_PROXIES"):
             load_config(str(tmp_path))
