@@ -94,6 +94,8 @@ class AuditRow:
 def _label(obj, object_type: str, object_id) -> str:
     if obj is None:
         return f"{object_type} #{object_id}"
+    if hasattr(obj, "audit_label"):  # an object that says what of it the log may show
+        return f"{object_type} {obj.audit_label}"
     for attribute in LABEL_ATTRIBUTES:
         value = getattr(obj, attribute, None)
         if value:

@@ -124,6 +124,11 @@ class Proposal(IdMixin, TimestampMixin, db.Model):
     def __repr__(self) -> str:
         return f"<Proposal {self.reference or self.id}>"
 
+    @property
+    def audit_label(self) -> str:
+        """Its reference; a draft's title is the applicants' alone, so a draft is a number."""
+        return self.reference or f"#{self.id}"
+
     def side(self, agency) -> ProposalSide | None:
         agency_id = getattr(agency, "id", agency)
         return next((s for s in self.sides if s.agency_id == agency_id), None)
