@@ -38,7 +38,7 @@ def scratch_database_url(database_url: str, tmp_path):
     if database_url.startswith("sqlite"):
         yield f"sqlite:///{tmp_path / 'migrations.sqlite3'}"
         return
-    name = os.environ.get("CFP_TEST_PG_DATABASE", "cfp_test") + "_migrations"
+    name = os.environ.get("CFP_TEST_PG_DATABASE", f"cfp_test_{os.getpid()}") + "_migrations"
     admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:

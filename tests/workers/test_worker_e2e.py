@@ -30,7 +30,7 @@ from tests import factories as f
 
 ROOT = Path(__file__).resolve().parents[2]
 # A Redis database of its own, flushed before and after; not the one conftest names.
-BROKER_URL = os.environ.get("CFP_TEST_WORKER_REDIS_URL", "redis://127.0.0.1:6379/14")
+BROKER_URL = os.environ.get("CFP_TEST_WORKER_REDIS_URL", "redis://127.0.0.1:6379/14")  # one per concurrent run
 READY_TIMEOUT = 30
 WORK_TIMEOUT = 30
 
