@@ -87,6 +87,9 @@ ACCESS = [
     ("POST", "/reset-password/no-such-token", None, public(400)),
     ("GET", "/mail", None, members(200)),
     ("GET", "/mail/{message_to_pi}", None, only("pi", "admin", others=404)),
+    # Sending a failed message again: admins and the secretariat, for a message they may
+    # see; this one was sent (nothing to retry) and is about no call (not the secretariat's).
+    ("POST", "/mail/{message_to_pi}/retry", None, members(403, secretariat=404)),
     ("GET", "/audit", None, only("secretariat", "admin")),
     ("GET", "/jobs/{job_of_staff_cn}", None, only("staff_cn", "admin", others=404)),
     # Calls: public once open; drafts stay with the agencies.

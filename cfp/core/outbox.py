@@ -65,6 +65,8 @@ class OutboxMessage(IdMixin, db.Model):
     idempotency_key: Mapped[str] = mapped_column(sa.String(200), unique=True)
     recipient: Mapped[str] = mapped_column(sa.String(320))
     recipient_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    # The call the message is about (a receipt, a letter), for the committee's secretariat.
+    call_id: Mapped[int | None] = mapped_column(sa.ForeignKey("calls.id"), index=True)
     template: Mapped[str] = mapped_column(sa.String(80))
     language: Mapped[str] = mapped_column(sa.String(10), default="en")
     subject: Mapped[str] = mapped_column(sa.String(300))
@@ -83,6 +85,43 @@ class OutboxMessage(IdMixin, db.Model):
     released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     recipient_user = relationship("User", foreign_keys=[recipient_user_id])
+
+    def is_for(self, user) -> bool:
+        return user.is_authenticated and self.recipient_user_id == user.id
+
+    def can_view(self, user) -> bool:
+        """Its recipient; admins; the secretariat for the messages about a call."""
+        return self.is_for(user) or (user.is_authenticated and (
+            user.is_admin or (user.is_secretariat and self.call_id is not None)))
+
+    def can_retry(self, user) -> bool:
+        return self.status == MessageStatus.failed and self.can_view(user) and (
+            user.is_admin or user.is_secretariat)
+
+
+def visible_messages(user):
+    """The messages `user` may read, as a query: their own; the secretariat's, also every
+    message about a call; an admin's, all."""
+    query = sa.select(OutboxMessage)
+    if user.is_admin:
+        return query
+    mine = OutboxMessage.recipient_user_id == user.id
+    if user.is_secretariat:
+        return query.where(sa.or_(mine, OutboxMessage.call_id.is_not(None)))
+    return query.where(mine)
+
+
+def _call_id_of(context: dict) -> int | None:
+    """The call a message is about, from what its template is given (a call, a proposal,
+    an assignment or a project)."""
+    for key, path in (("call", ("id",)), ("proposal", ("call_id",)),
+                      ("assignment", ("proposal", "call_id")), ("project", ("proposal", "call_id"))):
+        value = context.get(key)
+        for attribute in path:
+            value = getattr(value, attribute, None)
+        if isinstance(value, int):
+            return value
+    return None
 
 
 def queue_email(
@@ -115,6 +154,7 @@ def queue_email(
         idempotency_key=key,
         recipient=email,
         recipient_user_id=getattr(to, "id", None),
+        call_id=_call_id_of(ctx),
         template=template,
         language=language,
         subject=subject,

@@ -4,13 +4,14 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, jsonify, render_template, request
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from cfp.core.audit import AuditEntry, audit_rows
 from cfp.core.jobs import Job
 from cfp.core.loading import load_visible
-from cfp.core.outbox import OutboxMessage
+from cfp.core.outbox import MessageStatus, OutboxMessage, retry_message, visible_messages
 from cfp.core.params import whole_number
 from cfp.core.roles import Role, role_required
 from cfp.extensions import db
@@ -31,28 +32,41 @@ def home():
 @bp.route("/mail")
 @login_required
 def outbox():
-    """Admins see every message; everyone else the messages of their account. A
-    message belongs to an account by its id, never by an address: whoever registers
-    an address does not get what was sent to it."""
-    query = sa.select(OutboxMessage).order_by(OutboxMessage.id.desc())
-    see_all = current_user.is_admin
-    if not see_all:
-        query = query.where(OutboxMessage.recipient_user_id == current_user.id)
+    """Each user's own messages (a message belongs to an account by its id, never by an
+    address: whoever registers an address does not get what was sent to it); the
+    secretariat's, also those about the committee's calls; an admin's, all. Filtered by
+    status (failed ones with their error, to send again)."""
+    query = visible_messages(current_user).order_by(OutboxMessage.id.desc())
+    status = request.args.get("status", "")
+    if status in {s.value for s in MessageStatus}:
+        query = query.where(OutboxMessage.status == MessageStatus(status))
     page = db.paginate(query, per_page=PAGE_SIZE, error_out=False)
-    return render_template("core/outbox.html", page=page, see_all=see_all)
+    see_all = current_user.is_admin or current_user.is_secretariat
+    return render_template("core/outbox.html", page=page, see_all=see_all, status=status,
+                           statuses=list(MessageStatus))
 
 
 @bp.route("/mail/<int:message_id>")
 @login_required
 def message(message_id: int):
-    msg = db.get_or_404(OutboxMessage, message_id)
-    mine = msg.recipient_user_id == current_user.id
-    if not (mine or current_user.is_admin):
-        abort(404)
+    msg = load_visible(OutboxMessage, message_id)
+    mine = msg.is_for(current_user)
     # Account and invitation links are secrets of their recipient alone, even for admins.
     hide_body = not mine and msg.template in PRIVATE_TEMPLATES
     # Its links are the recipient's to follow: others see them as text.
     return render_template("core/message.html", message=msg, hide_body=hide_body, mine=mine)
+
+
+@bp.route("/mail/<int:message_id>/retry", methods=["POST"])
+@role_required(Role.admin, Role.secretariat)
+def retry(message_id: int):
+    message = load_visible(OutboxMessage, message_id)
+    if not message.can_retry(current_user):
+        abort(403)
+    retry_message(current_user, message)
+    db.session.commit()
+    flash(_("The message to %(to)s is sent again.", to=message.recipient), "success")
+    return redirect(url_for("core.outbox", status="failed"))
 
 
 @bp.route("/audit")
