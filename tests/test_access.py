@@ -241,6 +241,7 @@ ACCESS = [
     ("GET", "/selection/lists/{project_list}", None, only(*JOINT)),
     ("POST", "/selection/lists/{project_list}", {}, only("secretariat", "admin", ok=302)),
     ("POST", "/selection/lists/{project_list}/propose", None, only("secretariat", ok=302)),
+    ("POST", "/selection/lists/{project_list}/amend", None, only("secretariat", ok=302)),  # not adopted: refused with the reason
     ("GET", "/projects/{project}", None, members(200, **each(OUTSIDERS, 404))),
     # Issue 5: joint selection settings, ties, funding plan, scenarios, meetings, minutes,
     # written procedure, superseding, letters, the public page, projects' follow-up.

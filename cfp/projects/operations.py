@@ -83,6 +83,42 @@ def create_project(actor, decision: Decision, entry: ProjectListEntry) -> Projec
     return project
 
 
+def amend_allocations(actor, project: Project, decision: Decision, entry: ProjectListEntry) -> bool:
+    """The project's allocations become the amounts of its entry in an amending list
+    that `decision` adopts; True if any changed."""
+    call = entry.project_list.call
+    current = {(a.agency_id, a.year): a for a in project.allocations}
+    new = {(a.agency_id, a.year): a.amount for a in entry.amounts}
+    before = {f"{aid}/{year}": a.amount for (aid, year), a in current.items()}
+    for key, amount in new.items():
+        if key not in current:
+            project.allocations.append(ProjectAllocation(agency_id=key[0], year=key[1], amount=amount,
+                                                         currency=call.side(key[0]).currency))
+        elif current[key].amount != amount:
+            current[key].amount = amount
+    for key, allocation in current.items():
+        if key not in new:
+            project.allocations.remove(allocation)
+    after = {f"{a.agency_id}/{a.year}": a.amount for a in project.allocations}
+    if after == before:
+        return False
+    log_action(actor, "project.allocations_amended", project, before=before,
+               after=after | {"decision": decision.number})
+    return True
+
+
+def stop_by_decision(actor, project: Project, decision: Decision) -> None:
+    """An amending list no longer funds the project."""
+    before = change_state(project, ProjectStatus.stopped, table=PROJECT_TRANSITIONS, what=_("The project"),
+                          attr="status")
+    log_action(actor, "project.status", project, before={"status": before},
+               after={"status": ProjectStatus.stopped, "decision": decision.number})
+
+
+def project_of(proposal_id: int) -> Project | None:
+    return db.session.scalar(sa.select(Project).filter_by(proposal_id=proposal_id))
+
+
 def projects_adopted_by(decision: Decision) -> list[Project]:
     return list(db.session.scalars(sa.select(Project).filter_by(decision_id=decision.id).order_by(Project.code)))
 

@@ -105,15 +105,16 @@ def propose_project_list(actor, plist: ProjectList) -> ProjectList:
     return plist
 
 
-def committed(call: Call) -> dict[tuple[int, int], Decimal]:
+def committed(call: Call, excluding: int | None = None) -> dict[tuple[int, int], Decimal]:
     """What the call's adopted lists already fund, per side and project year, in each
-    side's currency: a later list is checked against what is left."""
+    side's currency: a later list is checked against what is left. An amendment is
+    checked without the list it replaces (`excluding`)."""
     rows = db.session.execute(
         sa.select(EntryAmount.agency_id, EntryAmount.year, sa.func.sum(EntryAmount.amount))
         .join(ProjectListEntry, EntryAmount.entry_id == ProjectListEntry.id)
         .join(ProjectList, ProjectListEntry.project_list_id == ProjectList.id)
         .where(ProjectList.call_id == call.id, ProjectList.state == ProjectListState.adopted,
-               ProjectListEntry.kind == EntryKind.funded)
+               ProjectListEntry.kind == EntryKind.funded, ProjectList.id != (excluding or 0))
         .group_by(EntryAmount.agency_id, EntryAmount.year))
     return {(agency_id, year): Decimal(total) for agency_id, year, total in rows}
 
@@ -160,7 +161,7 @@ def envelope_overruns(plist: ProjectList) -> list[str]:
     """Each side and year whose envelope the list would overrun, counting what earlier
     adopted lists of the call committed; the whole envelope too."""
     call = plist.call
-    already = committed(call) if plist.state != ProjectListState.adopted else {}
+    already = committed(call, excluding=plist.amends_id) if plist.state != ProjectListState.adopted else {}
     proposed = funded_per_year(plist)
     over = []
     for (agency_id, year), envelope in sorted(year_envelopes(call).items(), key=lambda kv: (kv[0][1], kv[0][0])):

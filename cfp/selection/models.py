@@ -40,7 +40,7 @@ PROJECT_LIST_TRANSITIONS = {
     ProjectListState.proposed: {
         ProjectListState.adopted, ProjectListState.draft, ProjectListState.superseded,
     },
-    ProjectListState.adopted: set(),
+    ProjectListState.adopted: {ProjectListState.superseded},  # by an adopted amendment
     ProjectListState.superseded: set(),
 }
 
@@ -57,12 +57,16 @@ class ProjectList(IdMixin, TimestampMixin, db.Model):
     )
     decision_id: Mapped[int | None] = mapped_column(sa.ForeignKey("decisions.id"), unique=True)
     notes: Mapped[str] = mapped_column(sa.Text, default="")
+    # An amendment: a new version of an adopted list, adopted by a decision that
+    # supersedes the one that adopted it.
+    amends_id: Mapped[int | None] = mapped_column(sa.ForeignKey("project_lists.id"))
     # A funding plan says, for every proposal of the call, why it is funded, on the
     # reserve or out: [{"proposal_id", "placement", "code", ...the reason's figures}].
     plan_reasons: Mapped[list | None] = mapped_column(sa.JSON)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
 
     call = relationship("Call")
+    amends = relationship("ProjectList", remote_side="ProjectList.id", foreign_keys=[amends_id])
     decision: Mapped[Decision | None] = relationship("Decision", back_populates="project_list")
     entries: Mapped[list[ProjectListEntry]] = relationship(
         back_populates="project_list", cascade="all, delete-orphan",

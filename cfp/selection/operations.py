@@ -15,8 +15,15 @@ from cfp.core.outbox import MessageStatus, OutboxMessage, queue_email, release_m
 from cfp.core.roles import require_secretariat
 from cfp.core.states import change_state
 from cfp.extensions import db
-from cfp.projects.operations import create_project, projects_adopted_by
+from cfp.projects.operations import (
+    amend_allocations,
+    create_project,
+    project_of,
+    projects_adopted_by,
+    stop_by_decision,
+)
 from cfp.proposals.models import PROPOSAL_TRANSITIONS, Proposal, ProposalState
+from cfp.selection.amendments import Difference, list_difference
 from cfp.selection.models import (
     PROJECT_LIST_TRANSITIONS,
     EntryKind,
@@ -35,7 +42,10 @@ def check_adoptable(plist: ProjectList) -> None:
     """Refuse (with the reason) a list that cannot be adopted as it stands."""
     if plist.state != ProjectListState.proposed:
         raise DomainError(_("The project list must be proposed to be adopted."))
-    waiting = [e.proposal for e in plist.entries if e.proposal.state not in DECIDABLE]
+    funded_before = ({e.proposal_id for e in plist.amends.entries if e.kind == EntryKind.funded}
+                     if plist.amends is not None else set())
+    waiting = [e.proposal for e in plist.entries
+               if e.proposal.state not in DECIDABLE and e.proposal_id not in funded_before]
     if waiting:
         raise DomainError(_("These proposals on the list cannot be decided yet: %(which)s.", which="; ".join(
             f"{p.reference or p.title} ({p.state.label})" for p in waiting)))
@@ -49,6 +59,10 @@ def adopt_project_list(actor, decision: Decision, plist: ProjectList) -> None:
     check_adoptable(plist)
     change_state(plist, ProjectListState.adopted, table=PROJECT_LIST_TRANSITIONS, what=_("The project list"))
     call = plist.call
+    changes = list_difference(plist)  # an amendment: what it changes in the list it replaces
+    if plist.amends is not None:
+        change_state(plist.amends, ProjectListState.superseded, table=PROJECT_LIST_TRANSITIONS,
+                     what=_("The project list"))
     for other in db.session.scalars(sa.select(ProjectList).where(
             ProjectList.call_id == call.id, ProjectList.id != plist.id,
             ProjectList.state.in_([ProjectListState.draft, ProjectListState.proposed]))):
@@ -57,6 +71,10 @@ def adopt_project_list(actor, decision: Decision, plist: ProjectList) -> None:
     for entry in plist.entries:
         if entry.kind != EntryKind.funded:
             continue
+        if entry.proposal.state == ProposalState.funded:  # kept by an amendment
+            if amend_allocations(actor, project_of(entry.proposal_id), decision, entry):
+                decided.append(entry.proposal)
+            continue
         if entry.proposal.state == ProposalState.reviewed:  # placed by the funding plan directly
             _move(entry.proposal, ProposalState.recommended)
         _move(entry.proposal, ProposalState.funded)
@@ -64,6 +82,9 @@ def adopt_project_list(actor, decision: Decision, plist: ProjectList) -> None:
         create_project(actor, decision, entry)
     # Reserve entries stay in reserve (a later decision may still fund them while the
     # call is not archived); every other proposal the committee did not fund is rejected.
+    for proposal in changes.removed:  # an amendment no longer funds it
+        stop_by_decision(actor, project_of(proposal.id), decision)
+        decided.append(proposal)
     told = _proposals_with_letters(call)
     for entry in plist.entries:
         if entry.kind != EntryKind.reserve:
@@ -84,7 +105,7 @@ def adopt_project_list(actor, decision: Decision, plist: ProjectList) -> None:
         change_state(call, CallState.decided, table=CALL_TRANSITIONS, what=_("The call"))
     funded = sum(1 for p in decided if p.state == ProposalState.funded)
     log_action(actor, "project_list.adopted", plist, after={"decision_id": decision.id, "funded": funded})
-    _queue_letters(decision, decided)
+    _queue_letters(decision, decided, changes)
 
 
 def _proposals_with_letters(call: Call) -> set[int]:
@@ -100,17 +121,23 @@ def _move(proposal: Proposal, state: ProposalState) -> None:
     change_state(proposal, state, table=PROPOSAL_TRANSITIONS, what=_("The proposal"))
 
 
-def _queue_letters(decision: Decision, decided: list[Proposal]) -> None:
+def _queue_letters(decision: Decision, decided: list[Proposal], changes: Difference) -> None:
     """Decision letters to both PIs of each proposal `decision` decided, held for release."""
     projects = {p.proposal_id: p for p in projects_adopted_by(decision)}
+    amended = {p.id for p in changes.changed_proposals}
+    stopped = {p.id for p in changes.removed}
     for proposal in decided:
+        if proposal.id in amended | stopped:
+            projects[proposal.id] = project_of(proposal.id)
         for side in proposal.sides:
             if side.pi is None:
                 continue
             queue_email(
                 to=side.pi, template="decision_letter", hold=True,
                 key=f"letter-{decision.id}-{proposal.id}-{side.agency_id}",
-                context={"proposal": proposal, "decision": decision, "project": projects.get(proposal.id)},
+                context={"proposal": proposal, "decision": decision, "project": projects.get(proposal.id),
+                         "change": "amended" if proposal.id in amended else
+                                   "stopped" if proposal.id in stopped else None},
             )
 
 
@@ -130,7 +157,7 @@ def release_letters(actor, decision: Decision) -> int:
 class Letter:
     message: OutboxMessage
     proposal: Proposal
-    outcome: str  # "funded", "reserve" or "not funded", as this decision said
+    outcome: str  # "funded", "amended", "stopped", "reserve" or "not funded", as this decision said
 
 
 def letter_summary(decision: Decision) -> list[Letter]:
@@ -141,10 +168,13 @@ def letter_summary(decision: Decision) -> list[Letter]:
     funded = {p.proposal_id for p in projects_adopted_by(decision)}
     plist = decision.project_list
     reserve = {e.proposal_id for e in plist.entries if e.kind == EntryKind.reserve} if plist else set()
+    changes = list_difference(plist) if plist else Difference()
+    amended, stopped = {p.id for p in changes.changed_proposals}, {p.id for p in changes.removed}
     rows = []
     for m in messages:
         pid = int(m.idempotency_key.split("-")[2])
-        outcome = "funded" if pid in funded else "reserve" if pid in reserve else "not funded"
+        outcome = ("funded" if pid in funded else "amended" if pid in amended else "stopped" if pid in stopped
+                   else "reserve" if pid in reserve else "not funded")
         rows.append(Letter(m, proposals[pid], outcome))
     return sorted(rows, key=lambda r: (r.proposal.reference or "", r.message.recipient))
 

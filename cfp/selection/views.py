@@ -19,6 +19,7 @@ from cfp.extensions import db
 from cfp.meetings.models import Decision
 from cfp.projects.models import Project
 from cfp.proposals.models import Proposal, ProposalState
+from cfp.selection.amendments import draft_amendment, list_difference
 from cfp.selection.forms import (
     MoveEntryForm,
     OutcomeForm,
@@ -153,7 +154,20 @@ def _render_project_list(list_id: int, typed=None):
     years = list(range(1, plist.call.project_years + 1))
     return render_template("selection/project_list.html", plist=plist, years=years,
                            used=envelope_use(plist), envelopes=year_envelopes(plist.call),
-                           move_form=MoveEntryForm(), typed=typed or {}, plan=plan_lines(plist))
+                           move_form=MoveEntryForm(), typed=typed or {}, plan=plan_lines(plist),
+                           difference=list_difference(plist))
+
+
+@bp.route("/lists/<int:list_id>/amend", methods=["POST"])
+@role_required(Role.secretariat)
+def amend(list_id: int):
+    plist = db.get_or_404(ProjectList, list_id)
+    amendment = draft_amendment(current_user, plist)
+    db.session.commit()
+    flash(_("Version %(v)s amends version %(old)s: change it, propose it, and table it under a decision "
+            "that supersedes decision %(n)s.", v=amendment.version, old=plist.version,
+            n=plist.decision.number if plist.decision else "—"), "info")
+    return redirect(url_for("selection.project_list", list_id=amendment.id))
 
 
 @bp.route("/lists/<int:list_id>/propose", methods=["POST"])

@@ -8,23 +8,32 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from cfp.core.errors import DomainError
+from cfp.core.errors import DomainError, NotAllowed
 from cfp.core.outbox import OutboxMessage
 from cfp.core.roles import Role
 from cfp.extensions import db
-from cfp.meetings.models import DecisionKind, MeetingStatus
+from cfp.meetings.models import DecisionKind, DecisionState, MeetingStatus
 from cfp.meetings.operations import (
     add_agenda_item,
     add_attendee,
     attach_project_list,
     create_meeting,
     draft_decision,
+    draft_superseding_decision,
     record_adoption_at_meeting,
 )
 from cfp.projects.models import Project
 from cfp.proposals.models import ProposalState
-from cfp.selection.funding import draft_project_list, move_entry, plan_funding, propose_project_list
-from cfp.selection.models import EntryKind
+from cfp.selection.amendments import draft_amendment, list_difference
+from cfp.selection.funding import (
+    committed,
+    draft_project_list,
+    move_entry,
+    plan_funding,
+    propose_project_list,
+    set_entry_amounts,
+)
+from cfp.selection.models import EntryKind, ProjectListState
 from cfp.selection.ranking import set_outcome
 from tests import factories as f
 from tests.selection.test_committee import ranked
@@ -272,3 +281,58 @@ def test_irreversible_committee_actions_ask_for_confirmation_first(client, round
     assert "cannot be called back" in confirm_of(page, f"/meetings/decisions/{w['decision'].id}/release")
     page = client.get(f"/selection/joint/{w['call'].id}").data.decode()
     assert "reserve list" in confirm_of(page, f"/selection/calls/{w['call'].id}/archive")
+
+
+def test_an_adopted_list_is_amended_only_by_a_superseding_decision(client, round_one):
+    """A's first-year amounts are cut and B is funded from the reserve: a new version of
+    the list, tabled under a decision that supersedes 5.2, shows the difference; its
+    adoption changes A's allocations, funds B, and writes letters for those two only."""
+    w = round_one
+    secretariat, call, old_decision = w["secretariat"], w["call"], w["decision"]
+    old_list = old_decision.project_list
+    with pytest.raises(NotAllowed):
+        set_entry_amounts(secretariat, old_list.entries[0], {}, reason="x")  # frozen
+    amendment = draft_amendment(secretariat, old_list)
+    assert amendment.amends_id == old_list.id and amendment.state == ProjectListState.draft
+    entries = {e.proposal_id: e for e in amendment.entries}
+    set_entry_amounts(secretariat, entries[w["a"].id], {(w["cn"].id, 1): Decimal("120000")},
+                      reason="The CN team starts with one PhD student fewer")
+    move_entry(secretariat, entries[w["b"].id], kind=EntryKind.funded, position=1, reason="Funds freed")
+    difference = list_difference(amendment)
+    assert [p.id for p in difference.added] == [w["b"].id] and difference.removed == []
+    assert [(p.id, key, before, after) for p, key, before, after in difference.changed] == [
+        (w["a"].id, (w["cn"].id, 1), Decimal("150000.00"), Decimal("120000"))]
+    propose_project_list(secretariat, amendment)  # A's old amounts are not counted twice
+
+    meeting = create_meeting(secretariat, w["committee"], number=6, date_=None,
+                             mode=f.MeetingMode.video, host_agency_id=w["cn"].id,
+                             status=MeetingStatus.held)
+    add_attendee(secretariat, meeting, agency_id=w["cn"].id, name="Zhao Jing", is_cochair=True)
+    add_attendee(secretariat, meeting, agency_id=w["be"].id, name="Christian Carette", is_cochair=True)
+    item = add_agenda_item(secretariat, meeting, "Amendment of the 2021 list")
+    db.session.flush()
+    decision = draft_superseding_decision(secretariat, old_decision, item=item,
+                                          title="Amend the list of projects 2021")
+    attach_project_list(secretariat, decision, amendment)
+    db.session.commit()
+    f.login(client, secretariat)
+    page = client.get(f"/selection/lists/{amendment.id}").data.decode()
+    assert "Changes to version" in page and "120,000.00" in page and "150,000.00" in page
+
+    record_adoption_at_meeting(secretariat, decision)
+    db.session.flush()
+    assert old_decision.state == DecisionState.superseded
+    assert old_list.state == ProjectListState.superseded
+    project_a = db.session.scalar(sa.select(Project).filter_by(proposal_id=w["a"].id))
+    assert project_a.code == "S5-CN-BE-2021-01"
+    allocation = next(a for a in project_a.allocations if (a.agency_id, a.year) == (w["cn"].id, 1))
+    assert allocation.amount == Decimal("120000")
+    assert w["b"].state == ProposalState.funded
+    assert db.session.scalar(sa.select(Project.code).filter_by(proposal_id=w["b"].id)) == \
+        "S6-CN-BE-2021-01"
+    assert letters_of(decision) == {w["a"].id: 2, w["b"].id: 2}
+    letter_a = db.session.scalar(sa.select(OutboxMessage).where(
+        OutboxMessage.idempotency_key.like(f"letter-{decision.id}-{w['a'].id}-%")))
+    assert "amended" in letter_a.body and "120,000.00 CNY" in letter_a.body
+    # What the call committed is now the amended list's.
+    assert committed(call)[(w["cn"].id, 1)] == Decimal("220000")
