@@ -295,13 +295,13 @@ def test_an_adopted_list_is_amended_only_by_a_superseding_decision(client, round
     amendment = draft_amendment(secretariat, old_list)
     assert amendment.amends_id == old_list.id and amendment.state == ProjectListState.draft
     entries = {e.proposal_id: e for e in amendment.entries}
-    set_entry_amounts(secretariat, entries[w["a"].id], {(w["cn"].id, 1): Decimal("120000")},
+    set_entry_amounts(secretariat, entries[w["a"].id], {(w["cn"].id, 1): Decimal(120000)},
                       reason="The CN team starts with one PhD student fewer")
     move_entry(secretariat, entries[w["b"].id], kind=EntryKind.funded, position=1, reason="Funds freed")
     difference = list_difference(amendment)
     assert [p.id for p in difference.added] == [w["b"].id] and difference.removed == []
     assert [(p.id, key, before, after) for p, key, before, after in difference.changed] == [
-        (w["a"].id, (w["cn"].id, 1), Decimal("150000.00"), Decimal("120000"))]
+        (w["a"].id, (w["cn"].id, 1), Decimal("150000.00"), Decimal(120000))]
     propose_project_list(secretariat, amendment)  # A's old amounts are not counted twice
 
     meeting = create_meeting(secretariat, w["committee"], number=6, date_=None,
@@ -326,7 +326,7 @@ def test_an_adopted_list_is_amended_only_by_a_superseding_decision(client, round
     project_a = db.session.scalar(sa.select(Project).filter_by(proposal_id=w["a"].id))
     assert project_a.code == "S5-CN-BE-2021-01"
     allocation = next(a for a in project_a.allocations if (a.agency_id, a.year) == (w["cn"].id, 1))
-    assert allocation.amount == Decimal("120000")
+    assert allocation.amount == Decimal(120000)
     assert w["b"].state == ProposalState.funded
     assert db.session.scalar(sa.select(Project.code).filter_by(proposal_id=w["b"].id)) == \
         "S6-CN-BE-2021-01"
@@ -335,4 +335,4 @@ def test_an_adopted_list_is_amended_only_by_a_superseding_decision(client, round
         OutboxMessage.idempotency_key.like(f"letter-{decision.id}-{w['a'].id}-%")))
     assert "amended" in letter_a.body and "120,000.00 CNY" in letter_a.body
     # What the call committed is now the amended list's.
-    assert committed(call)[(w["cn"].id, 1)] == Decimal("220000")
+    assert committed(call)[(w["cn"].id, 1)] == Decimal(220000)
