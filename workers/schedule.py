@@ -6,6 +6,7 @@ BEAT_SCHEDULE = {
     "requeue-outbox": {"task": "mail.requeue_outbox", "schedule": 60.0},
     "expire-review-invitations": {"task": "reviews.expire_invitations", "schedule": 900.0},
     "send-review-reminders": {"task": "reviews.send_review_reminders", "schedule": 3600.0},
+    "send-report-reminders": {"task": "projects.send_report_reminders", "schedule": crontab(hour=6, minute=5)},
     "purge-account-records": {
         "task": "auth.purge_account_records", "schedule": crontab(hour=3, minute=17),
     },

@@ -52,9 +52,12 @@ class Project(IdMixin, TimestampMixin, db.Model):
     status: Mapped[ProjectStatus] = mapped_column(
         enum_column(ProjectStatus), default=ProjectStatus.active
     )
+    # The later decision that renewed, stopped or completed it.
+    status_decision_id: Mapped[int | None] = mapped_column(sa.ForeignKey("decisions.id"))
 
     proposal = relationship("Proposal", lazy="joined")
-    decision = relationship("Decision")
+    decision = relationship("Decision", foreign_keys=[decision_id])
+    status_decision = relationship("Decision", foreign_keys=[status_decision_id])
     project_list = relationship("ProjectList")
     allocations: Mapped[list[ProjectAllocation]] = relationship(
         back_populates="project", cascade="all, delete-orphan",

@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from cfp.calls.models import Call
 from cfp.core.audit import log_action
 from cfp.core.errors import DomainError, NotAllowed
+from cfp.core.outbox import OutboxMessage, queue_email
 from cfp.core.roles import require_secretariat
 from cfp.core.states import change_state
 from cfp.core.types import utcnow
@@ -111,6 +112,7 @@ def stop_by_decision(actor, project: Project, decision: Decision) -> None:
     """An amending list no longer funds the project."""
     before = change_state(project, ProjectStatus.stopped, table=PROJECT_TRANSITIONS, what=_("The project"),
                           attr="status")
+    project.status_decision_id = decision.id
     log_action(actor, "project.status", project, before={"status": before},
                after={"status": ProjectStatus.stopped, "decision": decision.number})
 
@@ -163,6 +165,7 @@ def decide_project(actor, project: Project, decision: Decision, status: ProjectS
         if final is None or final.state == ReportState.due:
             raise DomainError(_("The final report is not submitted yet."))
     before = change_state(project, status, table=PROJECT_TRANSITIONS, what=_("The project"), attr="status")
+    project.status_decision_id = decision.id
     if interim is not None and status in (ProjectStatus.renewed, ProjectStatus.stopped):
         interim.state = ReportState.accepted if status == ProjectStatus.renewed else interim.state
     log_action(actor, "project.status", project, before={"status": before},
@@ -199,3 +202,29 @@ def mobility_against_plan(project: Project) -> list[dict]:
     if extra:
         rows.append({"planned": None, "done": extra, "days_done": sum(d.days for d in extra)})
     return rows
+
+
+REMIND_DAYS_BEFORE = 30
+OPEN = (ProjectStatus.active, ProjectStatus.renewed)
+
+
+def remind_reports(today: date) -> int:
+    """Beat: both PIs of a running project are reminded of a report due within
+    REMIND_DAYS_BEFORE days, and once more when it is overdue; each reminder once (its
+    outbox key). Returns the reminders written."""
+    due = db.session.scalars(sa.select(ProjectReport).join(Project).where(
+        ProjectReport.state == ReportState.due, ProjectReport.due_on.is_not(None),
+        ProjectReport.due_on <= today + timedelta(days=REMIND_DAYS_BEFORE), Project.status.in_(OPEN))).all()
+    written = 0
+    for report in due:
+        when = "overdue" if report.due_on < today else "before"
+        for side in report.project.proposal.sides:
+            if side.pi is None:
+                continue
+            key = f"report-{when}-{report.id}-{side.agency_id}"
+            if db.session.scalar(sa.select(OutboxMessage.id).filter_by(idempotency_key=key)) is not None:
+                continue
+            queue_email(to=side.pi, template="report_reminder", key=key,
+                        context={"report": report, "project": report.project, "overdue": when == "overdue"})
+            written += 1
+    return written
