@@ -87,6 +87,8 @@ def load_config(instance_path: str) -> dict:
         "MAX_CONTENT_LENGTH": int(env.get("CFP_MAX_UPLOAD_BYTES", str(20 * 1024 * 1024))),
         "BASE_URL": env.get("CFP_BASE_URL", "http://127.0.0.1:5000"),
         "MAIL_FROM": env.get("CFP_MAIL_FROM", "cfp@localhost"),
+        # A TrueType font with Chinese glyphs that PDFs embed (default: one Debian installs).
+        "CJK_FONT_PATH": env.get("CFP_CJK_FONT", ""),
         "SMTP_HOST": env.get("CFP_SMTP_HOST", ""),
         "SMTP_PORT": int(env.get("CFP_SMTP_PORT", "25")),
         "SMTP_USER": env.get("CFP_SMTP_USER", ""),
