@@ -267,6 +267,8 @@ ACCESS = [
     ("GET", "/projects/dashboard", None, only(*STAFF, *JOINT)),
     ("POST", "/projects/{project}/reports", {"kind": "interim", "text": "Year one went well."},
      members(403, pi=302, **each(OUTSIDERS, 404))),
+    # A report's annex: whoever sees the project; this report has none, so 404 for all.
+    ("GET", "/projects/{project}/reports/1/attachment", None, members(404)),
     ("POST", "/projects/{project}/status", {"decision_id": "{decision}", "status": "renewed"},
      only("secretariat", ok=302)),
     ("POST", "/projects/{project}/trips",

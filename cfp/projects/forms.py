@@ -1,6 +1,7 @@
 """Forms of funded projects."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import (
     DateField,
     IntegerField,
@@ -18,6 +19,7 @@ from cfp.projects.models import ReportKind
 class ReportForm(FlaskForm):
     kind = SelectField(_l("Report"), choices=options([(k.value, k.label) for k in ReportKind]))
     text = TextAreaField(_l("Joint report"), validators=[DataRequired(), Length(max=50000)])
+    attachment = FileField(_l("Annex (PDF, optional)"))
     submit = SubmitField(_l("Submit the report"))
 
 

@@ -120,6 +120,11 @@ class ProjectReport(IdMixin, TimestampMixin, db.Model):
     text: Mapped[str] = mapped_column(sa.Text, default="")
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     submitted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    # One PDF annex (checked like proposal documents), stored under a generated name.
+    attachment_name: Mapped[str | None] = mapped_column(sa.String(300))
+    attachment_stored_name: Mapped[str | None] = mapped_column(sa.String(100))
+    attachment_size: Mapped[int | None]
+    attachment_sha256: Mapped[str | None] = mapped_column(sa.String(64))
 
     project: Mapped[Project] = relationship(back_populates="reports")
 

@@ -3,10 +3,14 @@ decision, mobility done against the plan."""
 from __future__ import annotations
 
 import calendar
+import hashlib
+import secrets
 from datetime import date, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import gettext as _
 
 from cfp.calls.models import Call
@@ -27,6 +31,8 @@ from cfp.projects.models import (
     ReportState,
     TripDone,
 )
+from cfp.proposals.documents import human_size, safe_pdf_name, upload_folder
+from cfp.proposals.pdf_checks import read_pdf
 
 if TYPE_CHECKING:
     from cfp.meetings.models import Decision
@@ -125,8 +131,10 @@ def projects_adopted_by(decision: Decision) -> list[Project]:
     return list(db.session.scalars(sa.select(Project).filter_by(decision_id=decision.id).order_by(Project.code)))
 
 
-def submit_report(actor, project: Project, kind: ReportKind, text: str) -> ProjectReport:
-    """Either PI submits the joint interim or final report."""
+def submit_report(actor, project: Project, kind: ReportKind, text: str,
+                  attachment: tuple[str, bytes] | None = None) -> ProjectReport:
+    """Either PI submits the joint interim or final report, with one PDF annex if any
+    (`attachment`: its file name and content)."""
     if not any(side.pi_user_id == actor.id for side in project.proposal.sides):
         raise NotAllowed(_("Only a principal investigator of the project may submit its reports."))
     if project.status in (ProjectStatus.completed, ProjectStatus.stopped):
@@ -142,10 +150,13 @@ def submit_report(actor, project: Project, kind: ReportKind, text: str) -> Proje
         db.session.add(report)
     if report.state != ReportState.due:
         raise DomainError(_("This report is already submitted."))
+    if attachment is not None and attachment[1]:
+        _attach(report, *attachment)
     report.text, report.state = text, ReportState.submitted
     report.submitted_at, report.submitted_by_id = utcnow(), actor.id
     db.session.flush()
-    log_action(actor, "project.report", project, after={"kind": kind, "report_id": report.id})
+    log_action(actor, "project.report", project, after={"kind": kind, "report_id": report.id,
+                                                        "attachment": report.attachment_name})
     return report
 
 
@@ -228,3 +239,21 @@ def remind_reports(today: date) -> int:
                         context={"report": report, "project": report.project, "overdue": when == "overdue"})
             written += 1
     return written
+
+
+def _attach(report: ProjectReport, filename: str, data: bytes) -> None:
+    """Check the annex as a proposal document is checked (a real PDF, no active content,
+    within the upload limit) and store it outside the web root."""
+    limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
+    if limit and len(data) > limit:
+        raise DomainError(_("The file is %(size)s; the limit is %(limit)s.", size=human_size(len(data)),
+                            limit=human_size(limit)))
+    read_pdf(data)  # refuses what is not a PDF, or holds active content
+    report.attachment_stored_name = f"{secrets.token_hex(16)}.pdf"
+    (upload_folder() / report.attachment_stored_name).write_bytes(data)
+    report.attachment_name = safe_pdf_name(filename)
+    report.attachment_size, report.attachment_sha256 = len(data), hashlib.sha256(data).hexdigest()
+
+
+def attachment_path(report: ProjectReport) -> Path:
+    return upload_folder() / report.attachment_stored_name

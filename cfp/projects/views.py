@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
@@ -27,6 +27,7 @@ from cfp.projects.models import (
     ReportState,
 )
 from cfp.projects.operations import (
+    attachment_path,
     decide_project,
     mobility_against_plan,
     record_trip,
@@ -109,12 +110,25 @@ def report(project_id: int):
         abort(403)
     form = ReportForm()
     if form.validate_on_submit():
-        submit_report(current_user, project, ReportKind(form.kind.data), form.text.data)
+        upload = request.files.get("attachment")
+        attachment = (upload.filename, upload.read()) if upload and upload.filename else None
+        submit_report(current_user, project, ReportKind(form.kind.data), form.text.data, attachment)
         db.session.commit()
         flash(_("The report is submitted."), "success")
     else:
         flash(_("Write the report before submitting it."), "danger")
     return redirect(url_for("projects.project", project_id=project.id))
+
+
+@bp.route("/<int:project_id>/reports/<int:report_id>/attachment")
+@login_required
+def report_attachment(project_id: int, report_id: int):
+    project = load_visible(Project, project_id)
+    report = next((r for r in project.reports if r.id == report_id and r.attachment_stored_name), None)
+    if report is None:
+        abort(404)
+    return send_file(attachment_path(report), mimetype="application/pdf", as_attachment=True,
+                     download_name=report.attachment_name)
 
 
 @bp.route("/<int:project_id>/status", methods=["POST"])

@@ -79,7 +79,7 @@ def upload_document(actor, proposal: Proposal, agency_id: int, kind: str, filena
         db.session.flush()
     document = ProposalDocument(
         proposal_id=proposal.id, agency_id=agency_id, kind=kind,
-        original_name=_safe_name(filename), stored_name=stored_name, size=len(data),
+        original_name=safe_pdf_name(filename), stored_name=stored_name, size=len(data),
         sha256=hashlib.sha256(data).hexdigest(), pages=pages, uploaded_by_id=actor.id,
     )
     proposal.documents.append(document)
@@ -103,7 +103,7 @@ def delete_document(actor, proposal: Proposal, document: ProposalDocument) -> No
                before={"kind": document.kind, "agency_id": document.agency_id, "name": document.original_name})
 
 
-def _safe_name(filename: str) -> str:
+def safe_pdf_name(filename: str) -> str:
     name = os.path.basename((filename or "").replace("\\", "/")).strip() or "document.pdf"
     name = "".join(c for c in name if c.isprintable())
     if not name.lower().endswith(".pdf"):

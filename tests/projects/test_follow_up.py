@@ -68,3 +68,40 @@ def test_the_decision_that_renews_a_project_is_kept_on_it(client, round_one):  #
     f.login(client, w["secretariat"])
     page = client.get(f"/projects/{project.id}").data.decode()
     assert f"decision {renewal.number}" in page
+
+
+def test_a_report_carries_a_pdf_attachment_that_its_readers_download(client, round_one):  # noqa: F811
+    import io
+
+    w = round_one
+    project = _project(w)
+    pi = project.proposal.sides[0].pi
+    db.session.commit()
+    f.login(client, pi)
+    refused = client.post(f"/projects/{project.id}/reports", data={
+        "kind": "interim", "text": "Year one went well.",
+        "attachment": (io.BytesIO(b"not a pdf at all"), "annex.pdf")},
+        content_type="multipart/form-data", follow_redirects=True)
+    assert "not a PDF" in refused.data.decode()
+    interim = next(r for r in project.reports if r.kind == ReportKind.interim)
+    db.session.refresh(interim)
+    assert interim.state == ReportState.due  # nothing submitted, the reason shown
+    response = client.post(f"/projects/{project.id}/reports", data={
+        "kind": "interim", "text": "Year one went well.",
+        "attachment": (io.BytesIO(f.pdf_bytes(2)), "annex year 1.pdf")},
+        content_type="multipart/form-data")
+    assert response.status_code == 302
+    db.session.refresh(interim)
+    assert interim.state == ReportState.submitted and interim.attachment_name == "annex year 1.pdf"
+    url = f"/projects/{project.id}/reports/{interim.id}/attachment"
+    assert url in client.get(f"/projects/{project.id}").data.decode()
+    with client.get(url) as got:
+        assert got.status_code == 200 and got.mimetype == "application/pdf"
+        assert got.get_data().startswith(b"%PDF-")
+    client.post("/logout")
+    f.login(client, w["secretariat"])
+    with client.get(url) as got:
+        assert got.status_code == 200
+    client.post("/logout")
+    f.login(client, f.user(Role.researcher, agency=w["cn"]))
+    assert client.get(url).status_code == 404
