@@ -250,6 +250,8 @@ ACCESS = [
     ("POST", "/selection/calls/{call}/plan", None, only("secretariat", ok=302)),
     ("GET", "/selection/calls/{call}/envelopes", None, only(*JOINT)),
     ("POST", "/selection/calls/{call}/envelopes", {}, only("secretariat", ok=302)),
+    ("POST", "/selection/calls/{call}/shared-envelopes", {"first_budget_year": "2031"},
+     only("secretariat", ok=302)),
     ("GET", "/selection/calls/{call}/scenarios", None, only(*JOINT)),
     ("POST", "/selection/entries/{entry}/move", {"kind": "reserve", "position": "1", "reason": "Budget"},
      only("secretariat", ok=302)),

@@ -27,6 +27,7 @@ from cfp.selection.models import (
     YearEnvelope,
 )
 from cfp.selection.ranking import joint_ranking
+from cfp.selection.shared import shared_left, shared_overruns
 
 
 def _split(total: Decimal, years: int) -> list[Decimal]:
@@ -172,6 +173,7 @@ def envelope_overruns(plist: ProjectList) -> list[str]:
                           "on this one, over the envelope of %(env)s", side=side.agency.short_name, year=year,
                           committed=money(before, side.currency), proposed=money(now, side.currency),
                           env=money(envelope, side.currency)))
+    over += shared_overruns(plist, proposed)
     for side in call.sides:
         before = sum((v for (aid, _y), v in already.items() if aid == side.agency_id), Decimal(0))
         now = sum((v for (aid, _y), v in proposed.items() if aid == side.agency_id), Decimal(0))
@@ -234,6 +236,8 @@ def plan_funding(actor, call: Call) -> ProjectList:
     left = year_envelopes(call)
     for key, amount in committed(call).items():  # what earlier adopted lists fund
         left[key] = left.get(key, Decimal(0)) - amount
+    for key, amount in shared_left(call).items():  # what the committee's shared budget years have left
+        left[key] = min(left.get(key, Decimal(0)), amount)
     stop: FundingStop | None = None
     position = 0
     reasons: list[dict] = []

@@ -165,6 +165,28 @@ class SelectionSetting(IdMixin, db.Model):
 
     call_id: Mapped[int] = mapped_column(sa.ForeignKey("calls.id", ondelete="CASCADE"), unique=True)
     score_method: Mapped[ScoreMethod] = mapped_column(enum_column(ScoreMethod), default=ScoreMethod.scale)
+    # The calendar year its projects' first year falls in: their amounts then count
+    # against the committee's shared envelopes of those budget years.
+    first_budget_year: Mapped[int | None]
+
+
+class SharedEnvelope(IdMixin, db.Model):
+    """One side's envelope for one budget (calendar) year, shared by the committee's calls
+    whose projects run in that year, in that side's currency."""
+
+    __tablename__ = "shared_envelopes"
+
+    committee_id: Mapped[int] = mapped_column(sa.ForeignKey("joint_committees.id", ondelete="CASCADE"))
+    agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"))
+    budget_year: Mapped[int]
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+
+    agency = relationship("Agency")
+
+    __table_args__ = (
+        sa.UniqueConstraint("committee_id", "agency_id", "budget_year"),
+        sa.CheckConstraint("amount >= 0", name="amount_not_negative"),
+    )
 
 
 class YearEnvelope(IdMixin, db.Model):

@@ -54,6 +54,12 @@ from cfp.selection.ranking import (
     set_score_method,
 )
 from cfp.selection.ranking import joint_ranking as compute_joint_ranking
+from cfp.selection.shared import (
+    first_budget_year,
+    set_first_budget_year,
+    set_shared_envelopes,
+    shared_use,
+)
 
 bp = Blueprint("selection", __name__, url_prefix="/selection")
 
@@ -247,8 +253,37 @@ def envelopes(call_id: int):
             db.session.commit()
             flash(_("Envelopes per year saved."), "success")
         return redirect(url_for("selection.envelopes", call_id=call.id))
+    first = first_budget_year(call)
+    shared = {(u.agency_id, u.budget_year): u for u in shared_use(call.committee)}
     return render_template("selection/envelopes.html", call=call, years=years, envelopes=year_envelopes(call),
-                           use=envelope_use_by_year(call))
+                           use=envelope_use_by_year(call), first_budget_year=first, shared=shared,
+                           budget_years=[first + y - 1 for y in years] if first else [])
+
+
+@bp.route("/calls/<int:call_id>/shared-envelopes", methods=["POST"])
+@role_required(Role.secretariat)
+def shared_envelopes(call_id: int):
+    """The call's first budget year, and the committee's shared envelopes of the budget
+    years its projects run in."""
+    call = load_visible(Call, call_id)
+    try:
+        raw_year = request.form.get("first_budget_year", "").strip()
+        set_first_budget_year(current_user, call, int(raw_year) if raw_year else None)
+        first = first_budget_year(call)
+        amounts = {}
+        for side in call.sides:
+            for year in range(1, call.project_years + 1) if first else []:
+                raw = request.form.get(f"shared-{side.agency_id}-{first + year - 1}")
+                if raw is not None:
+                    amounts[(side.agency_id, first + year - 1)] = Decimal(raw.strip()) if raw.strip() else None
+        set_shared_envelopes(current_user, call.committee, amounts)
+    except (ValueError, InvalidOperation):
+        db.session.rollback()
+        flash(_("The budget year and the amounts must be numbers."), "danger")
+    else:
+        db.session.commit()
+        flash(_("Shared envelopes saved."), "success")
+    return redirect(url_for("selection.envelopes", call_id=call.id))
 
 
 @bp.route("/calls/<int:call_id>/scenarios")
