@@ -12,6 +12,7 @@ from cfp.calls.models import (  # noqa: F401
 from cfp.core.audit import AuditEntry  # noqa: F401
 from cfp.core.jobs import Job  # noqa: F401
 from cfp.core.outbox import OutboxMessage  # noqa: F401
+from cfp.core.tasks import QueuedTask  # noqa: F401
 from cfp.meetings.models import AgendaItem, Attendee, Decision, DecisionApproval, Meeting  # noqa: F401
 from cfp.projects.models import Project, ProjectAllocation, ProjectReport, TripDone  # noqa: F401
 from cfp.proposals.models import (  # noqa: F401

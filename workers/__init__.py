@@ -4,7 +4,7 @@ never the reverse: cfp queues a task by its name (cfp.core.tasks)."""
 
 TASK_MODULES = [
     "workers.auth", "workers.calls", "workers.mail", "workers.meetings", "workers.projects",
-    "workers.proposals", "workers.reviews",
+    "workers.proposals", "workers.reviews", "workers.tasks",
 ]
 
 

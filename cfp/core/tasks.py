@@ -1,28 +1,129 @@
-"""Background work, queued by name: cfp never imports `workers/`.
+"""Background work, durable and queued by name: cfp never imports `workers/`.
 
-An operation that needs a task calls `queue_task(name, *ids)` with the task's
-name (e.g. "reviews.recompute_ranking"); the task is handed to the broker only
-once the transaction commits (a rollback queues nothing). The tasks themselves live in `workers/`, registered under these names.
+An operation that needs a task calls `queue_task(name, *ids)` with the task's name
+(e.g. "reviews.recompute_ranking"). That writes a row of the task outbox in the same
+transaction: a rollback queues nothing, a commit keeps it whatever happens next.
+Once the transaction commits, the row is relayed to the broker without waiting on it
+(a broker that does not answer within a second leaves the row queued); a beat task
+(`tasks.relay`, every minute) relays the rows the broker never took and re-relays
+those whose task has not finished within the lease (a worker that died). When a task
+ends, its row is marked done. Tasks are idempotent, so a task relayed twice does its
+work once. The tasks themselves live in `workers/`, registered under these names.
 """
 from __future__ import annotations
 
+import logging
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm import Mapped, mapped_column
 
 from cfp.core.aftercommit import after_commit
+from cfp.core.states import StateEnum
+from cfp.core.types import IdMixin, UTCDateTime, enum_column, utcnow
+from cfp.extensions import db
+
+logger = logging.getLogger(__name__)
+HEADER = "cfp_task_id"
+FIRST_RELAY_GRACE = timedelta(seconds=30)  # the after-commit relay's turn
+LEASE = timedelta(minutes=15)  # a task relayed this long ago and not done is relayed again
 
 
-def send_task(name: str, *args) -> None:
+class TaskStatus(StateEnum):
+    queued = "queued"  # written; relayed to the broker or waiting to be
+    done = "done"
+
+
+class QueuedTask(IdMixin, db.Model):
+    """A task an operation asked for, kept until a worker has done it."""
+
+    __tablename__ = "task_outbox"
+
+    name: Mapped[str] = mapped_column(sa.String(100))
+    args: Mapped[list] = mapped_column(sa.JSON, default=list)
+    status: Mapped[TaskStatus] = mapped_column(enum_column(TaskStatus), default=TaskStatus.queued, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    relayed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    relays: Mapped[int] = mapped_column(default=0)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+
+
+def send_task(name: str, *args, task_id: int | None = None) -> None:
     """Hand the task `name` to Celery now. A task registered in this process runs
-    through its own object (so eager mode in tests runs it in place); otherwise
-    it is sent by name to the broker, where a worker knows it."""
+    through its own object (so eager mode in tests runs it in place); otherwise it is
+    sent by name to the broker, where a worker knows it. Raises if the broker is down."""
     celery_app = current_app.extensions["celery"]
+    options = {"headers": {HEADER: task_id}, "retry": False} if task_id is not None else {}
     task = celery_app.tasks.get(name)
     if task is not None:
-        task.apply_async(args=args)
+        task.apply_async(args=args, **options)
     else:
-        celery_app.send_task(name, args=args)
+        celery_app.send_task(name, args=args, **options)
 
 
-def queue_task(name: str, *args) -> None:
-    """Queue the task `name` with id arguments once the current transaction commits."""
-    after_commit(lambda: send_task(name, *args))
+def queue_task(name: str, *args) -> QueuedTask:
+    """Write the task `name` with id arguments as a row of this transaction; it is
+    relayed to the broker once the transaction commits."""
+    row = QueuedTask(name=name, args=list(args))
+    db.session.add(row)
+    db.session.flush()
+    task_id = row.id
+    after_commit(lambda: relay(task_id, name, list(args)))
+    return row
+
+
+def relay(task_id: int, name: str, args: list) -> bool:
+    """Hand one queued task to the broker and note it; False (the row waits for the
+    sweep) when the broker does not take it. Never raises."""
+    try:
+        send_task(name, *args, task_id=task_id)
+    except Exception as exc:  # noqa: BLE001  (a broker outage: the row stays queued)
+        logger.warning("task %s (%s) not relayed, the sweep will: %s", task_id, name, exc)
+        _note(task_id, relayed=False, error=f"{type(exc).__name__}: {exc}")
+        return False
+    _note(task_id, relayed=True)
+    return True
+
+
+def _note(task_id: int, *, relayed: bool, error: str | None = None) -> None:
+    """Record a relay on the row, in a session and transaction of its own (the caller's
+    session has just committed and may not be used again yet)."""
+    values = {"last_error": error}
+    if relayed:
+        values |= {"relayed_at": utcnow(), "relays": QueuedTask.relays + 1}
+    with current_app.app_context():  # a session of its own
+        try:
+            db.session.execute(sa.update(QueuedTask).where(QueuedTask.id == task_id)
+                               .values(**values).execution_options(synchronize_session=False))
+            db.session.commit()
+        except Exception:  # the database may be busy: the sweep relays it again
+            db.session.rollback()
+            logger.exception("could not note the relay of task %s", task_id)
+
+
+def mark_done(task_id: int) -> None:
+    """A worker finished the task of row `task_id`."""
+    db.session.execute(sa.update(QueuedTask).where(QueuedTask.id == task_id)
+                       .values(status=TaskStatus.done, done_at=utcnow())
+                       .execution_options(synchronize_session=False))
+    db.session.commit()
+
+
+def tasks_to_relay(now: datetime | None = None) -> list[QueuedTask]:
+    """Rows the broker never took (their after-commit relay had its turn), and rows
+    relayed longer than the lease ago whose task is not done."""
+    now = now or utcnow()
+    return list(db.session.scalars(sa.select(QueuedTask).where(
+        QueuedTask.status == TaskStatus.queued,
+        sa.or_(sa.and_(QueuedTask.relayed_at.is_(None), QueuedTask.created_at < now - FIRST_RELAY_GRACE),
+               QueuedTask.relayed_at < now - LEASE))
+        .order_by(QueuedTask.id)))
+
+
+def relay_due(now: datetime | None = None) -> int:
+    """The sweep: relay what is due; the number relayed."""
+    due = [(t.id, t.name, list(t.args)) for t in tasks_to_relay(now)]
+    db.session.commit()
+    return sum(relay(*row) for row in due)

@@ -1,0 +1,86 @@
+"""The task outbox: a task an operation asks for is a row of its transaction, relayed to
+the broker after commit; when the broker is down the row waits (the request does not),
+and the sweep relays it once the broker is back; a task whose worker died is relayed
+again after its lease; each task's row is done once the task ran."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from cfp.core.tasks import LEASE, QueuedTask, TaskStatus, queue_task, relay_due, tasks_to_relay
+from cfp.core.types import utcnow
+from cfp.extensions import db
+from cfp.proposals.models import EligibilityCheck
+from tests import factories as f
+from tests.workers.test_outbox import closed_port
+
+
+def fresh(row):
+    return db.session.get(QueuedTask, row.id, populate_existing=True)
+
+
+def test_a_task_is_a_row_of_the_transaction_and_a_rollback_asks_for_nothing():
+    queue_task("reviews.recompute_ranking", 1, 2)
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count(QueuedTask.id))) == 0
+
+
+def test_a_committed_task_runs_and_its_row_is_done():
+    cn, be, committee = f.world()
+    pi = f.user(agency=cn)
+    proposal = f.proposal(f.call(committee), pi, f.user(agency=be), state=f.ProposalState.submitted)
+    row = queue_task("proposals.evaluate_eligibility_rules", proposal.id)
+    db.session.commit()  # eager Celery: the task runs at once
+    row = fresh(row)
+    assert row.status == TaskStatus.done and row.relays == 1 and row.done_at is not None
+    assert db.session.scalar(sa.select(sa.func.count(EligibilityCheck.id))
+                             .filter_by(proposal_id=proposal.id)) == 2
+
+
+def test_with_the_broker_down_the_row_waits_and_the_sweep_relays_it_once_it_is_back(app, database_url):
+    """The same app, but its broker is a port where nothing listens (Redis down)."""
+    import secrets
+
+    from cfp import create_app
+    from workers import wire
+
+    cn, be, committee = f.world()
+    proposal = f.proposal(f.call(committee), f.user(agency=cn), f.user(agency=be),
+                          state=f.ProposalState.submitted)
+    db.session.commit()
+    down = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url,
+                       "SECRET_KEY": secrets.token_hex(32),
+                       "CELERY": {"task_always_eager": False, "broker_url": f"redis://127.0.0.1:{closed_port()}/0",
+                                  "broker_connection_timeout": 1, "broker_connection_max_retries": 0}})
+    wire(down.extensions["celery"])
+    try:
+        with down.app_context():
+            row_id = queue_task("proposals.evaluate_eligibility_rules", proposal.id).id
+            db.session.commit()  # the relay fails: logged, the commit stands
+    finally:
+        app.extensions["celery"].set_default()  # create_app made the new app's Celery the default
+    row = db.session.get(QueuedTask, row_id, populate_existing=True)
+    assert row.status == TaskStatus.queued and row.relays == 0 and "Error" in row.last_error
+    assert _evaluated(proposal) == 0  # the rules have not run
+    # Within the grace left to the after-commit relay, the sweep leaves it; then relays it
+    # (here to the test app's eager Celery: the broker is back).
+    assert row.id not in [t.id for t in tasks_to_relay(utcnow())]
+    assert relay_due(utcnow() + timedelta(minutes=1)) == 1
+    assert fresh(row).status == TaskStatus.done
+    assert _evaluated(proposal) == 2  # each side's check has its rules' results
+    assert relay_due(utcnow() + timedelta(days=1)) == 0  # done: never relayed again
+
+
+def _evaluated(proposal) -> int:
+    return db.session.scalar(sa.select(sa.func.count(EligibilityCheck.id)).where(
+        EligibilityCheck.proposal_id == proposal.id, EligibilityCheck.rule_results.is_not(None)))
+
+
+def test_a_task_relayed_but_not_done_within_its_lease_is_relayed_again():
+    row = QueuedTask(name="reviews.recompute_ranking", args=[1, 2], relays=1,
+                     created_at=utcnow() - timedelta(hours=1), relayed_at=utcnow() - timedelta(minutes=5))
+    db.session.add(row)
+    db.session.commit()
+    assert [t.id for t in tasks_to_relay(utcnow())] == []  # its worker may still be at it
+    assert [t.id for t in tasks_to_relay(utcnow() + LEASE)] == [row.id]
