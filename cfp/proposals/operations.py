@@ -315,12 +315,22 @@ def missing_for_submission(proposal: Proposal) -> list[str]:
     return missing
 
 
+class AlreadySubmitted(DomainError):
+    """The other PI's click got there first: nothing is wrong, nothing more to do."""
+
+
 def submit_proposal(actor, proposal: Proposal, now: datetime | None = None) -> Proposal:
     now = now or utcnow()
     if proposal.pi_side(actor) is None:
         raise NotAllowed(_("Only a PI may submit the proposal."))
     _require_verified(actor)
-    call = db.session.scalar(sa.select(Call).where(Call.id == proposal.call_id).with_for_update())
+    # Lock the call (its submission counter) and then the proposal, and read both again:
+    # what was loaded before the lock may be a state another request has since changed.
+    call = db.session.scalar(sa.select(Call).where(Call.id == proposal.call_id).with_for_update()
+                             .execution_options(populate_existing=True))
+    db.session.refresh(proposal, with_for_update=True)
+    if proposal.reference and proposal.state != ProposalState.pre_proposal and proposal.submitted_at:
+        raise AlreadySubmitted(_("The proposal is already submitted, reference %(ref)s.", ref=proposal.reference))
     closes_at = proposal.closes_at  # the call's (or its full stage's) closing instant, or an extension
     extended = closes_at > call.closes_at
     if extended:

@@ -49,6 +49,7 @@ from cfp.proposals.models import (
     ProposalVersion,
 )
 from cfp.proposals.operations import (
+    AlreadySubmitted,
     StaleProposal,
     confirm_proposal,
     decide_eligibility,
@@ -254,9 +255,15 @@ def submit(proposal_id: int):
     if proposal.pi_side(current_user) is None:
         abort(403)
     if SubmitForm().validate_on_submit():
-        submit_proposal(current_user, proposal)
-        db.session.commit()
-        flash(_("Submitted. The reference is %(ref)s; both PIs get a receipt.", ref=proposal.reference), "success")
+        try:
+            submit_proposal(current_user, proposal)
+            db.session.commit()
+        except AlreadySubmitted as exc:  # both PIs clicked: the other one's counted
+            db.session.rollback()
+            flash(exc.message, "info")
+        else:
+            flash(_("Submitted. The reference is %(ref)s; both PIs get a receipt.", ref=proposal.reference),
+                  "success")
     return redirect(url_for("proposals.show", proposal_id=proposal.id))
 
 
