@@ -62,6 +62,9 @@ def _trust_proxies(app: Flask) -> None:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
+    from cfp.core.arrival import StampArrival
+
+    app.wsgi_app = StampArrival(app.wsgi_app)  # outermost: the earliest the app can stamp a request
 
 
 def _init_extensions(app: Flask) -> None:

@@ -107,6 +107,8 @@ def load_config(instance_path: str) -> dict:
         # client address (throttling of logins) is read that many hops back. 0: no proxy,
         # the headers are ignored (a client could forge them).
         "TRUSTED_PROXIES": _whole_number("CFP_TRUSTED_PROXIES", 0),
+        # The proxy stamps X-Request-Start: a deadline is judged at that instant.
+        "TRUST_REQUEST_START": _bool(env.get("CFP_TRUST_REQUEST_START")),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,

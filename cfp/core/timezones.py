@@ -22,11 +22,12 @@ def to_zone(instant: datetime, name: str | None) -> datetime:
     return instant.astimezone(zone(name))
 
 
-def format_instant(instant: datetime | None, name: str | None = None) -> str:
+def format_instant(instant: datetime | None, name: str | None = None, *, seconds: bool = False) -> str:
     if instant is None:
         return ""
     local = to_zone(instant, name or viewer_timezone())
-    return local.strftime("%Y-%m-%d %H:%M %Z (UTC%z)").replace("(UTC+0000)", "").strip()
+    shape = "%Y-%m-%d %H:%M:%S %Z (UTC%z)" if seconds else "%Y-%m-%d %H:%M %Z (UTC%z)"
+    return local.strftime(shape).replace("(UTC+0000)", "").strip()
 
 
 def local_to_utc(naive_local: datetime, name: str) -> datetime:

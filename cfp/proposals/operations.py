@@ -340,8 +340,8 @@ def submit_proposal(actor, proposal: Proposal, now: datetime | None = None) -> P
     if not accepts:
         raise DomainError(
             _("Submissions closed at %(deadline)s; this one arrived at %(now)s.",
-              deadline=format_instant(closes_at, actor.effective_timezone),
-              now=format_instant(now, actor.effective_timezone))
+              deadline=format_instant(closes_at, actor.effective_timezone, seconds=True),
+              now=format_instant(now, actor.effective_timezone, seconds=True))
             if now >= closes_at else _("The call is not open.")
         )
     if proposal.state == ProposalState.pre_proposal:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import selectinload
 
 from cfp import local_referrer
 from cfp.calls.models import Call
+from cfp.core.arrival import arrived_at
 from cfp.core.errors import DomainError
 from cfp.core.loading import load_visible
 from cfp.core.params import whole_number
@@ -256,7 +257,7 @@ def submit(proposal_id: int):
         abort(403)
     if SubmitForm().validate_on_submit():
         try:
-            submit_proposal(current_user, proposal)
+            submit_proposal(current_user, proposal, now=arrived_at())
             db.session.commit()
         except AlreadySubmitted as exc:  # both PIs clicked: the other one's counted
             db.session.rollback()

@@ -7,13 +7,13 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from cfp.core.errors import DomainError, IllegalTransition
+from cfp.core.errors import DomainError
 from cfp.core.outbox import OutboxMessage
 from cfp.core.roles import Role
 from cfp.core.types import utcnow
 from cfp.extensions import db
 from cfp.proposals.models import ProposalState
-from cfp.proposals.operations import confirm_proposal, submit_proposal
+from cfp.proposals.operations import AlreadySubmitted, confirm_proposal, submit_proposal
 from tests import factories as f
 
 
@@ -39,8 +39,8 @@ def test_one_second_before_the_deadline_is_accepted(ready):
 
 
 @pytest.mark.parametrize("who, shown", [
-    ("cn", "2031-03-01 17:00 CST"),  # 09:00 UTC in Shanghai
-    ("be", "2031-03-01 10:00 CET"),  # and in Brussels
+    ("cn", "2031-03-01 17:00:00 CST"),  # 09:00 UTC in Shanghai
+    ("be", "2031-03-01 10:00:00 CET"),  # and in Brussels
 ])
 def test_one_second_after_the_deadline_is_refused_with_the_deadline_in_the_users_zone(ready, who, shown):
     call, proposal, pi_cn, pi_be = ready
@@ -111,9 +111,9 @@ def test_a_transition_the_workflow_does_not_allow_is_refused_with_a_reason(ready
     call, proposal, pi_cn, _ = ready
     submit_proposal(pi_cn, proposal, now=call.closes_at - timedelta(minutes=1))
     db.session.commit()
-    with pytest.raises(IllegalTransition) as refused:
+    with pytest.raises(AlreadySubmitted) as refused:  # the other PI's click, say
         submit_proposal(pi_cn, proposal, now=call.closes_at - timedelta(seconds=30))
-    assert "cannot go from “submitted” to “submitted”" in refused.value.message
+    assert f"already submitted, reference {proposal.reference}" in refused.value.message
     # Through the web: the secretariat cannot recommend a proposal that was never reviewed.
     secretariat = f.user(Role.secretariat)
     db.session.commit()
@@ -139,3 +139,44 @@ def test_withdrawal_notifies_the_partner(ready, client):
     assert proposal.state == ProposalState.withdrawn
     message = db.session.scalar(sa.select(OutboxMessage).filter_by(template="proposal_withdrawn"))
     assert message.recipient == pi_be.email and "The partner moved." in message.body
+
+
+def test_the_refusal_gives_both_instants_to_the_second(ready):
+    call, proposal, _pi_cn, pi_be = ready
+    with pytest.raises(DomainError) as refused:
+        submit_proposal(pi_be, proposal, now=call.closes_at + timedelta(seconds=1))
+    assert "closed at 2031-03-01 10:00:00 CET" in refused.value.message
+    assert "arrived at 2031-03-01 10:00:01 CET" in refused.value.message
+
+
+def test_the_deadline_is_judged_when_the_request_arrived_not_when_a_worker_took_it(ready, app, client):
+    """Behind a proxy that stamps X-Request-Start (trusted by CFP_TRUST_REQUEST_START), a
+    request that reached the server a second before the closing instant is accepted even
+    if a worker process picks it up after; the arrival is recorded on the proposal."""
+    call, proposal, pi_cn, _pi_be = ready
+    call.closes_at = utcnow() - timedelta(seconds=2)  # the worker picks it up now: too late
+    db.session.commit()
+    arrived = call.closes_at - timedelta(seconds=1)
+    f.login(client, pi_cn)
+    app.config["TRUST_REQUEST_START"] = True
+    try:
+        response = client.post(f"/proposals/{proposal.id}/submit", data={"submit": "y"},
+                               headers={"X-Request-Start": f"t={arrived.timestamp():.3f}"})
+    finally:
+        app.config["TRUST_REQUEST_START"] = False
+    assert response.status_code == 302
+    db.session.refresh(proposal)
+    assert proposal.state == ProposalState.submitted
+    assert abs((proposal.submitted_at - arrived).total_seconds()) < 0.01
+
+
+def test_an_untrusted_request_start_header_is_ignored(ready, client):
+    call, proposal, pi_cn, _pi_be = ready
+    call.closes_at = utcnow() - timedelta(seconds=2)
+    db.session.commit()
+    f.login(client, pi_cn)
+    forged = (call.closes_at - timedelta(hours=1)).timestamp()
+    client.post(f"/proposals/{proposal.id}/submit", data={"submit": "y"},
+                headers={"X-Request-Start": f"t={forged:.3f}"})
+    db.session.refresh(proposal)
+    assert proposal.state == ProposalState.draft
