@@ -56,7 +56,7 @@ RETRY_DELAYS = [timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15
                 timedelta(hours=3), timedelta(hours=6), timedelta(hours=12)]
 MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 logger = logging.getLogger(__name__)
-CLAIM_LEASE = timedelta(minutes=15)  # a claim older than this was a worker that died
+CLAIM_LEASE = timedelta(minutes=3)  # a claim older than this was a worker that died (SMTP times out in 30 s)
 
 
 class OutboxMessage(IdMixin, db.Model):

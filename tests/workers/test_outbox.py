@@ -257,7 +257,7 @@ def test_sweep_picks_old_queued_messages_and_stale_claims(app, deliveries):
     stale_claim = outbox_row(pi, status=MessageStatus.sending, created_ago=timedelta(minutes=30),
                              claimed_ago=timedelta(minutes=20), attempts=1)
     live_claim = outbox_row(pi, status=MessageStatus.sending, created_ago=timedelta(minutes=30),
-                            claimed_ago=timedelta(minutes=5), attempts=1)
+                            claimed_ago=timedelta(minutes=1), attempts=1)
     held = outbox_row(pi, status=MessageStatus.held, created_ago=timedelta(hours=1))
     sent = outbox_row(pi, status=MessageStatus.sent, created_ago=timedelta(hours=1), attempts=1)
     failed = outbox_row(pi, status=MessageStatus.failed, created_ago=timedelta(hours=1),
