@@ -26,7 +26,10 @@ PRIVATE_TEMPLATES = {"verify_email", "reset_password", "reviewer_pool_invitation
 
 @bp.route("/")
 def home():
-    return render_template("core/home.html")
+    from cfp.home.todo import todo_for  # the page, not core, knows the stages of the work
+
+    todo = todo_for(current_user) if current_user.is_authenticated else []
+    return render_template("core/home.html", todo=todo)
 
 
 @bp.route("/mail")

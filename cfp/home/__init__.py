@@ -1,0 +1,1 @@
+"""What a person has to do next, across the stages of the work: the home page's panel."""
