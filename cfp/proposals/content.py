@@ -9,6 +9,13 @@ from flask_babel import gettext as _
 
 from cfp.core.errors import DomainError
 from cfp.proposals.models import BudgetLine, MobilityTrip, Proposal, ProposalMember
+from cfp.proposals.vocabulary import (
+    BUDGET_CATEGORIES,
+    CAREER_STAGES,
+    MEMBER_ROLES,
+    Vocabulary,
+    outside,
+)
 
 
 @dataclass
@@ -115,8 +122,22 @@ def snapshot(proposal: Proposal) -> dict:
     }
 
 
+def _check_terms(vocabulary: Vocabulary, new: list[str], stored: list[str]) -> None:
+    """A value comes from its field's vocabulary, or is one the proposal already holds."""
+    unknown = [v for v in outside(vocabulary, (n.strip() for n in new)) if v not in stored]
+    if unknown:
+        raise DomainError(_("“%(value)s” is not one of the choices offered for this field.", value=unknown[0]))
+
+
 def apply_content(proposal: Proposal, content: ProposalContent) -> None:
     call = proposal.call
+    if content.members is not None:
+        _check_terms(MEMBER_ROLES, [m.role or "" for m in content.members], [m.role for m in proposal.members])
+        _check_terms(CAREER_STAGES, [m.career_stage or "" for m in content.members],
+                     [m.career_stage for m in proposal.members])
+    if content.budget_lines is not None:
+        _check_terms(BUDGET_CATEGORIES, [b.category for b in content.budget_lines],
+                     [b.category for b in proposal.budget_lines])
     if content.priority_area_id is not None and content.priority_area_id not in {
         a.id for a in call.priority_areas
     }:

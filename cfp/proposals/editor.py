@@ -11,6 +11,7 @@ from cfp.core.forms import options
 from cfp.proposals.content import Line, Member, ProposalContent, Trip
 from cfp.proposals.forms import BLANK_ROWS, ProposalForm
 from cfp.proposals.models import Proposal
+from cfp.proposals.vocabulary import BUDGET_CATEGORIES, CAREER_STAGES, MEMBER_ROLES
 
 
 def content_from_form(form: ProposalForm, call: Call) -> ProposalContent:
@@ -62,7 +63,15 @@ def fill_rows(form: ProposalForm, proposal: Proposal | None) -> None:
         form.budget_lines.append_entry()
 
 
-def prepare_form(form: ProposalForm, call: Call) -> list:
+def prepare_form(form: ProposalForm, call: Call, proposal: Proposal | None = None) -> list:
+    """Choices and labels for the call's two sides. The lists' selects offer their
+    vocabulary and, besides, each value the proposal holds outside it: what is stored is
+    what is selected, and saving the form untouched keeps it."""
+    members = proposal.members if proposal else []
+    lines = proposal.budget_lines if proposal else []
+    roles = MEMBER_ROLES.options(keep=[m.role for m in members])
+    stages = CAREER_STAGES.options(keep=[m.career_stage for m in members])
+    categories = BUDGET_CATEGORIES.options(keep=[line.category for line in lines])
     form.priority_area_id.choices = options([(0, "—")] + [(p.id, p.name) for p in call.priority_areas])
     a, b = call.agencies
     side_choices = options([(a.id, a.short_name), (b.id, b.short_name)])
@@ -70,8 +79,10 @@ def prepare_form(form: ProposalForm, call: Call) -> list:
                           (f"{b.id}-{a.id}", f"{b.short_name} → {a.short_name}")])
     for entry in form.members:
         entry.form.agency_id.choices = side_choices
+        entry.form.role.choices, entry.form.career_stage.choices = roles, stages
     for entry in form.budget_lines:
         entry.form.agency_id.choices = side_choices
+        entry.form.category.choices = categories
     for entry in form.trips:
         entry.form.direction.choices = directions
     sides = []

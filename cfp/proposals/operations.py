@@ -33,6 +33,7 @@ from cfp.proposals.models import (
     ProposalState,
     ProposalVersion,
 )
+from cfp.proposals.vocabulary import BUDGET_CATEGORIES
 
 INVITATION_DAYS = 14
 WHAT = "The proposal"
@@ -309,7 +310,7 @@ def missing_for_submission(proposal: Proposal) -> list[str]:
     for b in proposal.budget_lines:
         if years is not None and b.year > years:
             missing.append(_("budget line “%(cat)s” in year %(year)s within the project's %(n)s years",
-                             cat=b.category, year=b.year, n=years))
+                             cat=BUDGET_CATEGORIES.label(b.category), year=b.year, n=years))
     if proposal.both_pis_present and not proposal.both_confirmed:
         missing.append(_("both PIs' confirmation of version %(v)s", v=proposal.version))
     return missing

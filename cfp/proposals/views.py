@@ -66,8 +66,10 @@ from cfp.proposals.operations import (
 )
 from cfp.proposals.receipt import submitted_pdf
 from cfp.proposals.timeline import proposal_timelines
+from cfp.proposals.vocabulary import VOCABULARIES
 
 bp = Blueprint("proposals", __name__, url_prefix="/proposals")
+bp.add_app_template_global(VOCABULARIES, "vocabularies")  # labels of stored codes, on any page
 
 
 def _load_check(proposal_id: int, agency_id: int):
@@ -158,7 +160,7 @@ def edit(proposal_id: int):
     form = ProposalForm()
     if not form.is_submitted():
         fill_rows(form, proposal)
-    sides = prepare_form(form, call)
+    sides = prepare_form(form, call, proposal)
     if not form.is_submitted():
         a, b = call.agencies
         form.version.data = proposal.version
