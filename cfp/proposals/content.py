@@ -8,6 +8,7 @@ from decimal import Decimal
 from flask_babel import gettext as _
 
 from cfp.core.errors import DomainError
+from cfp.core.types import money
 from cfp.proposals.models import BudgetLine, MobilityTrip, Proposal, ProposalMember
 from cfp.proposals.vocabulary import (
     BUDGET_CATEGORIES,
@@ -69,8 +70,8 @@ def budget_totals(proposal: Proposal) -> dict[int, Decimal]:
 def side_totals(proposal: Proposal) -> dict[int, dict[str, Decimal]]:
     """Per side: budget lines, mobility cost and their total (the amount requested)."""
     budget, mobility = budget_totals(proposal), mobility_costs(proposal)
-    return {aid: {"budget": budget[aid], "mobility": mobility[aid], "total": budget[aid] + mobility[aid]}
-            for aid in budget}
+    return {aid: {"budget": money(budget[aid]), "mobility": money(mobility[aid]),
+                  "total": money(budget[aid] + mobility[aid])} for aid in budget}
 
 
 @dataclass
@@ -98,7 +99,7 @@ def snapshot(proposal: Proposal) -> dict:
         "keywords": proposal.keywords, "priority_area_id": proposal.priority_area_id,
         "duration_months": proposal.duration_months,
         "sides": {
-            str(s.agency_id): {"institution": s.institution, "requested_amount": str(s.requested_amount),
+            str(s.agency_id): {"institution": s.institution, "requested_amount": str(money(s.requested_amount or 0)),
                                "pi": s.pi.display_name if s.pi else "", "pi_has_phd": s.pi_has_phd,
                                "institution_country": s.institution_country or ""}
             for s in proposal.sides
@@ -144,7 +145,7 @@ def apply_content(proposal: Proposal, content: ProposalContent) -> None:
         raise DomainError(_("Choose one of the call's priority areas."))
     proposal.title = content.title.strip()
     proposal.acronym = (content.acronym or "").strip()
-    proposal.abstract = content.abstract or ""
+    proposal.abstract = _text(content.abstract, proposal.abstract)
     proposal.keywords = (content.keywords or "").strip()
     proposal.priority_area_id = content.priority_area_id
     proposal.duration_months = content.duration_months
@@ -202,6 +203,18 @@ def apply_content(proposal: Proposal, content: ProposalContent) -> None:
         elif content.requested_amounts and side.agency_id in content.requested_amounts:
             amount = content.requested_amounts[side.agency_id]
             side.requested_amount = Decimal(amount or 0)
+
+
+def _lines(text: str | None) -> str:
+    return (text or "").replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _text(new: str | None, stored: str | None) -> str:
+    """A long text with its line breaks as LF: browsers send CR LF whatever was stored, so
+    a text the user did not touch (equal but for its line breaks) stays as stored."""
+    if _lines(new) == _lines(stored):
+        return stored or ""
+    return _lines(new)
 
 
 def _replace(current: list, new: list, fields: tuple[str, ...]) -> None:
