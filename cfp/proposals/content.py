@@ -67,11 +67,27 @@ def budget_totals(proposal: Proposal) -> dict[int, Decimal]:
     return totals
 
 
-def side_totals(proposal: Proposal) -> dict[int, dict[str, Decimal]]:
-    """Per side: budget lines, mobility cost and their total (the amount requested)."""
+def itemised(proposal: Proposal) -> bool:
+    """Does the proposal request its budget lines plus its mobility plan? Older ones
+    (and two-stage pre-proposals) may request a sum typed as such, with neither."""
+    return bool(proposal.budget_lines or proposal.trips)
+
+
+def side_totals(proposal: Proposal) -> dict[int, dict]:
+    """Per side: budget lines, mobility cost and their total, the amount requested: the
+    one computation of it, which every page, check and save shows or uses. Without any
+    budget line or trip, the amount requested is the sum stored on the side."""
+    if not itemised(proposal):
+        stored = {s.agency_id: s.requested_amount or 0 for s in proposal.sides}
+        return {a.id: {"budget": None, "mobility": None, "total": money(stored.get(a.id, 0)), "itemised": False}
+                for a in proposal.call.agencies}
+    return _sums(proposal)
+
+
+def _sums(proposal: Proposal) -> dict[int, dict]:
     budget, mobility = budget_totals(proposal), mobility_costs(proposal)
     return {aid: {"budget": money(budget[aid]), "mobility": money(mobility[aid]),
-                  "total": money(budget[aid] + mobility[aid])} for aid in budget}
+                  "total": money(budget[aid] + mobility[aid]), "itemised": True} for aid in budget}
 
 
 @dataclass
@@ -150,6 +166,7 @@ def apply_content(proposal: Proposal, content: ProposalContent) -> None:
     proposal.priority_area_id = content.priority_area_id
     proposal.duration_months = content.duration_months
     agency_ids = {a.id for a in call.agencies}
+    was_itemised = itemised(proposal)
     if proposal.pre_submitted_at is not None:
         for side in proposal.sides:
             changed_institution = (content.institutions and side.agency_id in content.institutions
@@ -187,9 +204,10 @@ def apply_content(proposal: Proposal, content: ProposalContent) -> None:
                        amount=Decimal(b.amount).quantize(Decimal("0.01")))
             for b in content.budget_lines
         ], ("agency_id", "year", "category", "amount"))
-    itemised = (content.budget_lines is not None or content.trips is not None
-                or bool(proposal.budget_lines or proposal.trips))
-    totals = side_totals(proposal) if itemised else {}
+    totals = _sums(proposal)
+    # Lines or trips, now or before this change: the request is their total, computed here.
+    # Without any, a sum typed as such (older forms) is kept unless a new one is given.
+    computed = was_itemised or itemised(proposal)
     for side in proposal.sides:
         if content.institutions and side.agency_id in content.institutions:
             side.institution = (content.institutions[side.agency_id] or "").strip()
@@ -197,8 +215,7 @@ def apply_content(proposal: Proposal, content: ProposalContent) -> None:
             side.pi_has_phd = content.pi_has_phd[side.agency_id]
         if content.institution_countries is not None and side.agency_id in content.institution_countries:
             side.institution_country = (content.institution_countries[side.agency_id] or "").strip()
-        if itemised:
-            # With a budget and a mobility plan, the request is their sum, computed here.
+        if computed:
             side.requested_amount = totals[side.agency_id]["total"]
         elif content.requested_amounts and side.agency_id in content.requested_amounts:
             amount = content.requested_amounts[side.agency_id]

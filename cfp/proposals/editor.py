@@ -22,7 +22,9 @@ def content_from_form(form: ProposalForm, call: Call) -> ProposalContent:
         keywords=form.keywords.data, priority_area_id=form.priority_area_id.data or None,
         duration_months=form.duration_months.data,
         institutions={a.id: form.institution_a.data, b.id: form.institution_b.data},
-        requested_amounts={a.id: form.amount_a.data, b.id: form.amount_b.data},
+        # Sums typed as such: only from a form that shows them (the editor computes them).
+        requested_amounts=({a.id: form.amount_a.data, b.id: form.amount_b.data}
+                           if "amount_a" in request.form else None),
         pi_has_phd={a.id: _yes_no(form.phd_a.data), b.id: _yes_no(form.phd_b.data)} if itemised else None,
         institution_countries={a.id: form.country_a.data, b.id: form.country_b.data} if itemised else None,
         members=[

@@ -279,7 +279,7 @@ def missing_for_submission(proposal: Proposal) -> list[str]:
     if not proposal.duration_months:
         missing.append(_("a duration"))
     years = -(-proposal.duration_months // 12) if proposal.duration_months else None
-    totals = side_totals(proposal) if (proposal.budget_lines or proposal.trips) else None
+    totals = side_totals(proposal)
     for side in proposal.sides:
         call_side = proposal.call.side(side.agency_id)
         name = side.agency.short_name
@@ -293,7 +293,7 @@ def missing_for_submission(proposal: Proposal) -> list[str]:
                                  name=m.name, side=name))
         if call_side is None:
             continue
-        total = totals[side.agency_id]["total"] if totals else side.requested_amount
+        total = totals[side.agency_id]["total"]
         if total > call_side.max_request:
             missing.append(_("a %(side)s request within the cap of %(cap)s %(cur)s "
                              "(it is %(total)s %(cur)s, %(over)s %(cur)s over)",

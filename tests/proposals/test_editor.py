@@ -2,6 +2,7 @@
 costs each side pays by its own rules, caps, and everything listed on submission."""
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -9,8 +10,10 @@ import pytest
 from cfp.core.roles import Role
 from cfp.extensions import db
 from cfp.proposals.content import mobility_costs, side_totals
+from cfp.proposals.models import BudgetLine, MobilityTrip
 from cfp.proposals.operations import missing_for_submission
 from tests import factories as f
+from tests.proposals.browser import form_data
 
 
 @pytest.fixture
@@ -128,3 +131,32 @@ def test_drafts_save_incomplete_members(draft, client):
     assert client.post(f"/proposals/{proposal.id}/edit", data=data).status_code == 302
     db.session.refresh(proposal)
     assert any("role, career stage and affiliation of Wang Fang" in str(m) for m in missing_for_submission(proposal))
+
+
+def _figures(page: str, css: str) -> list[str]:
+    return [text.split(" over ")[0].strip() for text in re.findall(rf'class="{css}"[^>]*>([^<]*)', page)]
+
+
+def test_the_pi_table_and_the_totals_give_one_requested_figure(draft, client):
+    """One computation of what each side requests, shown the same everywhere."""
+    proposal, cn, be, pi_cn, _ = draft  # requests typed as sums (200,000 CNY and 20,000 EUR), no lines
+    f.login(client, pi_cn)
+    page = client.get(f"/proposals/{proposal.id}").data.decode()
+    assert _figures(page, "requested") == _figures(page, "total") == ["200,000.00 CNY", "20,000.00 EUR"]
+    # Lines and trips added since the last save (the stored sums are stale): their total.
+    proposal.budget_lines.append(BudgetLine(agency_id=cn.id, year=1, category="personnel", amount=Decimal(378000)))
+    proposal.trips.append(MobilityTrip(from_agency_id=be.id, to_agency_id=cn.id, traveller="Anne", days=10, year=1))
+    db.session.commit()
+    page = client.get(f"/proposals/{proposal.id}").data.decode()
+    assert _figures(page, "requested") == _figures(page, "total") == ["386,000.00 CNY", "1,200.00 EUR"]
+    assert side_totals(proposal)[cn.id]["total"] == Decimal(386000)
+
+
+def test_a_request_typed_as_a_sum_survives_an_untouched_save(draft, client):
+    proposal, _cn, _be, pi_cn, _ = draft
+    f.login(client, pi_cn)
+    page = client.get(f"/proposals/{proposal.id}/edit").data.decode()
+    assert client.post(f"/proposals/{proposal.id}/edit", data=form_data(page, "proposal-editor")).status_code == 302
+    db.session.refresh(proposal)
+    assert [s.requested_amount for s in proposal.sides] == [Decimal(200000), Decimal(20000)]
+    assert proposal.version == 1
