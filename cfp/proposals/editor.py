@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from cfp.calls.models import Call
 from cfp.core.forms import options
 from cfp.proposals.content import Line, Member, ProposalContent, Trip
-from cfp.proposals.forms import BLANK_ROWS, ProposalForm
+from cfp.proposals.forms import BLANK_ROWS, BudgetLineForm, MemberForm, ProposalForm, TripForm
 from cfp.proposals.models import Proposal
 from cfp.proposals.vocabulary import BUDGET_CATEGORIES, CAREER_STAGES, MEMBER_ROLES
 
@@ -79,14 +79,19 @@ def prepare_form(form: ProposalForm, call: Call, proposal: Proposal | None = Non
     side_choices = options([(a.id, a.short_name), (b.id, b.short_name)])
     directions = options([(f"{a.id}-{b.id}", f"{a.short_name} → {b.short_name}"),
                           (f"{b.id}-{a.id}", f"{b.short_name} → {a.short_name}")])
-    for entry in form.members:
-        entry.form.agency_id.choices = side_choices
-        entry.form.role.choices, entry.form.career_stage.choices = roles, stages
-    for entry in form.budget_lines:
-        entry.form.agency_id.choices = side_choices
-        entry.form.category.choices = categories
-    for entry in form.trips:
-        entry.form.direction.choices = directions
+    form.row_templates = {  # blank rows the page copies to add one (see editor_rows.js)
+        "members": MemberForm(prefix="members-__index__-"),
+        "trips": TripForm(prefix="trips-__index__-"),
+        "budget_lines": BudgetLineForm(prefix="budget_lines-__index__-"),
+    }
+    for member in [e.form for e in form.members] + [form.row_templates["members"]]:
+        member.agency_id.choices = side_choices
+        member.role.choices, member.career_stage.choices = roles, stages
+    for line in [e.form for e in form.budget_lines] + [form.row_templates["budget_lines"]]:
+        line.agency_id.choices = side_choices
+        line.category.choices = categories
+    for trip in [e.form for e in form.trips] + [form.row_templates["trips"]]:
+        trip.direction.choices = directions
     sides = []
     for agency, inst, amount, phd, country in (
         (a, form.institution_a, form.amount_a, form.phd_a, form.country_a),

@@ -21,7 +21,7 @@ from wtforms.validators import DataRequired, Email, Length, NumberRange, Optiona
 from cfp.core.forms import options
 from cfp.proposals.vocabulary import BUDGET_CATEGORIES, CAREER_STAGES, MEMBER_ROLES
 
-BLANK_ROWS = 2  # empty rows offered under each list of the editor
+BLANK_ROWS = 1  # empty rows under each list of the editor; the page adds more
 
 
 class MemberForm(Form):

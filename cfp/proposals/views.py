@@ -129,7 +129,7 @@ def create(call_id: int):
             db.session.commit()
             flash(_("Your draft is saved. Invite the partner PI of the other side next."), "success")
             return redirect(url_for("proposals.show", proposal_id=proposal.id))
-    zero = {"budget": 0, "mobility": 0, "total": 0}
+    zero = {"budget": 0, "mobility": 0, "total": 0, "itemised": True}
     return render_template("proposals/form.html", form=form, call=call, sides=sides, proposal=None,
                            totals={a.id: zero for a in call.agencies})
 
