@@ -197,6 +197,11 @@ class Proposal(IdMixin, TimestampMixin, db.Model):
     def both_confirmed(self) -> bool:
         return self.both_pis_present and all(s.confirmed_version == self.version for s in self.sides)
 
+    @property
+    def awaiting_confirmation(self) -> list[ProposalSide]:
+        """The sides whose PI has not confirmed the current version."""
+        return [s for s in self.sides if s.pi_user_id and s.confirmed_version != self.version]
+
 
 class ProposalSide(IdMixin, db.Model):
     """One side of a joint proposal: its PI (one per side, by construction),

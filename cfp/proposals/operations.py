@@ -103,6 +103,7 @@ def save_proposal(actor, proposal: Proposal, expected_version: int, content: Pro
     except StaleDataError:
         db.session.rollback()
         raise StaleProposal(db.session.get(Proposal, proposal.id)) from None
+    _void_confirmations(actor, proposal, expected_version)
     db.session.add(ProposalVersion(proposal_id=proposal.id, version=proposal.version,
                                    snapshot=after, created_by_id=actor.id))
     # A draft is the applicants' alone: the log says which parts changed, the content
@@ -118,6 +119,19 @@ def record_version(actor, proposal: Proposal) -> None:
     db.session.flush()
     db.session.add(ProposalVersion(proposal_id=proposal.id, version=proposal.version,
                                    snapshot=snapshot(proposal), created_by_id=actor.id))
+    _void_confirmations(actor, proposal, proposal.version - 1)
+
+
+def _void_confirmations(actor, proposal: Proposal, old_version: int) -> None:
+    """A new version voids the confirmations of the previous one: a PI whose confirmation
+    the partner's change voided is told (the one who changed it knows)."""
+    for side in proposal.sides:
+        if side.confirmed_version == old_version and side.pi is not None and side.pi_user_id != actor.id:
+            queue_email(to=side.pi, template="confirmation_voided",
+                        key=f"confirmation-voided-{proposal.id}-{side.agency_id}-{old_version}",
+                        context={"proposal": proposal, "actor": actor, "old_version": old_version,
+                                 "version": proposal.version,
+                                 "link": external_url("proposals.show", proposal_id=proposal.id)})
 
 
 class StaleProposal(DomainError):
@@ -273,9 +287,7 @@ def missing_for_submission(proposal: Proposal) -> list[str]:
                 missing.append(_("the PI of the %(side)s side", side=side.agency.short_name))
             if not side.institution.strip():
                 missing.append(_("the institution of the %(side)s side", side=side.agency.short_name))
-        if proposal.both_pis_present and not proposal.both_confirmed:
-            missing.append(_("both PIs' confirmation of version %(v)s", v=proposal.version))
-        return missing
+        return missing + _missing_confirmations(proposal)
     if not proposal.duration_months:
         missing.append(_("a duration"))
     years = -(-proposal.duration_months // 12) if proposal.duration_months else None
@@ -311,9 +323,15 @@ def missing_for_submission(proposal: Proposal) -> list[str]:
         if years is not None and b.year > years:
             missing.append(_("budget line “%(cat)s” in year %(year)s within the project's %(n)s years",
                              cat=BUDGET_CATEGORIES.label(b.category), year=b.year, n=years))
-    if proposal.both_pis_present and not proposal.both_confirmed:
-        missing.append(_("both PIs' confirmation of version %(v)s", v=proposal.version))
-    return missing
+    return missing + _missing_confirmations(proposal)
+
+
+def _missing_confirmations(proposal: Proposal) -> list[str]:
+    """Who must still confirm the current version, by name (once both PIs are there)."""
+    if not proposal.both_pis_present:
+        return []
+    return [_("the confirmation of version %(v)s by %(name)s (%(side)s)", v=proposal.version,
+              name=side.pi.name, side=side.agency.short_name) for side in proposal.awaiting_confirmation]
 
 
 def submit_proposal(actor, proposal: Proposal, now: datetime | None = None) -> Proposal:

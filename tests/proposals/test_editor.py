@@ -111,7 +111,7 @@ def test_a_proposal_over_budget_is_refused_on_submission_saying_by_how_much(draf
 
 
 def test_submission_lists_everything_that_is_missing(draft):
-    proposal, cn, be, _pi_cn, _ = draft
+    proposal, cn, be, pi_cn, pi_be = draft
     call = proposal.call
     call.side(cn).required_documents = ["CV of the PI"]
     proposal.title, proposal.abstract, proposal.priority_area_id, proposal.duration_months = "", "", None, None
@@ -120,7 +120,8 @@ def test_submission_lists_everything_that_is_missing(draft):
     missing = [str(m) for m in missing_for_submission(proposal)]
     for expected in ("a title", "an abstract", "a priority area", "a duration",
                      "the institution of the WBI side", "the document \u201cCV of the PI\u201d (MOST)",
-                     "both PIs' confirmation of version 1"):
+                     f"the confirmation of version 1 by {pi_cn.name} (MOST)",
+                     f"the confirmation of version 1 by {pi_be.name} (WBI)"):
         assert expected in missing, (expected, missing)
 
 
