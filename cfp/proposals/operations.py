@@ -150,21 +150,46 @@ def invite_partner(actor, proposal: Proposal, email: str) -> PartnerInvitation:
     other = next(s for s in proposal.sides if s.agency_id != side.agency_id)
     if other.pi_user_id is not None:
         raise DomainError(_("The partner PI has already joined."))
+    invitation = _send_invitation(actor, proposal, other.agency, email.strip().lower())
+    log_action(actor, "proposal.invite_partner", proposal, after={"email": invitation.email})
+    return invitation
+
+
+def _send_invitation(actor, proposal: Proposal, agency, email: str) -> PartnerInvitation:
+    """A new link for `email` to join as PI of `agency`'s side, emailed (only its hash is kept)."""
     token = secrets.token_urlsafe(32)
     invitation = PartnerInvitation(
-        proposal_id=proposal.id, agency_id=other.agency_id, email=email.strip().lower(),
-        token_hash=_hash(token), invited_by_id=actor.id,
-        expires_at=utcnow() + timedelta(days=INVITATION_DAYS),
+        proposal_id=proposal.id, agency_id=agency.id, email=email, token_hash=_hash(token),
+        invited_by_id=actor.id, expires_at=utcnow() + timedelta(days=INVITATION_DAYS),
     )
     db.session.add(invitation)
     db.session.flush()
     queue_email(  # to the account that proved it owns the address, if any
-        to=verified_account(invitation.email) or invitation.email, template="partner_invitation", key=f"partner-invitation-{invitation.id}",
-        context={"proposal": proposal, "inviter": actor, "agency": other.agency,
+        to=verified_account(invitation.email) or invitation.email, template="partner_invitation",
+        key=f"partner-invitation-{invitation.id}",
+        context={"proposal": proposal, "inviter": actor, "agency": agency,
                  "link": external_url("proposals.join", token=token),
-                 "expires_at": format_instant(invitation.expires_at, other.agency.timezone)},
+                 "expires_at": format_instant(invitation.expires_at, agency.timezone)},
     )
-    log_action(actor, "proposal.invite_partner", proposal, after={"email": invitation.email})
+    return invitation
+
+
+def resend_invitation(actor, invitation: PartnerInvitation) -> PartnerInvitation:
+    """Send a pending invitation again: a new link, valid anew; the old link stops working."""
+    if not invitation.can_change(actor):
+        raise NotAllowed(_("Only a PI of the draft may send a pending invitation again."))
+    invitation.cancelled_at = utcnow()
+    new = _send_invitation(actor, invitation.proposal, invitation.agency, invitation.email)
+    log_action(actor, "proposal.resend_invitation", invitation.proposal,
+               after={"email": new.email, "replaces": invitation.id})
+    return new
+
+
+def cancel_invitation(actor, invitation: PartnerInvitation) -> PartnerInvitation:
+    if not invitation.can_change(actor):
+        raise NotAllowed(_("Only a PI of the draft may cancel a pending invitation."))
+    invitation.cancelled_at = utcnow()
+    log_action(actor, "proposal.cancel_invitation", invitation.proposal, after={"email": invitation.email})
     return invitation
 
 
@@ -181,6 +206,8 @@ def join_proposal(actor, token: str) -> Proposal:
         raise DomainError(_("This invitation link is not valid."))
     if invitation.accepted_at is not None:
         raise DomainError(_("This invitation has already been used."))
+    if invitation.cancelled_at is not None:
+        raise DomainError(_("This invitation was cancelled; ask your partner for a new one."))
     if invitation.expires_at < utcnow():
         raise DomainError(_("This invitation has expired; ask your partner for a new one."))
     if actor.email.lower() != invitation.email.lower():

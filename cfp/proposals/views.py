@@ -32,7 +32,6 @@ from cfp.proposals.forms import (
     EligibilityForm,
     ExtensionForm,
     InvitePartnerForm,
-    JoinForm,
     ProposalForm,
     RuleReviewForm,
     SubmitForm,
@@ -52,11 +51,8 @@ from cfp.proposals.operations import (
     StaleProposal,
     confirm_proposal,
     decide_eligibility,
-    find_invitation,
     grant_extension,
-    invite_partner,
     invite_to_full_stage,
-    join_proposal,
     missing_for_submission,
     save_proposal,
     start_full_proposal,
@@ -97,7 +93,7 @@ def mine():
     pending = db.session.scalars(
         sa.select(PartnerInvitation).where(
             sa.func.lower(PartnerInvitation.email) == current_user.email.lower(),
-            PartnerInvitation.accepted_at.is_(None),
+            PartnerInvitation.accepted_at.is_(None), PartnerInvitation.cancelled_at.is_(None),
         )
     ).all() if current_user.email_verified else []
     return render_template("proposals/mine.html", proposals=proposals, pending=pending, timelines=timelines)
@@ -194,43 +190,6 @@ def edit(proposal_id: int):
             return redirect(url_for("proposals.show", proposal_id=proposal.id))
     return render_template("proposals/form.html", form=form, call=call, sides=sides,
                            proposal=proposal, stale=stale, totals=side_totals(proposal))
-
-
-@bp.route("/<int:proposal_id>/invite", methods=["POST"])
-@login_required
-def invite(proposal_id: int):
-    proposal = load_visible(Proposal, proposal_id)
-    if proposal.pi_side(current_user) is None:
-        abort(403)
-    form = InvitePartnerForm()
-    if form.validate_on_submit():
-        invite_partner(current_user, proposal, form.email.data)
-        db.session.commit()
-        flash(_("The invitation is on its way to %(email)s.", email=form.email.data), "success")
-    else:
-        for error in form.email.errors:
-            flash(error, "danger")
-    return redirect(url_for("proposals.show", proposal_id=proposal.id))
-
-
-@bp.route("/join/<token>", methods=["GET", "POST"])
-@login_required
-def join(token: str):
-    invitation = find_invitation(token)
-    if invitation is None:
-        abort(404)
-    form = JoinForm()
-    if form.validate_on_submit():
-        try:
-            proposal = join_proposal(current_user, token)
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "danger")
-        else:
-            db.session.commit()
-            flash(_("You joined the proposal as PI of your side."), "success")
-            return redirect(url_for("proposals.show", proposal_id=proposal.id))
-    return render_template("proposals/join.html", invitation=invitation, form=form)
 
 
 @bp.route("/<int:proposal_id>/confirm", methods=["POST"])
@@ -518,3 +477,6 @@ def start_full(proposal_id: int):
     db.session.commit()
     flash(_("The full proposal is open: complete it, both confirm it, then submit."), "success")
     return redirect(url_for("proposals.edit", proposal_id=proposal.id))
+
+
+from cfp.proposals import partner_views  # noqa: F401  (its routes, on this blueprint)
