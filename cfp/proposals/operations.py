@@ -60,16 +60,29 @@ def _require_outsider(actor, call: Call) -> None:
                            "the proposals."))
 
 
-def start_proposal(actor, call: Call, content: ProposalContent) -> Proposal:
+def _check_may_start(actor, call: Call) -> None:
     if not actor.has_role(Role.researcher):
         raise NotAllowed(_("Only researchers may start a proposal."))
     _require_verified(actor)
     _require_outsider(actor, call)
     if not call.accepts_submissions():
         raise DomainError(_("The call %(ref)s is not open.", ref=call.reference))
-    agency_ids = [a.id for a in call.agencies]
-    if actor.agency_id not in agency_ids:
+    if actor.agency_id not in [a.id for a in call.agencies]:
         raise DomainError(_("Your account's side takes no part in this call."))
+
+
+def start_refusal(actor, call: Call) -> str | None:
+    """Why `actor` may not start a proposal under `call`, to say before the form; None if they may."""
+    try:
+        _check_may_start(actor, call)
+    except DomainError as exc:
+        return exc.message
+    return None
+
+
+def start_proposal(actor, call: Call, content: ProposalContent) -> Proposal:
+    _check_may_start(actor, call)
+    agency_ids = [a.id for a in call.agencies]
     first = ProposalState.pre_proposal if call.stages == Stages.two else ProposalState.draft
     proposal = Proposal(call=call, created_by_id=actor.id, state=first, title="")
     proposal.sides = [

@@ -57,6 +57,7 @@ from cfp.proposals.operations import (
     save_proposal,
     start_full_proposal,
     start_proposal,
+    start_refusal,
     submit_proposal,
     withdraw_proposal,
 )
@@ -103,6 +104,9 @@ def mine():
 @role_required(Role.researcher)
 def create(call_id: int):
     call = load_visible(Call, call_id)
+    refusal = start_refusal(current_user, call)
+    if refusal and request.method == "GET":  # said first, not after the form is filled in
+        return render_template("proposals/cannot_start.html", call=call, refusal=refusal)
     form = ProposalForm()
     if not form.is_submitted():
         fill_rows(form, None)
