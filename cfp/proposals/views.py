@@ -180,6 +180,9 @@ def edit(proposal_id: int):
         form.amount_b.data = proposal.side(b).requested_amount
     stale = None
     if form.validate_on_submit():
+        version = proposal.version
+        confirmed = [s.pi.name for s in proposal.sides
+                     if s.confirmed_version == version and s.pi and s.pi_user_id != current_user.id]
         try:
             save_proposal(current_user, proposal, int(form.version.data or 0), content_from_form(form, call))
         except StaleProposal as exc:
@@ -191,6 +194,10 @@ def edit(proposal_id: int):
         else:
             db.session.commit()
             flash(_("Saved (version %(v)s).", v=proposal.version), "success")
+            if confirmed and proposal.version != version:
+                flash(_("%(names)s had confirmed version %(old)s: that confirmation no longer counts, and "
+                        "we emailed them to confirm version %(v)s.", names=", ".join(confirmed), old=version,
+                        v=proposal.version), "info")
             return redirect(url_for("proposals.show", proposal_id=proposal.id))
     return render_template("proposals/form.html", form=form, call=call, sides=sides,
                            proposal=proposal, stale=stale, totals=side_totals(proposal))

@@ -43,7 +43,7 @@ def test_the_page_names_the_pi_whose_confirmation_is_missing(draft, client):
     f.login(client, pi_cn)
     page = client.get(f"/proposals/{proposal.id}").data.decode()
     assert "Waiting for Sophie Lambert (WBI) to confirm version 1." in page
-    assert "both PIs" not in page
+    assert "both PIs' confirmation" not in page
 
 
 def test_a_save_of_the_partner_voids_a_confirmation_and_tells_its_pi(draft, client):
@@ -54,7 +54,8 @@ def test_a_save_of_the_partner_voids_a_confirmation_and_tells_its_pi(draft, clie
     page = client.get(f"/proposals/{proposal.id}/edit").data.decode()
     data = form_data(page, "proposal-editor")
     data["acronym"] = "PSC2"
-    assert client.post(f"/proposals/{proposal.id}/edit", data=data).status_code == 302
+    page = client.post(f"/proposals/{proposal.id}/edit", data=data, follow_redirects=True).data.decode()
+    assert "Chen Yu had confirmed version 1: that confirmation no longer counts" in page
     [mail] = _voided_mail()
     assert mail.recipient_user_id == pi_cn.id and mail.language == "en"
     assert "Sophie Lambert" in mail.body and "version 1" in mail.body and "version 2" in mail.body
