@@ -23,7 +23,7 @@ from cfp.calls.models import CallState
 from cfp.core.audit import AuditEntry
 from cfp.core.roles import Role
 from cfp.extensions import db
-from cfp.proposals.models import EligibilityCheck, ProposalState
+from cfp.proposals.models import EligibilityCheck, PartnerInvitation, ProposalState
 from cfp.reviews.models import AssignmentState
 from tests import factories as f
 
@@ -121,6 +121,11 @@ ACCESS = [
     ("GET", "/proposals/{submitted}/edit", None, members(403, **each(OUTSIDERS, 404))),
     ("POST", "/proposals/{draft}/invite", {"email": "anne@uclouvain.example"},
      members(404, pi=302)),
+    # The pending invitation of the draft: its PIs send it again or cancel it.
+    ("POST", "/proposals/{draft}/invitations/{partner_invitation}/resend", None, members(404, pi=302)),
+    ("POST", "/proposals/{draft}/invitations/{partner_invitation}/cancel", None, members(404, pi=302)),
+    ("POST", "/proposals/{submitted}/invitations/{partner_invitation}/cancel", None,
+     members(404)),  # not an invitation of that proposal
     ("POST", "/proposals/{submitted}/invite", {"email": "anne@uclouvain.example"},
      members(403, pi=302, **each(OUTSIDERS, 404))),
     ("POST", "/proposals/{draft}/confirm", {"version": "1", "agree": "y"}, members(404, pi=302)),
@@ -374,6 +379,7 @@ def scene(app) -> Scene:
         "assignment_job": assignment_job(users["staff_cn"], call, cn).id,
         "pool_token": reviewer_pool_token(users["staff_cn"], cn),
         "token": f.partner_invitation(draft, "anne@uclouvain.example", be, invited_by=pi),
+        "partner_invitation": db.session.scalar(sa.select(PartnerInvitation.id)),
         "draft_doc": f.document(draft, cn, "CV", pi).id,
         "submitted_doc": f.document(submitted, cn, "CV", pi).id,
         "assignment_be": assignment_be.id, "stranger": stranger.id,

@@ -8,7 +8,15 @@ from decimal import Decimal
 from flask_babel import gettext as _
 
 from cfp.core.errors import DomainError
+from cfp.core.types import money
 from cfp.proposals.models import BudgetLine, MobilityTrip, Proposal, ProposalMember
+from cfp.proposals.vocabulary import (
+    BUDGET_CATEGORIES,
+    CAREER_STAGES,
+    MEMBER_ROLES,
+    Vocabulary,
+    outside,
+)
 
 
 @dataclass
@@ -59,11 +67,27 @@ def budget_totals(proposal: Proposal) -> dict[int, Decimal]:
     return totals
 
 
-def side_totals(proposal: Proposal) -> dict[int, dict[str, Decimal]]:
-    """Per side: budget lines, mobility cost and their total (the amount requested)."""
+def itemised(proposal: Proposal) -> bool:
+    """Does the proposal request its budget lines plus its mobility plan? Older ones
+    (and two-stage pre-proposals) may request a sum typed as such, with neither."""
+    return bool(proposal.budget_lines or proposal.trips)
+
+
+def side_totals(proposal: Proposal) -> dict[int, dict]:
+    """Per side: budget lines, mobility cost and their total, the amount requested: the
+    one computation of it, which every page, check and save shows or uses. Without any
+    budget line or trip, the amount requested is the sum stored on the side."""
+    if not itemised(proposal):
+        stored = {s.agency_id: s.requested_amount or 0 for s in proposal.sides}
+        return {a.id: {"budget": None, "mobility": None, "total": money(stored.get(a.id, 0)), "itemised": False}
+                for a in proposal.call.agencies}
+    return _sums(proposal)
+
+
+def _sums(proposal: Proposal) -> dict[int, dict]:
     budget, mobility = budget_totals(proposal), mobility_costs(proposal)
-    return {aid: {"budget": budget[aid], "mobility": mobility[aid], "total": budget[aid] + mobility[aid]}
-            for aid in budget}
+    return {aid: {"budget": money(budget[aid]), "mobility": money(mobility[aid]),
+                  "total": money(budget[aid] + mobility[aid]), "itemised": True} for aid in budget}
 
 
 @dataclass
@@ -91,7 +115,7 @@ def snapshot(proposal: Proposal) -> dict:
         "keywords": proposal.keywords, "priority_area_id": proposal.priority_area_id,
         "duration_months": proposal.duration_months,
         "sides": {
-            str(s.agency_id): {"institution": s.institution, "requested_amount": str(s.requested_amount),
+            str(s.agency_id): {"institution": s.institution, "requested_amount": str(money(s.requested_amount or 0)),
                                "pi": s.pi.display_name if s.pi else "", "pi_has_phd": s.pi_has_phd,
                                "institution_country": s.institution_country or ""}
             for s in proposal.sides
@@ -115,19 +139,34 @@ def snapshot(proposal: Proposal) -> dict:
     }
 
 
+def _check_terms(vocabulary: Vocabulary, new: list[str], stored: list[str]) -> None:
+    """A value comes from its field's vocabulary, or is one the proposal already holds."""
+    unknown = [v for v in outside(vocabulary, (n.strip() for n in new)) if v not in stored]
+    if unknown:
+        raise DomainError(_("“%(value)s” is not one of the choices offered for this field.", value=unknown[0]))
+
+
 def apply_content(proposal: Proposal, content: ProposalContent) -> None:
     call = proposal.call
+    if content.members is not None:
+        _check_terms(MEMBER_ROLES, [m.role or "" for m in content.members], [m.role for m in proposal.members])
+        _check_terms(CAREER_STAGES, [m.career_stage or "" for m in content.members],
+                     [m.career_stage for m in proposal.members])
+    if content.budget_lines is not None:
+        _check_terms(BUDGET_CATEGORIES, [b.category for b in content.budget_lines],
+                     [b.category for b in proposal.budget_lines])
     if content.priority_area_id is not None and content.priority_area_id not in {
         a.id for a in call.priority_areas
     }:
         raise DomainError(_("Choose one of the call's priority areas."))
     proposal.title = content.title.strip()
     proposal.acronym = (content.acronym or "").strip()
-    proposal.abstract = content.abstract or ""
+    proposal.abstract = _text(content.abstract, proposal.abstract)
     proposal.keywords = (content.keywords or "").strip()
     proposal.priority_area_id = content.priority_area_id
     proposal.duration_months = content.duration_months
     agency_ids = {a.id for a in call.agencies}
+    was_itemised = itemised(proposal)
     if proposal.pre_submitted_at is not None:
         for side in proposal.sides:
             changed_institution = (content.institutions and side.agency_id in content.institutions
@@ -165,9 +204,10 @@ def apply_content(proposal: Proposal, content: ProposalContent) -> None:
                        amount=Decimal(b.amount).quantize(Decimal("0.01")))
             for b in content.budget_lines
         ], ("agency_id", "year", "category", "amount"))
-    itemised = (content.budget_lines is not None or content.trips is not None
-                or bool(proposal.budget_lines or proposal.trips))
-    totals = side_totals(proposal) if itemised else {}
+    totals = _sums(proposal)
+    # Lines or trips, now or before this change: the request is their total, computed here.
+    # Without any, a sum typed as such (older forms) is kept unless a new one is given.
+    computed = was_itemised or itemised(proposal)
     for side in proposal.sides:
         if content.institutions and side.agency_id in content.institutions:
             side.institution = (content.institutions[side.agency_id] or "").strip()
@@ -175,12 +215,23 @@ def apply_content(proposal: Proposal, content: ProposalContent) -> None:
             side.pi_has_phd = content.pi_has_phd[side.agency_id]
         if content.institution_countries is not None and side.agency_id in content.institution_countries:
             side.institution_country = (content.institution_countries[side.agency_id] or "").strip()
-        if itemised:
-            # With a budget and a mobility plan, the request is their sum, computed here.
+        if computed:
             side.requested_amount = totals[side.agency_id]["total"]
         elif content.requested_amounts and side.agency_id in content.requested_amounts:
             amount = content.requested_amounts[side.agency_id]
             side.requested_amount = Decimal(amount or 0)
+
+
+def _lines(text: str | None) -> str:
+    return (text or "").replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _text(new: str | None, stored: str | None) -> str:
+    """A long text with its line breaks as LF: browsers send CR LF whatever was stored, so
+    a text the user did not touch (equal but for its line breaks) stays as stored."""
+    if _lines(new) == _lines(stored):
+        return stored or ""
+    return _lines(new)
 
 
 def _replace(current: list, new: list, fields: tuple[str, ...]) -> None:

@@ -9,8 +9,9 @@ from flask_babel import gettext as _
 from cfp.calls.models import Call
 from cfp.core.forms import options
 from cfp.proposals.content import Line, Member, ProposalContent, Trip
-from cfp.proposals.forms import BLANK_ROWS, ProposalForm
+from cfp.proposals.forms import BLANK_ROWS, BudgetLineForm, MemberForm, ProposalForm, TripForm
 from cfp.proposals.models import Proposal
+from cfp.proposals.vocabulary import BUDGET_CATEGORIES, CAREER_STAGES, MEMBER_ROLES
 
 
 def content_from_form(form: ProposalForm, call: Call) -> ProposalContent:
@@ -21,7 +22,9 @@ def content_from_form(form: ProposalForm, call: Call) -> ProposalContent:
         keywords=form.keywords.data, priority_area_id=form.priority_area_id.data or None,
         duration_months=form.duration_months.data,
         institutions={a.id: form.institution_a.data, b.id: form.institution_b.data},
-        requested_amounts={a.id: form.amount_a.data, b.id: form.amount_b.data},
+        # Sums typed as such: only from a form that shows them (the editor computes them).
+        requested_amounts=({a.id: form.amount_a.data, b.id: form.amount_b.data}
+                           if "amount_a" in request.form else None),
         pi_has_phd={a.id: _yes_no(form.phd_a.data), b.id: _yes_no(form.phd_b.data)} if itemised else None,
         institution_countries={a.id: form.country_a.data, b.id: form.country_b.data} if itemised else None,
         members=[
@@ -62,18 +65,33 @@ def fill_rows(form: ProposalForm, proposal: Proposal | None) -> None:
         form.budget_lines.append_entry()
 
 
-def prepare_form(form: ProposalForm, call: Call) -> list:
+def prepare_form(form: ProposalForm, call: Call, proposal: Proposal | None = None) -> list:
+    """Choices and labels for the call's two sides. The lists' selects offer their
+    vocabulary and, besides, each value the proposal holds outside it: what is stored is
+    what is selected, and saving the form untouched keeps it."""
+    members = proposal.members if proposal else []
+    lines = proposal.budget_lines if proposal else []
+    roles = MEMBER_ROLES.options(keep=[m.role for m in members])
+    stages = CAREER_STAGES.options(keep=[m.career_stage for m in members])
+    categories = BUDGET_CATEGORIES.options(keep=[line.category for line in lines])
     form.priority_area_id.choices = options([(0, "—")] + [(p.id, p.name) for p in call.priority_areas])
     a, b = call.agencies
     side_choices = options([(a.id, a.short_name), (b.id, b.short_name)])
     directions = options([(f"{a.id}-{b.id}", f"{a.short_name} → {b.short_name}"),
                           (f"{b.id}-{a.id}", f"{b.short_name} → {a.short_name}")])
-    for entry in form.members:
-        entry.form.agency_id.choices = side_choices
-    for entry in form.budget_lines:
-        entry.form.agency_id.choices = side_choices
-    for entry in form.trips:
-        entry.form.direction.choices = directions
+    form.row_templates = {  # blank rows the page copies to add one (see editor_rows.js)
+        "members": MemberForm(prefix="members-__index__-"),
+        "trips": TripForm(prefix="trips-__index__-"),
+        "budget_lines": BudgetLineForm(prefix="budget_lines-__index__-"),
+    }
+    for member in [e.form for e in form.members] + [form.row_templates["members"]]:
+        member.agency_id.choices = side_choices
+        member.role.choices, member.career_stage.choices = roles, stages
+    for line in [e.form for e in form.budget_lines] + [form.row_templates["budget_lines"]]:
+        line.agency_id.choices = side_choices
+        line.category.choices = categories
+    for trip in [e.form for e in form.trips] + [form.row_templates["trips"]]:
+        trip.direction.choices = directions
     sides = []
     for agency, inst, amount, phd, country in (
         (a, form.institution_a, form.amount_a, form.phd_a, form.country_a),

@@ -68,8 +68,7 @@ def _budget_within_cap(proposal: Proposal, side: ProposalSide, params: dict) -> 
     from cfp.proposals.content import side_totals
 
     call_side = proposal.call.side(side.agency_id)
-    total = (side_totals(proposal)[side.agency_id]["total"] if (proposal.budget_lines or proposal.trips)
-             else side.requested_amount)
+    total = side_totals(proposal)[side.agency_id]["total"]
     ok = total <= call_side.max_request
     return ok, _("Requested %(total)s of at most %(cap)s %(cur)s.", total=total, cap=call_side.max_request,
                  cur=call_side.currency)

@@ -19,13 +19,9 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
 from cfp.core.forms import options
+from cfp.proposals.vocabulary import BUDGET_CATEGORIES, CAREER_STAGES, MEMBER_ROLES
 
-BLANK_ROWS = 2  # empty rows offered under each list of the editor
-BUDGET_CATEGORIES = (
-    ("personnel", _l("personnel")), ("equipment", _l("equipment")),
-    ("consumables", _l("consumables")), ("travel", _l("other travel")),
-    ("dissemination", _l("dissemination")), ("other", _l("other")),
-)
+BLANK_ROWS = 1  # empty rows under each list of the editor; the page adds more
 
 
 class MemberForm(Form):
@@ -33,12 +29,9 @@ class MemberForm(Form):
 
     agency_id = SelectField(_l("Side"), coerce=int)
     name = StringField(_l("Name"), validators=[Optional(), Length(max=200)])
-    role = StringField(_l("Role"), validators=[Optional(), Length(max=100)])
-    career_stage = SelectField(_l("Career stage"), choices=options([
-        ("", "—"), ("professor", _l("professor")), ("senior researcher", _l("senior researcher")),
-        ("postdoc", _l("postdoctoral researcher")), ("phd student", _l("PhD student")),
-        ("engineer", _l("engineer or technician")),
-    ]))
+    # The choices are the vocabulary's, plus what the proposal already holds (see editor.py).
+    role = SelectField(_l("Role"), choices=MEMBER_ROLES.options)
+    career_stage = SelectField(_l("Career stage"), choices=CAREER_STAGES.options)
     affiliation = StringField(_l("Affiliation"), validators=[Optional(), Length(max=300)])
 
     @property
@@ -73,7 +66,7 @@ class TripForm(Form):
 class BudgetLineForm(Form):
     agency_id = SelectField(_l("Side"), coerce=int)
     year = IntegerField(_l("Project year"), validators=[Optional(), NumberRange(min=1, max=10)])
-    category = SelectField(_l("Category"), choices=options(BUDGET_CATEGORIES))
+    category = SelectField(_l("Category"), choices=BUDGET_CATEGORIES.options)
     amount = DecimalField(_l("Amount"), places=2, validators=[Optional(), NumberRange(min=0)])
 
     @property

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from flask_babel import gettext as _
 
 from cfp.proposals.models import Proposal
+from cfp.proposals.vocabulary import BUDGET_CATEGORIES, CAREER_STAGES, MEMBER_ROLES
 
 
 @dataclass
@@ -53,14 +54,15 @@ def _flatten(proposal: Proposal, snap: dict) -> list[tuple[str, str, bool]]:
         rows.append((_("Institution (%(side)s)", side=side_name), side.get("institution", ""), False))
         rows.append((_("Requested from %(side)s", side=side_name), side.get("requested_amount", ""), False))
     rows.append((_("Team members"), "\n".join(
-        f"{names.get(m['agency_id'], '')}: {m['name']} — {m['role']}, {m['career_stage']}, {m['affiliation']}"
+        f"{names.get(m['agency_id'], '')}: {m['name']} — {MEMBER_ROLES.label(m['role'])}, "
+        f"{CAREER_STAGES.label(m['career_stage'])}, {m['affiliation'] or '—'}"
         for m in snap.get("members", [])), False))
     rows.append((_("Mobility plan"), "\n".join(
         f"{names.get(t['from_agency_id'], '')} → {names.get(t['to_agency_id'], '')}: {t['traveller']}, "
         + _("%(d)s days in year %(y)s", d=t["days"], y=t["year"])
         for t in snap.get("trips", [])), False))
     rows.append((_("Budget"), "\n".join(
-        f"{names.get(b['agency_id'], '')} · " + _("year %(y)s", y=b["year"]) + f" · {b['category']}: {b['amount']}"
+        f"{names.get(b['agency_id'], '')} · " + _("year %(y)s", y=b["year"]) + f" · {BUDGET_CATEGORIES.label(b['category'])}: {b['amount']}"
         for b in snap.get("budget_lines", [])), False))
     rows.append((_("Documents"), "\n".join(
         f"{names.get(d['agency_id'], '')} · {d['kind']}: {d['name']} ({d['pages']} p., sha256 {d['sha256'][:12]})"

@@ -117,6 +117,9 @@ class Proposal(IdMixin, TimestampMixin, db.Model):
     budget_lines: Mapped[list[BudgetLine]] = relationship(
         cascade="all, delete-orphan", order_by=lambda: [BudgetLine.agency_id, BudgetLine.year, BudgetLine.id]
     )
+    partner_invitations: Mapped[list[PartnerInvitation]] = relationship(
+        back_populates="proposal", order_by="PartnerInvitation.id", passive_deletes=True
+    )
     documents: Mapped[list[ProposalDocument]] = relationship(
         cascade="all, delete-orphan", order_by=lambda: [ProposalDocument.agency_id, ProposalDocument.kind]
     )
@@ -197,6 +200,15 @@ class Proposal(IdMixin, TimestampMixin, db.Model):
     def both_confirmed(self) -> bool:
         return self.both_pis_present and all(s.confirmed_version == self.version for s in self.sides)
 
+    @property
+    def pending_invitations(self) -> list[PartnerInvitation]:
+        return [i for i in self.partner_invitations if i.pending]
+
+    @property
+    def awaiting_confirmation(self) -> list[ProposalSide]:
+        """The sides whose PI has not confirmed the current version."""
+        return [s for s in self.sides if s.pi_user_id and s.confirmed_version != self.version]
+
 
 class ProposalSide(IdMixin, db.Model):
     """One side of a joint proposal: its PI (one per side, by construction),
@@ -254,9 +266,24 @@ class PartnerInvitation(IdMixin, db.Model):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     accepted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    # Cancelled by a PI, or replaced by a new link when sent again: the link no longer works.
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    proposal = relationship("Proposal")
+    proposal = relationship("Proposal", back_populates="partner_invitations")
     agency = relationship("Agency")
+    invited_by = relationship("User", foreign_keys=[invited_by_id])
+
+    @property
+    def pending(self) -> bool:
+        return self.accepted_at is None and self.cancelled_at is None
+
+    @property
+    def expired(self) -> bool:
+        return self.expires_at < utcnow()
+
+    def can_change(self, user) -> bool:
+        """Send again or cancel: a PI of the draft, while nobody has used it."""
+        return self.pending and self.proposal.pi_side(user) is not None and self.proposal.can_edit(user)
 
 
 class MobilityTrip(IdMixin, db.Model):

@@ -33,6 +33,7 @@ from cfp.proposals.models import (
     ProposalState,
     ProposalVersion,
 )
+from cfp.proposals.vocabulary import BUDGET_CATEGORIES
 
 INVITATION_DAYS = 14
 WHAT = "The proposal"
@@ -59,16 +60,29 @@ def _require_outsider(actor, call: Call) -> None:
                            "the proposals."))
 
 
-def start_proposal(actor, call: Call, content: ProposalContent) -> Proposal:
+def _check_may_start(actor, call: Call) -> None:
     if not actor.has_role(Role.researcher):
         raise NotAllowed(_("Only researchers may start a proposal."))
     _require_verified(actor)
     _require_outsider(actor, call)
     if not call.accepts_submissions():
         raise DomainError(_("The call %(ref)s is not open.", ref=call.reference))
-    agency_ids = [a.id for a in call.agencies]
-    if actor.agency_id not in agency_ids:
+    if actor.agency_id not in [a.id for a in call.agencies]:
         raise DomainError(_("Your account's side takes no part in this call."))
+
+
+def start_refusal(actor, call: Call) -> str | None:
+    """Why `actor` may not start a proposal under `call`, to say before the form; None if they may."""
+    try:
+        _check_may_start(actor, call)
+    except DomainError as exc:
+        return exc.message
+    return None
+
+
+def start_proposal(actor, call: Call, content: ProposalContent) -> Proposal:
+    _check_may_start(actor, call)
+    agency_ids = [a.id for a in call.agencies]
     first = ProposalState.pre_proposal if call.stages == Stages.two else ProposalState.draft
     proposal = Proposal(call=call, created_by_id=actor.id, state=first, title="")
     proposal.sides = [
@@ -102,6 +116,7 @@ def save_proposal(actor, proposal: Proposal, expected_version: int, content: Pro
     except StaleDataError:
         db.session.rollback()
         raise StaleProposal(db.session.get(Proposal, proposal.id)) from None
+    _void_confirmations(actor, proposal, expected_version)
     db.session.add(ProposalVersion(proposal_id=proposal.id, version=proposal.version,
                                    snapshot=after, created_by_id=actor.id))
     # A draft is the applicants' alone: the log says which parts changed, the content
@@ -117,6 +132,19 @@ def record_version(actor, proposal: Proposal) -> None:
     db.session.flush()
     db.session.add(ProposalVersion(proposal_id=proposal.id, version=proposal.version,
                                    snapshot=snapshot(proposal), created_by_id=actor.id))
+    _void_confirmations(actor, proposal, proposal.version - 1)
+
+
+def _void_confirmations(actor, proposal: Proposal, old_version: int) -> None:
+    """A new version voids the confirmations of the previous one: a PI whose confirmation
+    the partner's change voided is told (the one who changed it knows)."""
+    for side in proposal.sides:
+        if side.confirmed_version == old_version and side.pi is not None and side.pi_user_id != actor.id:
+            queue_email(to=side.pi, template="confirmation_voided",
+                        key=f"confirmation-voided-{proposal.id}-{side.agency_id}-{old_version}",
+                        context={"proposal": proposal, "actor": actor, "old_version": old_version,
+                                 "version": proposal.version,
+                                 "link": external_url("proposals.show", proposal_id=proposal.id)})
 
 
 class StaleProposal(DomainError):
@@ -135,21 +163,46 @@ def invite_partner(actor, proposal: Proposal, email: str) -> PartnerInvitation:
     other = next(s for s in proposal.sides if s.agency_id != side.agency_id)
     if other.pi_user_id is not None:
         raise DomainError(_("The partner PI has already joined."))
+    invitation = _send_invitation(actor, proposal, other.agency, email.strip().lower())
+    log_action(actor, "proposal.invite_partner", proposal, after={"email": invitation.email})
+    return invitation
+
+
+def _send_invitation(actor, proposal: Proposal, agency, email: str) -> PartnerInvitation:
+    """A new link for `email` to join as PI of `agency`'s side, emailed (only its hash is kept)."""
     token = secrets.token_urlsafe(32)
     invitation = PartnerInvitation(
-        proposal_id=proposal.id, agency_id=other.agency_id, email=email.strip().lower(),
-        token_hash=_hash(token), invited_by_id=actor.id,
-        expires_at=utcnow() + timedelta(days=INVITATION_DAYS),
+        proposal_id=proposal.id, agency_id=agency.id, email=email, token_hash=_hash(token),
+        invited_by_id=actor.id, expires_at=utcnow() + timedelta(days=INVITATION_DAYS),
     )
     db.session.add(invitation)
     db.session.flush()
     queue_email(  # to the account that proved it owns the address, if any
-        to=verified_account(invitation.email) or invitation.email, template="partner_invitation", key=f"partner-invitation-{invitation.id}",
-        context={"proposal": proposal, "inviter": actor, "agency": other.agency,
+        to=verified_account(invitation.email) or invitation.email, template="partner_invitation",
+        key=f"partner-invitation-{invitation.id}",
+        context={"proposal": proposal, "inviter": actor, "agency": agency,
                  "link": external_url("proposals.join", token=token),
-                 "expires_at": format_instant(invitation.expires_at, other.agency.timezone)},
+                 "expires_at": format_instant(invitation.expires_at, agency.timezone)},
     )
-    log_action(actor, "proposal.invite_partner", proposal, after={"email": invitation.email})
+    return invitation
+
+
+def resend_invitation(actor, invitation: PartnerInvitation) -> PartnerInvitation:
+    """Send a pending invitation again: a new link, valid anew; the old link stops working."""
+    if not invitation.can_change(actor):
+        raise NotAllowed(_("Only a PI of the draft may send a pending invitation again."))
+    invitation.cancelled_at = utcnow()
+    new = _send_invitation(actor, invitation.proposal, invitation.agency, invitation.email)
+    log_action(actor, "proposal.resend_invitation", invitation.proposal,
+               after={"email": new.email, "replaces": invitation.id})
+    return new
+
+
+def cancel_invitation(actor, invitation: PartnerInvitation) -> PartnerInvitation:
+    if not invitation.can_change(actor):
+        raise NotAllowed(_("Only a PI of the draft may cancel a pending invitation."))
+    invitation.cancelled_at = utcnow()
+    log_action(actor, "proposal.cancel_invitation", invitation.proposal, after={"email": invitation.email})
     return invitation
 
 
@@ -166,6 +219,8 @@ def join_proposal(actor, token: str) -> Proposal:
         raise DomainError(_("This invitation link is not valid."))
     if invitation.accepted_at is not None:
         raise DomainError(_("This invitation has already been used."))
+    if invitation.cancelled_at is not None:
+        raise DomainError(_("This invitation was cancelled; ask your partner for a new one."))
     if invitation.expires_at < utcnow():
         raise DomainError(_("This invitation has expired; ask your partner for a new one."))
     if actor.email.lower() != invitation.email.lower():
@@ -272,13 +327,11 @@ def missing_for_submission(proposal: Proposal) -> list[str]:
                 missing.append(_("the PI of the %(side)s side", side=side.agency.short_name))
             if not side.institution.strip():
                 missing.append(_("the institution of the %(side)s side", side=side.agency.short_name))
-        if proposal.both_pis_present and not proposal.both_confirmed:
-            missing.append(_("both PIs' confirmation of version %(v)s", v=proposal.version))
-        return missing
+        return missing + _missing_confirmations(proposal)
     if not proposal.duration_months:
         missing.append(_("a duration"))
     years = -(-proposal.duration_months // 12) if proposal.duration_months else None
-    totals = side_totals(proposal) if (proposal.budget_lines or proposal.trips) else None
+    totals = side_totals(proposal)
     for side in proposal.sides:
         call_side = proposal.call.side(side.agency_id)
         name = side.agency.short_name
@@ -292,7 +345,7 @@ def missing_for_submission(proposal: Proposal) -> list[str]:
                                  name=m.name, side=name))
         if call_side is None:
             continue
-        total = totals[side.agency_id]["total"] if totals else side.requested_amount
+        total = totals[side.agency_id]["total"]
         if total > call_side.max_request:
             missing.append(_("a %(side)s request within the cap of %(cap)s %(cur)s "
                              "(it is %(total)s %(cur)s, %(over)s %(cur)s over)",
@@ -309,10 +362,16 @@ def missing_for_submission(proposal: Proposal) -> list[str]:
     for b in proposal.budget_lines:
         if years is not None and b.year > years:
             missing.append(_("budget line “%(cat)s” in year %(year)s within the project's %(n)s years",
-                             cat=b.category, year=b.year, n=years))
-    if proposal.both_pis_present and not proposal.both_confirmed:
-        missing.append(_("both PIs' confirmation of version %(v)s", v=proposal.version))
-    return missing
+                             cat=BUDGET_CATEGORIES.label(b.category), year=b.year, n=years))
+    return missing + _missing_confirmations(proposal)
+
+
+def _missing_confirmations(proposal: Proposal) -> list[str]:
+    """Who must still confirm the current version, by name (once both PIs are there)."""
+    if not proposal.both_pis_present:
+        return []
+    return [_("the confirmation of version %(v)s by %(name)s (%(side)s)", v=proposal.version,
+              name=side.pi.name, side=side.agency.short_name) for side in proposal.awaiting_confirmation]
 
 
 class AlreadySubmitted(DomainError):

@@ -17,6 +17,8 @@ from cfp.proposals.models import ProposalState
 MILESTONES = {
     "proposal.start": _l("Draft started"),
     "proposal.invite_partner": _l("Partner PI invited"),
+    "proposal.resend_invitation": _l("Partner PI invited again"),
+    "proposal.cancel_invitation": _l("Partner PI's invitation cancelled"),
     "proposal.join": _l("Partner PI joined"),
     "proposal.submit_pre_proposal": _l("Pre-proposal submitted"),
     "proposal.invite_full_stage": _l("Invited to the full stage"),

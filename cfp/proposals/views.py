@@ -33,7 +33,6 @@ from cfp.proposals.forms import (
     EligibilityForm,
     ExtensionForm,
     InvitePartnerForm,
-    JoinForm,
     ProposalForm,
     RuleReviewForm,
     SubmitForm,
@@ -54,22 +53,22 @@ from cfp.proposals.operations import (
     StaleProposal,
     confirm_proposal,
     decide_eligibility,
-    find_invitation,
     grant_extension,
-    invite_partner,
     invite_to_full_stage,
-    join_proposal,
     missing_for_submission,
     save_proposal,
     start_full_proposal,
     start_proposal,
+    start_refusal,
     submit_proposal,
     withdraw_proposal,
 )
 from cfp.proposals.receipt import submitted_pdf
 from cfp.proposals.timeline import proposal_timelines
+from cfp.proposals.vocabulary import VOCABULARIES
 
 bp = Blueprint("proposals", __name__, url_prefix="/proposals")
+bp.add_app_template_global(VOCABULARIES, "vocabularies")  # labels of stored codes, on any page
 
 
 def _load_check(proposal_id: int, agency_id: int):
@@ -97,7 +96,7 @@ def mine():
     pending = db.session.scalars(
         sa.select(PartnerInvitation).where(
             sa.func.lower(PartnerInvitation.email) == current_user.email.lower(),
-            PartnerInvitation.accepted_at.is_(None),
+            PartnerInvitation.accepted_at.is_(None), PartnerInvitation.cancelled_at.is_(None),
         )
     ).all() if current_user.email_verified else []
     return render_template("proposals/mine.html", proposals=proposals, pending=pending, timelines=timelines)
@@ -107,6 +106,9 @@ def mine():
 @role_required(Role.researcher)
 def create(call_id: int):
     call = load_visible(Call, call_id)
+    refusal = start_refusal(current_user, call)
+    if refusal and request.method == "GET":  # said first, not after the form is filled in
+        return render_template("proposals/cannot_start.html", call=call, refusal=refusal)
     form = ProposalForm()
     if not form.is_submitted():
         fill_rows(form, None)
@@ -129,7 +131,7 @@ def create(call_id: int):
             db.session.commit()
             flash(_("Your draft is saved. Invite the partner PI of the other side next."), "success")
             return redirect(url_for("proposals.show", proposal_id=proposal.id))
-    zero = {"budget": 0, "mobility": 0, "total": 0}
+    zero = {"budget": 0, "mobility": 0, "total": 0, "itemised": True}
     return render_template("proposals/form.html", form=form, call=call, sides=sides, proposal=None,
                            totals={a.id: zero for a in call.agencies})
 
@@ -160,7 +162,7 @@ def edit(proposal_id: int):
     form = ProposalForm()
     if not form.is_submitted():
         fill_rows(form, proposal)
-    sides = prepare_form(form, call)
+    sides = prepare_form(form, call, proposal)
     if not form.is_submitted():
         a, b = call.agencies
         form.version.data = proposal.version
@@ -180,6 +182,9 @@ def edit(proposal_id: int):
         form.amount_b.data = proposal.side(b).requested_amount
     stale = None
     if form.validate_on_submit():
+        version = proposal.version
+        confirmed = [s.pi.name for s in proposal.sides
+                     if s.confirmed_version == version and s.pi and s.pi_user_id != current_user.id]
         try:
             save_proposal(current_user, proposal, int(form.version.data or 0), content_from_form(form, call))
         except StaleProposal as exc:
@@ -191,46 +196,13 @@ def edit(proposal_id: int):
         else:
             db.session.commit()
             flash(_("Saved (version %(v)s).", v=proposal.version), "success")
+            if confirmed and proposal.version != version:
+                flash(_("%(names)s had confirmed version %(old)s: that confirmation no longer counts, and "
+                        "we emailed them to confirm version %(v)s.", names=", ".join(confirmed), old=version,
+                        v=proposal.version), "info")
             return redirect(url_for("proposals.show", proposal_id=proposal.id))
     return render_template("proposals/form.html", form=form, call=call, sides=sides,
                            proposal=proposal, stale=stale, totals=side_totals(proposal))
-
-
-@bp.route("/<int:proposal_id>/invite", methods=["POST"])
-@login_required
-def invite(proposal_id: int):
-    proposal = load_visible(Proposal, proposal_id)
-    if proposal.pi_side(current_user) is None:
-        abort(403)
-    form = InvitePartnerForm()
-    if form.validate_on_submit():
-        invite_partner(current_user, proposal, form.email.data)
-        db.session.commit()
-        flash(_("The invitation is on its way to %(email)s.", email=form.email.data), "success")
-    else:
-        for error in form.email.errors:
-            flash(error, "danger")
-    return redirect(url_for("proposals.show", proposal_id=proposal.id))
-
-
-@bp.route("/join/<token>", methods=["GET", "POST"])
-@login_required
-def join(token: str):
-    invitation = find_invitation(token)
-    if invitation is None:
-        abort(404)
-    form = JoinForm()
-    if form.validate_on_submit():
-        try:
-            proposal = join_proposal(current_user, token)
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "danger")
-        else:
-            db.session.commit()
-            flash(_("You joined the proposal as PI of your side."), "success")
-            return redirect(url_for("proposals.show", proposal_id=proposal.id))
-    return render_template("proposals/join.html", invitation=invitation, form=form)
 
 
 @bp.route("/<int:proposal_id>/confirm", methods=["POST"])
@@ -524,3 +496,6 @@ def start_full(proposal_id: int):
     db.session.commit()
     flash(_("The full proposal is open: complete it, both confirm it, then submit."), "success")
     return redirect(url_for("proposals.edit", proposal_id=proposal.id))
+
+
+from cfp.proposals import partner_views  # noqa: F401  (its routes, on this blueprint)

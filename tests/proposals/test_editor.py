@@ -2,6 +2,7 @@
 costs each side pays by its own rules, caps, and everything listed on submission."""
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -9,8 +10,10 @@ import pytest
 from cfp.core.roles import Role
 from cfp.extensions import db
 from cfp.proposals.content import mobility_costs, side_totals
+from cfp.proposals.models import BudgetLine, MobilityTrip
 from cfp.proposals.operations import missing_for_submission
 from tests import factories as f
+from tests.proposals.browser import form_data
 
 
 @pytest.fixture
@@ -108,7 +111,7 @@ def test_a_proposal_over_budget_is_refused_on_submission_saying_by_how_much(draf
 
 
 def test_submission_lists_everything_that_is_missing(draft):
-    proposal, cn, be, _pi_cn, _ = draft
+    proposal, cn, be, pi_cn, pi_be = draft
     call = proposal.call
     call.side(cn).required_documents = ["CV of the PI"]
     proposal.title, proposal.abstract, proposal.priority_area_id, proposal.duration_months = "", "", None, None
@@ -117,7 +120,8 @@ def test_submission_lists_everything_that_is_missing(draft):
     missing = [str(m) for m in missing_for_submission(proposal)]
     for expected in ("a title", "an abstract", "a priority area", "a duration",
                      "the institution of the WBI side", "the document \u201cCV of the PI\u201d (MOST)",
-                     "both PIs' confirmation of version 1"):
+                     f"the confirmation of version 1 by {pi_cn.name} (MOST)",
+                     f"the confirmation of version 1 by {pi_be.name} (WBI)"):
         assert expected in missing, (expected, missing)
 
 
@@ -128,3 +132,32 @@ def test_drafts_save_incomplete_members(draft, client):
     assert client.post(f"/proposals/{proposal.id}/edit", data=data).status_code == 302
     db.session.refresh(proposal)
     assert any("role, career stage and affiliation of Wang Fang" in str(m) for m in missing_for_submission(proposal))
+
+
+def _figures(page: str, css: str) -> list[str]:
+    return [text.split(" over ")[0].strip() for text in re.findall(rf'class="{css}"[^>]*>([^<]*)', page)]
+
+
+def test_the_pi_table_and_the_totals_give_one_requested_figure(draft, client):
+    """One computation of what each side requests, shown the same everywhere."""
+    proposal, cn, be, pi_cn, _ = draft  # requests typed as sums (200,000 CNY and 20,000 EUR), no lines
+    f.login(client, pi_cn)
+    page = client.get(f"/proposals/{proposal.id}").data.decode()
+    assert _figures(page, "requested") == _figures(page, "total") == ["200,000.00 CNY", "20,000.00 EUR"]
+    # Lines and trips added since the last save (the stored sums are stale): their total.
+    proposal.budget_lines.append(BudgetLine(agency_id=cn.id, year=1, category="personnel", amount=Decimal(378000)))
+    proposal.trips.append(MobilityTrip(from_agency_id=be.id, to_agency_id=cn.id, traveller="Anne", days=10, year=1))
+    db.session.commit()
+    page = client.get(f"/proposals/{proposal.id}").data.decode()
+    assert _figures(page, "requested") == _figures(page, "total") == ["386,000.00 CNY", "1,200.00 EUR"]
+    assert side_totals(proposal)[cn.id]["total"] == Decimal(386000)
+
+
+def test_a_request_typed_as_a_sum_survives_an_untouched_save(draft, client):
+    proposal, _cn, _be, pi_cn, _ = draft
+    f.login(client, pi_cn)
+    page = client.get(f"/proposals/{proposal.id}/edit").data.decode()
+    assert client.post(f"/proposals/{proposal.id}/edit", data=form_data(page, "proposal-editor")).status_code == 302
+    db.session.refresh(proposal)
+    assert [s.requested_amount for s in proposal.sides] == [Decimal(200000), Decimal(20000)]
+    assert proposal.version == 1
