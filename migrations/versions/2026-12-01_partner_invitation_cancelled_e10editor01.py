@@ -1,14 +1,14 @@
 """Issue 10: a partner PI's invitation can be cancelled (or replaced when sent again)
 
 Revision ID: e10editor01
-Revises: e11mail0001
+Revises: f12tasks0001
 Create Date: 2026-12-01
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "e10editor01"
-down_revision = "e11mail0001"
+down_revision = "f12tasks0001"
 branch_labels = None
 depends_on = None
 
