@@ -161,6 +161,11 @@ ACCESS = [
     # Reviews: the reviewer's own assignments; staff of the assignment's side manage it.
     ("GET", "/reviews/mine", None, only(*REVIEWERS)),
     ("GET", "/reviews/assignments/{assignment}", None, members(404, reviewer=200, staff_cn=302)),
+    # A document of the proposal, through the reviewer's accepted, conflict-free assignment
+    # only (staff download it from the proposal's page).
+    ("GET", "/reviews/assignments/{assignment}/documents/{in_review_doc}", None,
+     members(404, reviewer=200)),
+    ("GET", "/reviews/assignments/{undeclared}/documents/{in_review_doc}", None, members(404)),
     ("POST", "/reviews/assignments/{invitation}/answer", {"accept": "Accept"},
      members(404, reviewer=302, staff_cn=403)),
     ("POST", "/reviews/assignments/{invitation}/interests", {"conflict": "no"},
@@ -368,6 +373,7 @@ def scene(app) -> Scene:
         "token": f.partner_invitation(draft, "anne@uclouvain.example", be, invited_by=pi),
         "draft_doc": f.document(draft, cn, "CV", pi).id,
         "submitted_doc": f.document(submitted, cn, "CV", pi).id,
+        "in_review_doc": f.document(in_review, cn, "CV", pi).id,
         "assignment_be": assignment_be.id, "stranger": stranger.id,
         "stranger_assignment": stranger_assignment.id,
         "stranger_doc": f.document(stranger, cn, "CV", stranger_pi).id,
@@ -553,16 +559,17 @@ def test_applicants_never_see_their_reviewers(client, scene):
 
 def test_a_reviewer_sees_the_proposal_only_after_declaring_no_conflict(client, scene):
     as_role(client, scene, "reviewer_other")  # accepted, not yet declared
-    abstract = scene.objects["waiting"].abstract
     url = scene.fill("/reviews/assignments/{undeclared}")
     page = client.get(url).data.decode()
-    assert "Declaration of interests" in page and abstract not in page
+    # The summary to judge a conflict by (title, abstract, PIs), not the proposal itself.
+    assert "Declaration of interests" in page and scene.objects["waiting"].abstract in page
+    assert "Mobility plan" not in page and "Budget" not in page
     assert client.post(url + "/review", data={"save": "save"}).status_code == 403
     assert client.get(scene.fill("/proposals/{waiting}")).status_code == 404
 
     client.post(url + "/interests", data={"conflict": "no"})
     page = client.get(url).data.decode()
-    assert abstract in page
+    assert "Mobility plan" in page and "Budget" in page
     assert client.post(url + "/review", data={"save": "save"}).status_code == 302
 
 

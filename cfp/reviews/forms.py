@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
@@ -40,6 +42,11 @@ class InterestsForm(FlaskForm):
     submit = SubmitField(_l("Declare"))
 
 
+def plain_number(value: Decimal) -> str:
+    """A decimal as people write it: 5, 0.5, 10 (not 5.0, 0.50, 1E+1)."""
+    return f"{Decimal(value).normalize():f}"
+
+
 def review_form_class(criteria):
     """A form with one score field per criterion of the call (criteria are rows)."""
 
@@ -52,8 +59,7 @@ def review_form_class(criteria):
 
     for criterion in criteria:
         field = DecimalField(
-            f"{criterion.name} ({criterion.scale_min:g}–{criterion.scale_max:g}, × {criterion.weight:g})",
-            places=1, validators=[Optional()],
+            criterion.name, places=1, validators=[Optional()],
             render_kw={"step": str(criterion.scale_step), "min": str(criterion.scale_min), "max": str(criterion.scale_max), "type": "number"},
         )
         setattr(ReviewForm, f"score_{criterion.id}", field)

@@ -4,19 +4,23 @@ staff_views.py and automatic assignment in automatic_views.py, on the same bluep
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from cfp.core.errors import DomainError
 from cfp.core.roles import Role, role_required
 from cfp.extensions import db
+from cfp.proposals.content import side_totals
+from cfp.proposals.documents import document_path, human_size
+from cfp.proposals.models import ProposalDocument
 from cfp.reviews import pool as pool_ops
 from cfp.reviews.forms import (
     AnswerForm,
     InterestsForm,
     JoinPoolForm,
     ProfileForm,
+    plain_number,
     review_form_class,
 )
 from cfp.reviews.models import (
@@ -77,13 +81,32 @@ def _render_assignment(assignment, form):
                    Assignment.id != assignment.id, Review.state == ReviewState.submitted)
             .order_by(Review.submitted_at)
         ).all()
+    show_proposal = assignment.can_see_proposal(current_user)
     return render_template(
         "reviews/assignment.html", assignment=assignment, answer_form=AnswerForm(),
         interests_form=InterestsForm(), form=form,
-        score_fields=[getattr(form, f"score_{c.id}") for c in criteria],
-        show_proposal=assignment.can_see_proposal(current_user),
-        side_reviews=side_reviews, criteria=criteria,
+        score_fields=[(c, getattr(form, f"score_{c.id}")) for c in criteria],
+        show_proposal=show_proposal, side_reviews=side_reviews, criteria=criteria, plain=plain_number,
+        totals=side_totals(assignment.proposal) if show_proposal else None, human_size=human_size,
     )
+
+
+@bp.route("/assignments/<int:assignment_id>/documents/<int:document_id>")
+@login_required
+def document(assignment_id: int, document_id: int):
+    """A document of the proposal, for its reviewer once they accepted and declared no
+    conflict of interest (staff download it from the proposal's page)."""
+    assignment = db.get_or_404(Assignment, assignment_id)
+    if not assignment.can_see_proposal(current_user):
+        abort(404)
+    document = db.session.get(ProposalDocument, document_id)
+    if document is None or document.proposal_id != assignment.proposal_id:
+        abort(404)
+    path = document_path(document)
+    if not path.is_file():
+        abort(404)
+    return send_file(path, mimetype="application/pdf", as_attachment=True,
+                     download_name=document.original_name)
 
 
 @bp.route("/assignments/<int:assignment_id>/answer", methods=["POST"])
