@@ -168,8 +168,11 @@ ACCESS = [
     ("GET", "/reviews/assignments/{undeclared}/documents/{in_review_doc}", None, members(404)),
     ("POST", "/reviews/assignments/{invitation}/answer", {"accept": "Accept"},
      members(404, reviewer=302, staff_cn=403)),
+    # Not accepted yet: the page comes back saying why, with what was typed.
     ("POST", "/reviews/assignments/{invitation}/interests", {"conflict": "no"},
-     members(404, reviewer=302, staff_cn=403)),
+     members(404, reviewer=422, staff_cn=403)),
+    ("POST", "/reviews/assignments/{undeclared}/interests", {"conflict": "no"},
+     members(404, reviewer_other=302, staff_cn=403)),
     ("POST", "/reviews/assignments/{assignment}/review",
      {"score_{excellence}": "4", "score_{impact}": "3.5", "save": "save"},
      members(404, reviewer=302, staff_cn=403)),

@@ -10,6 +10,7 @@ from wtforms import (
     DecimalField,
     IntegerField,
     PasswordField,
+    RadioField,
     SelectField,
     StringField,
     SubmitField,
@@ -33,10 +34,13 @@ class AnswerForm(FlaskForm):
 
 
 class InterestsForm(FlaskForm):
-    conflict = SelectField(
+    # Radio buttons with none checked: the reviewer must choose (a select would show its
+    # first answer as chosen).
+    conflict = RadioField(
         _l("Conflict of interest"),
         choices=options([("no", _l("I have no conflict of interest with this proposal or its team")),
                          ("yes", _l("I have a conflict of interest"))]),
+        validators=[InputRequired(_l("Choose whether you have a conflict of interest."))],
     )
     reason = TextAreaField(_l("If you have one, what is it?"), validators=[Optional(), Length(max=2000)])
     submit = SubmitField(_l("Declare"))

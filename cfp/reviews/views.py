@@ -58,6 +58,11 @@ def assignment(assignment_id: int):
     if not assignment.is_reviewer(current_user):
         # Staff see the assignment's status, not the review form.
         return redirect(url_for("reviews.assign", proposal_id=assignment.proposal_id))
+    return _render_assignment(assignment, _review_form(assignment))
+
+
+def _review_form(assignment):
+    """The review form, filled in with the saved review when nothing was posted."""
     criteria = assignment.proposal.call.criteria
     form = review_form_class(criteria)(obj=None)
     review = assignment.review
@@ -67,10 +72,10 @@ def assignment(assignment_id: int):
         form.recommendation.data = review.recommendation.value if review.recommendation else ""
         for c in criteria:
             getattr(form, f"score_{c.id}").data = review.score_for(c)
-    return _render_assignment(assignment, form)
+    return form
 
 
-def _render_assignment(assignment, form):
+def _render_assignment(assignment, form, interests_form=None):
     criteria = assignment.proposal.call.criteria
     side_reviews = []
     if assignment.can_see_side_reviews(current_user):
@@ -84,7 +89,7 @@ def _render_assignment(assignment, form):
     show_proposal = assignment.can_see_proposal(current_user)
     return render_template(
         "reviews/assignment.html", assignment=assignment, answer_form=AnswerForm(),
-        interests_form=InterestsForm(), form=form,
+        interests_form=interests_form or InterestsForm(formdata=None), form=form,
         score_fields=[(c, getattr(form, f"score_{c.id}")) for c in criteria],
         show_proposal=show_proposal, side_reviews=side_reviews, criteria=criteria, plain=plain_number,
         totals=side_totals(assignment.proposal) if show_proposal else None, human_size=human_size,
@@ -131,18 +136,21 @@ def interests(assignment_id: int):
     if not assignment.is_reviewer(current_user):
         abort(403)
     form = InterestsForm()
-    if form.validate_on_submit():
-        try:
-            declare_interests(current_user, assignment, form.conflict.data == "yes", form.reason.data or "")
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "danger")
-        else:
-            db.session.commit()
-            if form.conflict.data == "yes":
-                flash(_("Your conflict is recorded; you are released from this review."), "info")
-                return redirect(url_for("reviews.mine"))
-            flash(_("Declaration recorded; the proposal is now shown."), "success")
+    if not form.validate_on_submit():
+        # Back to the page with the reason and what is missing, nothing recorded.
+        return _render_assignment(assignment, _review_form(assignment), interests_form=form), 422
+    try:
+        declare_interests(current_user, assignment, form.conflict.data == "yes", form.reason.data or "")
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+        assignment = db.session.get(Assignment, assignment_id)
+        return _render_assignment(assignment, _review_form(assignment), interests_form=form), 422
+    db.session.commit()
+    if form.conflict.data == "yes":
+        flash(_("Your conflict is recorded; you are released from this review."), "info")
+        return redirect(url_for("reviews.mine"))
+    flash(_("Declaration recorded; the proposal is now shown."), "success")
     return redirect(url_for("reviews.assignment", assignment_id=assignment.id))
 
 

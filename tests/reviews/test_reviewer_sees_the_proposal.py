@@ -169,3 +169,40 @@ def test_a_reviewer_never_sees_another_reviewers_identity_or_the_other_sides_rev
     assert "Colleague's comment." in page.replace("&#39;", "'")
     assert "Colleague Named Here" not in page and "Foreigner Named Here" not in page
     assert "The other side&#39;s comment." not in page
+
+
+# The declaration of interests is an explicit choice.
+
+def test_the_declaration_has_no_preselected_answer(client):
+    _call, cn, _be, p, _documents = full_proposal()
+    reviewer = f.reviewer(cn)
+    mine = f.assignment(p, reviewer, no_conflict=False)
+    f.login(client, reviewer)
+    page = client.get(f"/reviews/assignments/{mine.id}").data.decode()
+    form = page[page.index(f"/reviews/assignments/{mine.id}/interests"):]
+    form = form[:form.index("</form>")]
+    # Two radio buttons, neither checked (a <select> would show its first answer chosen).
+    assert "<select" not in form
+    assert form.count('type="radio"') == 2 and 'value="no"' in form and 'value="yes"' in form
+    assert "checked" not in form
+
+
+def test_a_missing_choice_is_refused_and_what_was_typed_is_kept(client):
+    _call, cn, _be, p, _documents = full_proposal()
+    reviewer = f.reviewer(cn)
+    mine = f.assignment(p, reviewer, no_conflict=False)
+    f.login(client, reviewer)
+    response = client.post(f"/reviews/assignments/{mine.id}/interests",
+                           data={"reason": "I examined the thesis of Zhang Min."})
+    assert response.status_code == 422
+    page = response.data.decode()
+    assert "Choose whether you have a conflict of interest" in page
+    assert "I examined the thesis of Zhang Min." in page
+    db.session.refresh(mine)
+    assert mine.no_conflict_declared_at is None and mine.state == AssignmentState.accepted
+    # An explicit answer goes through.
+    response = client.post(f"/reviews/assignments/{mine.id}/interests",
+                           data={"conflict": "yes", "reason": "I examined the thesis of Zhang Min."})
+    assert response.status_code == 302
+    db.session.refresh(mine)
+    assert mine.state == AssignmentState.conflict
