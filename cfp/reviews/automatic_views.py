@@ -74,7 +74,9 @@ def automatic_job(job_id: int):
         pair_form.proposal_id.choices = options([(p.id, p.reference or p.title) for p in instance_rows])
         pair_form.reviewer_id.choices = options([(u.id, u.name) for u in pool])
         approve_form = ApproveForm()
-        due = call.review_due_at if call.review_due_at and call.review_due_at > utcnow() else utcnow() + timedelta(days=30)
+        due = side.reviews_due_at
+        if due is None or due <= utcnow():
+            due = utcnow() + timedelta(days=30)
         approve_form.due_at.data = to_zone(due, current_user.effective_timezone).replace(tzinfo=None)
     return render_template("reviews/automatic_job.html", job=job, call=call, side=side,
                            pair_form=pair_form, approve_form=approve_form)

@@ -130,10 +130,20 @@ class ReviewSettingsForm(FlaskForm):
                                                validators=[InputRequired(), NumberRange(min=0, max=60)])
     review_reminder_days_after = IntegerField(_l("Remind them again this many days after it"),
                                               validators=[InputRequired(), NumberRange(min=0, max=60)])
-    reviewer_answer_days = IntegerField(_l("Days a reviewer has to answer an invitation"),
-                                        validators=[InputRequired(), NumberRange(min=1, max=60)])
     reviewer_min_load = IntegerField(_l("Minimum number of proposals per reviewer (automatic assignment)"),
                                      validators=[InputRequired(), NumberRange(min=0, max=50)])
     reviewers_see_side_reviews = BooleanField(_l("A reviewer sees the other reviews of their side after submitting"))
     normalise_review_scores = BooleanField(_l("Rank by scores normalised per reviewer (z-scores)"))
     submit = SubmitField(_l("Save the settings"))
+
+
+class SideReviewSettingsForm(FlaskForm):
+    """One side's review settings, for that side's staff only."""
+
+    reviewers_per_proposal = IntegerField(_l("Reviewers per proposal"),
+                                          validators=[InputRequired(), NumberRange(min=1, max=10)])
+    reviewer_answer_days = IntegerField(_l("Days a reviewer has to answer an invitation"),
+                                        validators=[InputRequired(), NumberRange(min=1, max=60)])
+    review_due_at = DateTimeLocalField(_l("Reviews due (your time zone; empty: the call's date)"),
+                                       format="%Y-%m-%dT%H:%M", validators=[Optional()])
+    submit = SubmitField(_l("Save my side's settings"))

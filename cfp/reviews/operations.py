@@ -10,7 +10,7 @@ import numpy as np
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from cfp.calls.models import CALL_TRANSITIONS, Call, CallState
+from cfp.calls.models import CALL_TRANSITIONS, Call, CallSide, CallState
 from cfp.core.audit import log_action
 from cfp.core.errors import DomainError, NotAllowed
 from cfp.core.outbox import queue_email
@@ -402,8 +402,8 @@ def replace_assignment(actor, assignment: Assignment) -> Assignment | None:
         log_action(actor, "assignment.no_replacement", assignment,
                    after={"reason": "no available reviewer in the side's pool"})
         return None
-    call = proposal.call
-    due_at = max(assignment.due_at, utcnow() + timedelta(days=call.reviewer_answer_days + 7))
+    side = proposal.call.side(assignment.agency_id)
+    due_at = max(assignment.due_at, utcnow() + timedelta(days=side.reviewer_answer_days + 7))
     replacement = assign_reviewer(actor, proposal, reviewer, assignment.agency_id, due_at,
                                   method=AssignmentMethod.automatic)
     assignment.replaced_by_id = replacement.id
@@ -439,12 +439,14 @@ def extend_due_date(actor, assignment: Assignment, due_at: datetime) -> Assignme
 
 
 def expire_invitations(now: datetime | None = None) -> list[int]:
-    """Invitations unanswered after the call's answer period: the ids to replace."""
+    """Invitations unanswered after their side's answer period: the ids to replace."""
     now = now or utcnow()
     rows = db.session.execute(
-        sa.select(Assignment.id, Assignment.invited_at, Call.reviewer_answer_days)
-        .join(Proposal, Proposal.id == Assignment.proposal_id).join(Call, Call.id == Proposal.call_id)
+        sa.select(Assignment.id, Assignment.invited_at, CallSide.reviewer_answer_days)
+        .join(Proposal, Proposal.id == Assignment.proposal_id)
+        .join(CallSide, sa.and_(CallSide.call_id == Proposal.call_id, CallSide.agency_id == Assignment.agency_id))
         .where(Assignment.state == AssignmentState.invited)
+        .order_by(Assignment.id)
     ).all()
     return [aid for aid, invited_at, days in rows if invited_at + timedelta(days=days) <= now]
 

@@ -206,19 +206,3 @@ def import_pool(actor, agency_id: int, text: str) -> dict:
             invited += 1
     log_action(actor, "reviewer_pool.import", None, after={"agency_id": agency_id, "added": added, "invited": invited})
     return {"added": added, "invited": invited}
-
-
-REVIEW_SETTINGS = ("review_reminder_days_before", "review_reminder_days_after", "reviewer_answer_days",
-                   "reviewer_min_load", "reviewers_see_side_reviews", "normalise_review_scores")
-
-
-def update_review_settings(actor, call, agency_id: int, values: dict):
-    """The call's review settings (shared by both sides; either side's staff may set them)."""
-    _require_staff(actor, agency_id)
-    if agency_id not in {s.agency_id for s in call.sides}:
-        raise NotAllowed(_("This call has no such side."))
-    before = {k: getattr(call, k) for k in REVIEW_SETTINGS}
-    for key in REVIEW_SETTINGS:
-        setattr(call, key, values[key])
-    log_action(actor, "call.review_settings", call, before=before, after={k: getattr(call, k) for k in REVIEW_SETTINGS})
-    return call

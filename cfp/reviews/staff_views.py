@@ -23,12 +23,14 @@ from cfp.core.types import utcnow
 from cfp.extensions import db
 from cfp.proposals.models import Proposal
 from cfp.reviews import pool as pool_ops
+from cfp.reviews import stage
 from cfp.reviews.forms import (
     AssignForm,
     ExtendForm,
     PoolImportForm,
     PoolInviteForm,
     ReviewSettingsForm,
+    SideReviewSettingsForm,
 )
 from cfp.reviews.models import Assignment, RankingEntry, ReviewerInvitation, ReviewerProfile
 from cfp.reviews.operations import (
@@ -55,7 +57,9 @@ def assign(proposal_id: int):
     form = AssignForm()
     form.reviewer_id.choices = options([(u.id, f"{u.name} — {u.affiliation or ''}") for u in pool])
     if not form.is_submitted():
-        due = proposal.call.review_due_at or (utcnow() + timedelta(days=30))
+        due = proposal.call.side(agency_id).reviews_due_at
+        if due is None or due <= utcnow():
+            due = utcnow() + timedelta(days=30)
         form.due_at.data = to_zone(due, current_user.effective_timezone).replace(tzinfo=None)
     if form.validate_on_submit():
         reviewer = db.session.get(User, form.reviewer_id.data)
@@ -186,8 +190,12 @@ def dashboard(call_id: int, agency_id: int):
     side = _staff_side(call, agency_id)
     stats, distribution = side_statistics(call, agency_id)
     settings_form = ReviewSettingsForm(obj=call)
+    side_form = SideReviewSettingsForm(obj=side)
+    if side.review_due_at:
+        side_form.review_due_at.data = to_zone(side.review_due_at, current_user.effective_timezone).replace(tzinfo=None)
     return render_template("reviews/dashboard.html", call=call, side=side, stats=stats,
-                           distribution=distribution, criteria=call.criteria, settings_form=settings_form)
+                           distribution=distribution, criteria=call.criteria, settings_form=settings_form,
+                           side_form=side_form)
 
 
 @bp.route("/settings/<int:call_id>/<int:agency_id>", methods=["POST"])
@@ -197,13 +205,42 @@ def review_settings(call_id: int, agency_id: int):
     _staff_side(call, agency_id)
     form = ReviewSettingsForm()
     if form.validate_on_submit():
-        pool_ops.update_review_settings(current_user, call, agency_id,
-                                        {k: getattr(form, k).data for k in pool_ops.REVIEW_SETTINGS})
+        stage.update_review_settings(current_user, call, agency_id,
+                                     {k: getattr(form, k).data for k in stage.REVIEW_SETTINGS})
         db.session.commit()
         flash(_("The review settings are saved."), "success")
     else:
-        flash(" ".join(f"{getattr(form, k).label.text}: {'; '.join(v)}" for k, v in form.errors.items()), "danger")
+        flash(_form_errors(form), "danger")
     return redirect(url_for("reviews.dashboard", call_id=call.id, agency_id=agency_id))
+
+
+def _form_errors(form) -> str:
+    return " ".join(f"{getattr(form, k).label.text}: {'; '.join(v)}" for k, v in form.errors.items())
+
+
+@bp.route("/side-settings/<int:call_id>/<int:agency_id>", methods=["POST"])
+@role_required(Role.staff)
+def side_settings(call_id: int, agency_id: int):
+    """One side's review settings: its staff only (403 for the other side's)."""
+    call = db.get_or_404(Call, call_id)
+    _staff_side(call, agency_id)
+    form = SideReviewSettingsForm()
+    if form.validate_on_submit():
+        due = form.review_due_at.data
+        try:
+            stage.update_side_review_settings(
+                current_user, call, agency_id, reviewers_per_proposal=form.reviewers_per_proposal.data,
+                reviewer_answer_days=form.reviewer_answer_days.data,
+                review_due_at=local_to_utc(due, current_user.effective_timezone) if due else None)
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "danger")
+        else:
+            db.session.commit()
+            flash(_("The review settings of your side are saved."), "success")
+    else:
+        flash(_form_errors(form), "danger")
+    return redirect(url_for("reviews.dashboard", call_id=call.id, agency_id=agency_id) + "#side-settings")
 
 
 # ---------------------------------------------------------------- reviewer pool, profile
