@@ -198,6 +198,10 @@ ACCESS = [
      only("staff_cn", ok=302)),
     ("POST", "/reviews/side-settings/{call}/{be}", {"reviewers_per_proposal": "2", "reviewer_answer_days": "7"},
      only("staff_be", ok=302)),
+    # Each side's staff close (and reopen) their own side's review stage.
+    ("POST", "/reviews/stage/{call}/{cn}/close", None, only("staff_cn", ok=302)),
+    ("POST", "/reviews/stage/{call}/{be}/close", None, only("staff_be", ok=302)),
+    ("POST", "/reviews/stage/{call}/{cn}/reopen", None, only("staff_cn", ok=302)),  # open: told so
     ("GET", "/reviews/pool/{cn}", None, only("staff_cn")),
     ("POST", "/reviews/pool/{cn}", {"email": "expert@ulb.example", "name": "Expert", "max_load": "5"},
      only("staff_cn", ok=302)),

@@ -258,6 +258,9 @@ class CallSide(IdMixin, db.Model):
     reviewers_per_proposal: Mapped[int] = mapped_column(default=2)
     reviewer_answer_days: Mapped[int] = mapped_column(default=7, server_default="7")
     review_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When that side's staff closed its review stage: from then on none of its reviews is
+    # submitted or revised, and none of its reviewers invited or reminded (None: open).
+    review_closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     approved_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -279,6 +282,10 @@ class CallSide(IdMixin, db.Model):
     def reviews_due_at(self) -> datetime | None:
         """When this side's reviews are due: its own date, or else the call's."""
         return self.review_due_at or self.call.review_due_at
+
+    @property
+    def review_stage_open(self) -> bool:
+        return self.review_closed_at is None
 
 
 class PriorityArea(IdMixin, db.Model):

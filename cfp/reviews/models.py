@@ -105,6 +105,8 @@ ASSIGNMENT_TRANSITIONS: dict[AssignmentState, set[AssignmentState]] = {
     A.replaced: set(),
 }
 ACTIVE_ASSIGNMENT_STATES = {A.invited, A.accepted, A.overdue, A.submitted}
+# Asked and not yet done: what a reviewer still owes (their load).
+OPEN_ASSIGNMENT_STATES = {A.invited, A.accepted, A.overdue}
 
 
 class AssignmentMethod(StateEnum):

@@ -112,6 +112,10 @@ def assign_reviewer(actor, proposal: Proposal, reviewer, agency_id: int, due_at:
         raise DomainError(_("%(name)s is already assigned to this proposal.", name=reviewer.name))
     if due_at <= utcnow():
         raise DomainError(_("The due date must be in the future."))
+    side = proposal.call.side(agency_id)
+    if side is not None and not side.review_stage_open:
+        raise DomainError(_("The review stage of %(side)s is closed: reopen it on the review dashboard "
+                            "to invite reviewers.", side=side.agency.short_name))
     assignment = Assignment(
         proposal=proposal, reviewer=reviewer, agency_id=agency_id, due_at=due_at,
         method=method, assigned_by_id=actor.id if actor is not None else None, state=AssignmentState.invited,
@@ -185,10 +189,13 @@ def save_review(actor, assignment: Assignment, scores: dict[int, Decimal | None]
     if not assignment.can_review(actor):
         raise NotAllowed(_("You cannot review this proposal (accept the invitation and declare your interests first)."))
     call = assignment.proposal.call
-    deadline = max(assignment.due_at, call.review_due_at or assignment.due_at)
-    if utcnow() > deadline:
-        raise DomainError(_("The review deadline (%(when)s) has passed; the review is frozen.",
-                            when=format_instant(deadline, actor.effective_timezone)))
+    # One rule: a review may be saved, submitted and revised until staff close that side's
+    # review stage. The due date is what reminders refer to, not a lock.
+    side = call.side(assignment.agency_id)
+    if not side.review_stage_open:
+        raise DomainError(_("The staff of %(side)s closed the review stage on %(when)s; the review is frozen.",
+                            side=side.agency.short_name,
+                            when=format_instant(side.review_closed_at, actor.effective_timezone)))
     review = assignment.review
     if review is None:
         review = Review(assignment=assignment)
@@ -397,6 +404,8 @@ def replace_assignment(actor, assignment: Assignment) -> Assignment | None:
     proposal = assignment.proposal
     if proposal.state not in (ProposalState.eligible, ProposalState.in_review):
         return None
+    if not proposal.call.side(assignment.agency_id).review_stage_open:
+        return None  # the side closed its review stage: nobody is invited any more
     reviewer = next_best_reviewer(assignment)
     if reviewer is None:
         log_action(actor, "assignment.no_replacement", assignment,
@@ -445,7 +454,7 @@ def expire_invitations(now: datetime | None = None) -> list[int]:
         sa.select(Assignment.id, Assignment.invited_at, CallSide.reviewer_answer_days)
         .join(Proposal, Proposal.id == Assignment.proposal_id)
         .join(CallSide, sa.and_(CallSide.call_id == Proposal.call_id, CallSide.agency_id == Assignment.agency_id))
-        .where(Assignment.state == AssignmentState.invited)
+        .where(Assignment.state == AssignmentState.invited, CallSide.review_closed_at.is_(None))
         .order_by(Assignment.id)
     ).all()
     return [aid for aid, invited_at, days in rows if invited_at + timedelta(days=days) <= now]
@@ -463,6 +472,8 @@ def remind_reviewers(now: datetime | None = None) -> int:
     ).unique().all()
     for a in rows:
         call = a.proposal.call
+        if not call.side(a.agency_id).review_stage_open:
+            continue  # that side's stage is closed: nothing more to submit, nobody to remind
         before_days, after_days = call.review_reminder_days_before, call.review_reminder_days_after
         if a.state == AssignmentState.accepted and a.due_at <= now:
             _move_assignment(a, AssignmentState.overdue)

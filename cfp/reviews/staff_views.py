@@ -32,7 +32,13 @@ from cfp.reviews.forms import (
     ReviewSettingsForm,
     SideReviewSettingsForm,
 )
-from cfp.reviews.models import Assignment, RankingEntry, ReviewerInvitation, ReviewerProfile
+from cfp.reviews.models import (
+    OPEN_ASSIGNMENT_STATES,
+    Assignment,
+    RankingEntry,
+    ReviewerInvitation,
+    ReviewerProfile,
+)
 from cfp.reviews.operations import (
     assign_reviewer,
     extend_due_date,
@@ -193,9 +199,13 @@ def dashboard(call_id: int, agency_id: int):
     side_form = SideReviewSettingsForm(obj=side)
     if side.review_due_at:
         side_form.review_due_at.data = to_zone(side.review_due_at, current_user.effective_timezone).replace(tzinfo=None)
+    open_reviews = db.session.scalar(
+        sa.select(sa.func.count(Assignment.id)).join(Proposal, Proposal.id == Assignment.proposal_id)
+        .where(Proposal.call_id == call.id, Assignment.agency_id == agency_id,
+               Assignment.state.in_(OPEN_ASSIGNMENT_STATES)))
     return render_template("reviews/dashboard.html", call=call, side=side, stats=stats,
                            distribution=distribution, criteria=call.criteria, settings_form=settings_form,
-                           side_form=side_form)
+                           side_form=side_form, open_reviews=open_reviews)
 
 
 @bp.route("/settings/<int:call_id>/<int:agency_id>", methods=["POST"])
@@ -241,6 +251,38 @@ def side_settings(call_id: int, agency_id: int):
     else:
         flash(_form_errors(form), "danger")
     return redirect(url_for("reviews.dashboard", call_id=call.id, agency_id=agency_id) + "#side-settings")
+
+
+@bp.route("/stage/<int:call_id>/<int:agency_id>/close", methods=["POST"])
+@role_required(Role.staff)
+def close_stage(call_id: int, agency_id: int):
+    """Close one side's review stage: that side's staff only."""
+    return _change_stage(call_id, agency_id, "close")
+
+
+@bp.route("/stage/<int:call_id>/<int:agency_id>/reopen", methods=["POST"])
+@role_required(Role.staff)
+def reopen_stage(call_id: int, agency_id: int):
+    return _change_stage(call_id, agency_id, "reopen")
+
+
+def _change_stage(call_id: int, agency_id: int, action: str):
+    call = db.get_or_404(Call, call_id)
+    _staff_side(call, agency_id)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    operation = stage.close_review_stage if action == "close" else stage.reopen_review_stage
+    try:
+        side = operation(current_user, call, agency_id)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+    else:
+        db.session.commit()
+        flash(_("The review stage of %(side)s is closed: its reviews are frozen.", side=side.agency.short_name)
+              if action == "close" else
+              _("The review stage of %(side)s is open again.", side=side.agency.short_name), "success")
+    return redirect(url_for("reviews.dashboard", call_id=call.id, agency_id=agency_id) + "#stage")
 
 
 # ---------------------------------------------------------------- reviewer pool, profile

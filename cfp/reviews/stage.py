@@ -56,3 +56,36 @@ def update_side_review_settings(actor, call, agency_id: int, *, reviewers_per_pr
     log_action(actor, "call.side_review_settings", call, before={"agency_id": agency_id, **before},
                after={"agency_id": agency_id, **{k: getattr(side, k) for k in keys}})
     return side
+
+
+def _call_side(actor, call, agency_id: int):
+    side = call.side(agency_id)
+    if side is None:
+        raise NotAllowed(_("This call has no such side."))
+    if not actor.has_role(Role.staff, agency_id):
+        raise NotAllowed(_("Only staff of %(side)s may close or reopen its review stage.",
+                           side=side.agency.short_name))
+    return side
+
+
+def close_review_stage(actor, call, agency_id: int):
+    """Close one side's review stage: its reviews can no longer be submitted or revised, its
+    reviewers are no longer invited or reminded. The other side is not affected."""
+    side = _call_side(actor, call, agency_id)
+    if side.review_closed_at is not None:
+        raise DomainError(_("The review stage of %(side)s is already closed.", side=side.agency.short_name))
+    side.review_closed_at = utcnow()
+    log_action(actor, "call.review_stage_close", call,
+               after={"agency_id": agency_id, "review_closed_at": side.review_closed_at})
+    return side
+
+
+def reopen_review_stage(actor, call, agency_id: int):
+    side = _call_side(actor, call, agency_id)
+    if side.review_closed_at is None:
+        raise DomainError(_("The review stage of %(side)s is open.", side=side.agency.short_name))
+    before = side.review_closed_at
+    side.review_closed_at = None
+    log_action(actor, "call.review_stage_reopen", call,
+               before={"agency_id": agency_id, "review_closed_at": before}, after={"agency_id": agency_id})
+    return side

@@ -1,4 +1,4 @@
-"""Issue 10: each side its own review settings
+"""Issue 10: each side its own review settings and review stage
 
 Revision ID: f10reviews01
 Revises: e11mail0001
@@ -6,7 +6,7 @@ Create Date: 2026-11-30
 
 The period a reviewer has to answer an invitation moves from the call to each side (the
 call's value copied to both), and each side may set its own date reviews are due (none:
-the call's).
+the call's); each side's staff close its review stage (review_closed_at).
 """
 import sqlalchemy as sa
 from alembic import op
@@ -22,6 +22,7 @@ def upgrade():
     with op.batch_alter_table("call_sides") as batch:
         batch.add_column(sa.Column("reviewer_answer_days", sa.Integer(), server_default="7", nullable=False))
         batch.add_column(sa.Column("review_due_at", sa.DateTime(), nullable=True))
+        batch.add_column(sa.Column("review_closed_at", sa.DateTime(), nullable=True))
         batch.create_check_constraint(op.f("ck_call_sides_answer_days_positive"), "reviewer_answer_days >= 1")
     op.execute("UPDATE call_sides SET reviewer_answer_days = (SELECT calls.reviewer_answer_days FROM calls"
                " WHERE calls.id = call_sides.call_id)")
@@ -37,5 +38,6 @@ def downgrade():
                " WHERE EXISTS (SELECT 1 FROM call_sides WHERE call_sides.call_id = calls.id)")
     with op.batch_alter_table("call_sides") as batch:
         batch.drop_constraint(op.f("ck_call_sides_answer_days_positive"), type_="check")
+        batch.drop_column("review_closed_at")
         batch.drop_column("review_due_at")
         batch.drop_column("reviewer_answer_days")
