@@ -32,6 +32,7 @@ from cfp.reviews.models import (
     Recommendation,
     Review,
     ReviewerProfile,
+    ReviewRevision,
     ReviewScore,
     ReviewState,
 )
@@ -185,7 +186,9 @@ def weighted_score(review: Review, criteria) -> Decimal | None:
 def save_review(actor, assignment: Assignment, scores: dict[int, Decimal | None],
                 comments_to_applicants: str, confidential_comments: str,
                 recommendation: Recommendation | None, submit: bool) -> Review:
-    """Save a draft review, or submit it (every criterion scored on its scale)."""
+    """Save a draft review, or submit it (every criterion scored on its scale). A submitted
+    review is revised by submitting it again, checked the same way; each submission is
+    kept as a revision and the side's ranking is recomputed."""
     if not assignment.can_review(actor):
         raise NotAllowed(_("You cannot review this proposal (accept the invitation and declare your interests first)."))
     call = assignment.proposal.call
@@ -197,11 +200,13 @@ def save_review(actor, assignment: Assignment, scores: dict[int, Decimal | None]
                             side=side.agency.short_name,
                             when=format_instant(side.review_closed_at, actor.effective_timezone)))
     review = assignment.review
+    revising = review is not None and review.state == ReviewState.submitted
     if review is None:
         review = Review(assignment=assignment)
         db.session.add(review)
-    elif review.state == ReviewState.submitted:
-        raise DomainError(_("This review is already submitted."))
+    elif revising and not submit:
+        raise DomainError(_("A submitted review does not go back to a draft: submit your revision."))
+    before_score = review.weighted_score
     criteria = {c.id: c for c in call.criteria}
     errors = []
     for cid, value in scores.items():
@@ -239,16 +244,32 @@ def save_review(actor, assignment: Assignment, scores: dict[int, Decimal | None]
                                 list=", ".join(missing)))
         if not review.comments_to_applicants.strip():
             raise DomainError(_("Write comments to the applicants before submitting."))
-        review.state = ReviewState.submitted
-        review.submitted_at = utcnow()
-        before = _move_assignment(assignment, AssignmentState.submitted)
-        log_action(actor, "review.submit", review, before={"assignment_state": before},
-                   after={"weighted_score": review.weighted_score})
-        _mark_reviewed_if_complete(assignment.proposal)
+        revision = _record_revision(review, call.criteria)
+        if revising:
+            log_action(actor, "review.revise", review, before={"weighted_score": before_score},
+                       after={"weighted_score": review.weighted_score, "revision": revision.number})
+        else:
+            review.state = ReviewState.submitted
+            review.submitted_at = revision.submitted_at
+            before = _move_assignment(assignment, AssignmentState.submitted)
+            log_action(actor, "review.submit", review, before={"assignment_state": before},
+                       after={"weighted_score": review.weighted_score})
+            _mark_reviewed_if_complete(assignment.proposal)
         _queue_ranking(call.id, assignment.agency_id)
     else:
         log_action(actor, "review.save", review, after={"weighted_score": review.weighted_score})
     return review
+
+
+def _record_revision(review: Review, criteria) -> ReviewRevision:
+    """Keep what is submitted now as the review's next revision."""
+    revision = ReviewRevision(
+        number=len(review.revisions) + 1, submitted_at=utcnow(),
+        scores={str(c.id): f"{review.score_for(c):.1f}" for c in criteria if review.score_for(c) is not None},
+        weighted_score=review.weighted_score, comments_to_applicants=review.comments_to_applicants,
+        confidential_comments=review.confidential_comments, recommendation=review.recommendation)
+    review.revisions.append(revision)
+    return revision
 
 
 def _queue_ranking(call_id: int, agency_id: int) -> None:

@@ -165,6 +165,7 @@ def review(assignment_id: int):
     if form.validate_on_submit():
         scores = {c.id: getattr(form, f"score_{c.id}").data for c in criteria}
         submit = bool(form.submit.data)
+        revising = assignment.review is not None and assignment.review.state == ReviewState.submitted
         try:
             save_review(
                 current_user, assignment, scores, form.comments_to_applicants.data,
@@ -175,10 +176,16 @@ def review(assignment_id: int):
         except DomainError as exc:
             db.session.rollback()
             flash(exc.message, "danger")
+            assignment = db.session.get(Assignment, assignment_id)
+            return _render_assignment(assignment, form), 422
         else:
             db.session.commit()
-            flash(_("Your review is submitted. Thank you.") if submit else _("Draft saved."), "success")
-            return redirect(url_for("reviews.mine") if submit else url_for("reviews.assignment", assignment_id=assignment.id))
+            if not submit:
+                flash(_("Draft saved."), "success")
+                return redirect(url_for("reviews.assignment", assignment_id=assignment.id) + "#review")
+            flash(_("Your revised review is submitted; the ranking of your side is recomputed.") if revising
+                  else _("Your review is submitted. Thank you."), "success")
+            return redirect(url_for("reviews.assignment", assignment_id=assignment.id) + "#my-review")
     # Re-render with what was typed and the errors beside the fields.
     assignment = db.session.get(Assignment, assignment_id)
     return _render_assignment(assignment, form), 422 if form.errors else 200
