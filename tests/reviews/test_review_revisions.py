@@ -107,3 +107,50 @@ def test_revisions_stop_when_staff_close_the_sides_review_stage(client):
     assert response.status_code in (200, 302, 422)
     db.session.refresh(mine)
     assert mine.review.comments_to_applicants == "First thoughts." and len(mine.review.revisions) == 1
+
+
+# Asked before: cfp.js shows a button's (or its form's) data-confirm before submitting.
+
+def _question(page: str, button_text: str) -> str:
+    """The data-confirm of the button labelled `button_text` (or of its form)."""
+    end = page.index(f">{button_text}</button>")
+    button = page[page.rindex("<button", 0, end):end]
+    form = page[page.rindex("<form", 0, end):end]
+    for tag in (button, form):
+        if 'data-confirm="' in tag:
+            return tag.split('data-confirm="', 1)[1].split('"', 1)[0]
+    return ""
+
+
+def test_submitting_a_review_asks_first_and_says_what_follows(client):
+    call, _cn, p, reviewer, mine = scene()
+    f.login(client, reviewer)
+    page = client.get(f"/reviews/assignments/{mine.id}").data.decode()
+    question = _question(page, "Submit the review")
+    assert p.reference in question and "MOST" in question and "ranking" in question
+    assert "revise" in question and "close the review stage" in question
+    assert _question(page, "Save the draft") == ""  # a draft is not asked about
+    post_review(client, call, mine, "4.5", "3", "First thoughts.")
+    page = client.get(f"/reviews/assignments/{mine.id}").data.decode()
+    question = _question(page, "Submit the revision")
+    assert "history" in question and "ranking" in question
+
+
+def test_declining_and_declaring_ask_first(client):
+    _call, cn, p, reviewer, _mine = scene()
+    other = f.proposal(p.call, p.sides[0].pi, p.sides[1].pi, state=ProposalState.in_review, title="Other")
+    invitation = f.assignment(other, reviewer, state=AssignmentState.invited, no_conflict=False)
+    f.login(client, reviewer)
+    page = client.get(f"/reviews/assignments/{invitation.id}").data.decode()
+    assert "another reviewer" in _question(page, "Decline").lower()
+    assert _question(page, "Accept") == ""
+    client.post(f"/reviews/assignments/{invitation.id}/answer", data={"accept": "Accept"})
+    page = client.get(f"/reviews/assignments/{invitation.id}").data.decode()
+    assert "cannot be changed" in _question(page, "Declare")
+
+
+def test_the_script_asks_the_buttons_question_too():
+    from pathlib import Path
+
+    script = (Path(__file__).resolve().parents[2] / "cfp" / "static" / "cfp.js").read_text()
+    assert "event.submitter" in script
