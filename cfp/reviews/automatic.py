@@ -4,6 +4,7 @@ progress to a Job; staff preview and adjust the proposed pairs, then approve the
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
@@ -23,6 +24,7 @@ from cfp.proposals.models import Proposal, ProposalState
 from cfp.reviews.assignment import AssignmentInfeasible, Instance, solve, text_affinity
 from cfp.reviews.models import (
     ACTIVE_ASSIGNMENT_STATES,
+    OPEN_ASSIGNMENT_STATES,
     Assignment,
     AssignmentMethod,
     ReviewerProfile,
@@ -42,6 +44,41 @@ def proposal_text(p: Proposal) -> str:
 
 def reviewer_text(profile: ReviewerProfile) -> str:
     return " ".join([profile.keywords or "", profile.keywords or "", profile.expertise or ""])
+
+
+@dataclass
+class Candidate:
+    """A reviewer of the side who could be invited to review a proposal."""
+
+    profile: ReviewerProfile
+    affinity: float  # 0..1, the proposal's text against the reviewer's expertise
+    load: int  # reviews they still owe, in every call
+    conflict: str | None  # why they may not review it, if they may not
+
+
+def candidates_for(proposal: Proposal, agency_id: int) -> list[Candidate]:
+    """The side's pool for one proposal, best affinity first, without those already asked
+    to review it (whatever they answered)."""
+    from cfp.reviews.operations import detected_conflict
+
+    asked = set(db.session.scalars(sa.select(Assignment.reviewer_id).filter_by(proposal_id=proposal.id)))
+    profiles = [
+        p for p in db.session.scalars(
+            sa.select(ReviewerProfile).filter_by(agency_id=agency_id).order_by(ReviewerProfile.id))
+        if p.user_id not in asked and p.user.active and p.user.has_role(Role.reviewer, agency_id)
+    ]
+    if not profiles:
+        return []
+    load = dict(db.session.execute(
+        sa.select(Assignment.reviewer_id, sa.func.count())
+        .where(Assignment.reviewer_id.in_([p.user_id for p in profiles]),
+               Assignment.state.in_(OPEN_ASSIGNMENT_STATES))
+        .group_by(Assignment.reviewer_id)).all())
+    row = text_affinity([proposal_text(proposal)], [reviewer_text(p) for p in profiles]).rows(np.array([0]))[0]
+    candidates = [Candidate(p, round(float(row[j]), 3), load.get(p.user_id, 0), detected_conflict(proposal, p.user, p))
+                  for j, p in enumerate(profiles)]
+    candidates.sort(key=lambda c: (-c.affinity, c.load, c.profile.user.name))
+    return candidates
 
 
 def side_problem(call: Call, agency_id: int, pins: list[tuple[int, int]] = ()):

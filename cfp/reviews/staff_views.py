@@ -22,8 +22,8 @@ from cfp.core.timezones import local_to_utc, to_zone
 from cfp.core.types import utcnow
 from cfp.extensions import db
 from cfp.proposals.models import Proposal
+from cfp.reviews import automatic, stage
 from cfp.reviews import pool as pool_ops
-from cfp.reviews import stage
 from cfp.reviews.forms import (
     AssignForm,
     ExtendForm,
@@ -83,8 +83,12 @@ def assign(proposal_id: int):
         sa.select(Assignment).filter_by(proposal_id=proposal.id, agency_id=agency_id).order_by(Assignment.id)
         .options(sa.orm.selectinload(Assignment.replaced_by))
     ).all()
+    candidates = automatic.candidates_for(proposal, agency_id)
     return render_template("reviews/assign.html", proposal=proposal, form=form, assignments=assignments,
-                           agency=proposal.side(agency_id).agency, extend_form=ExtendForm(), now=utcnow())
+                           agency=proposal.side(agency_id).agency, extend_form=ExtendForm(), now=utcnow(),
+                           candidates=[c for c in candidates if c.conflict is None],
+                           conflicted=[c for c in candidates if c.conflict is not None],
+                           call_side=proposal.call.side(agency_id), today=utcnow().date())
 
 
 @bp.route("/staff")

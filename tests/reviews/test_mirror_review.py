@@ -73,7 +73,7 @@ def test_a_reviewer_cannot_read_the_other_sides_review(client):
 
 def test_a_review_freezes_when_staff_close_the_sides_review_stage(client):
     """Not at the due date (an overdue reviewer may still submit, see test_review_stage)."""
-    call, p, me, mine = scene()
+    call, _p, me, mine = scene()
     mine.due_at = utcnow() - timedelta(minutes=1)
     call.review_due_at = utcnow() - timedelta(minutes=1)
     call.side(me.agency_id).review_closed_at = utcnow() - timedelta(minutes=1)

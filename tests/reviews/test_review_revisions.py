@@ -137,7 +137,7 @@ def test_submitting_a_review_asks_first_and_says_what_follows(client):
 
 
 def test_declining_and_declaring_ask_first(client):
-    _call, cn, p, reviewer, _mine = scene()
+    _call, _cn, p, reviewer, _mine = scene()
     other = f.proposal(p.call, p.sides[0].pi, p.sides[1].pi, state=ProposalState.in_review, title="Other")
     invitation = f.assignment(other, reviewer, state=AssignmentState.invited, no_conflict=False)
     f.login(client, reviewer)

@@ -99,7 +99,7 @@ def test_staff_close_and_reopen_only_their_own_sides_stage(client):
 
 
 def test_a_closed_side_invites_and_reminds_nobody():
-    call, cn, _be, p, late_cn, late_be = scene()
+    call, cn, _be, p, _late_cn, late_be = scene()
     staff = f.user(Role.staff, agency=cn)
     close_review_stage(staff, call, cn.id)
     with pytest.raises(DomainError, match="review stage"):
@@ -111,7 +111,7 @@ def test_a_closed_side_invites_and_reminds_nobody():
 
 
 def test_reminders_state_the_rule():
-    call, _cn, be, p, _late_cn, late_be = scene()
+    _call, _cn, be, p, _late_cn, late_be = scene()
     soon = f.assignment(p, f.reviewer(be), due_in_days=1)
     remind_reviewers()
     for assignment, template in ((late_be, "review_overdue"), (soon, "review_reminder")):
