@@ -206,6 +206,12 @@ ACCESS = [
     ("POST", "/reviews/pool/{cn}", {"email": "expert@ulb.example", "name": "Expert", "max_load": "5"},
      only("staff_cn", ok=302)),
     ("POST", "/reviews/pool/{cn}/import", None, only("staff_cn", ok=422)),  # no file: the form says so
+    # One reviewer of the pool: staff of that side edit their load and remove them.
+    ("GET", "/reviews/pool/{cn}/reviewers/{reviewer_other_id}", None, only("staff_cn")),
+    ("POST", "/reviews/pool/{cn}/reviewers/{reviewer_other_id}", {"max_load": "6"}, only("staff_cn", ok=302)),
+    ("GET", "/reviews/pool/{be}/reviewers/{reviewer_other_id}", None, only("staff_be", ok=404)),
+    ("POST", "/reviews/pool/{cn}/reviewers/{reviewer_other_id}/remove", None,
+     only("staff_cn", ok=302)),  # refused: an open review (the flash says which)
     ("GET", "/reviews/pool/join/{pool_token}", None, public()),
     ("POST", "/reviews/pool/join/{pool_token}", {"password": "a long enough password"},
      public(200, anon=302)),  # anonymous: the account is created; others: not their address

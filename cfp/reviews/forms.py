@@ -125,6 +125,18 @@ class ProfileForm(FlaskForm):
     submit = SubmitField(_l("Save"))
 
 
+class PoolReviewerForm(FlaskForm):
+    """What staff may change in a reviewer's profile (their collaborations are theirs to declare)."""
+
+    keywords = StringField(_l("Expertise keywords"), validators=[Optional(), Length(max=500)])
+    expertise = TextAreaField(_l("Expertise, in a few sentences"), validators=[Optional(), Length(max=5000)])
+    max_load = IntegerField(_l("Maximum number of open reviews"),
+                            validators=[InputRequired(), NumberRange(min=0, max=100)])
+    unavailable_from = DateField(_l("Unavailable from"), validators=[Optional()])
+    unavailable_until = DateField(_l("Unavailable until"), validators=[Optional()])
+    submit = SubmitField(_l("Save"))
+
+
 class ReviewSettingsForm(FlaskForm):
     review_reminder_days_before = IntegerField(_l("Remind reviewers this many days before the due date"),
                                                validators=[InputRequired(), NumberRange(min=0, max=60)])

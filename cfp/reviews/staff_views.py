@@ -29,6 +29,7 @@ from cfp.reviews.forms import (
     ExtendForm,
     PoolImportForm,
     PoolInviteForm,
+    PoolReviewerForm,
     ReviewSettingsForm,
     SideReviewSettingsForm,
 )
@@ -354,3 +355,59 @@ def pool_import(agency_id: int):
             flash(_("%(added)s reviewers added, %(invited)s invited.", **counts), "success")
             return redirect(url_for("reviews.pool", agency_id=agency.id))
     return _render_pool(agency, PoolInviteForm(formdata=None), form, status=422)
+
+
+def _pool_reviewer(agency_id: int, user_id: int) -> tuple[Agency, ReviewerProfile]:
+    """A reviewer of the side's pool, for that side's staff (403), if in it (404)."""
+    agency = _pool_side(agency_id)
+    profile = db.session.scalar(sa.select(ReviewerProfile).filter_by(user_id=user_id, agency_id=agency.id))
+    if profile is None:
+        abort(404)
+    return agency, profile
+
+
+@bp.route("/pool/<int:agency_id>/reviewers/<int:user_id>", methods=["GET", "POST"])
+@role_required(Role.staff)
+def pool_reviewer(agency_id: int, user_id: int):
+    """One reviewer of the pool: their load and expertise, their reviews, removal."""
+    agency, profile = _pool_reviewer(agency_id, user_id)
+    form = PoolReviewerForm(obj=profile)
+    if form.validate_on_submit():
+        try:
+            pool_ops.update_profile(current_user, profile, keywords=form.keywords.data or "",
+                                    expertise=form.expertise.data or "", max_load=form.max_load.data,
+                                    conflicts=profile.conflicts or "",
+                                    unavailable_from=form.unavailable_from.data,
+                                    unavailable_until=form.unavailable_until.data)
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "danger")
+        else:
+            db.session.commit()
+            flash(_("The profile of %(name)s is saved.", name=profile.user.name), "success")
+            return redirect(url_for("reviews.pool_reviewer", agency_id=agency.id, user_id=user_id))
+    assignments = db.session.scalars(
+        sa.select(Assignment).filter_by(reviewer_id=user_id, agency_id=agency.id).order_by(Assignment.id.desc())
+    ).all()
+    open_count = sum(a.state in OPEN_ASSIGNMENT_STATES for a in assignments)
+    return render_template("reviews/pool_reviewer.html", agency=agency, profile=profile, form=form,
+                           assignments=assignments, open_count=open_count), 422 if form.errors else 200
+
+
+@bp.route("/pool/<int:agency_id>/reviewers/<int:user_id>/remove", methods=["POST"])
+@role_required(Role.staff)
+def pool_remove(agency_id: int, user_id: int):
+    agency, profile = _pool_reviewer(agency_id, user_id)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    name = profile.user.name
+    try:
+        pool_ops.remove_from_pool(current_user, profile)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+        return redirect(url_for("reviews.pool_reviewer", agency_id=agency.id, user_id=user_id))
+    db.session.commit()
+    flash(_("%(name)s is no longer in the pool of %(agency)s; their past reviews stay.",
+            name=name, agency=agency.short_name), "success")
+    return redirect(url_for("reviews.pool", agency_id=agency.id))
