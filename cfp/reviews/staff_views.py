@@ -13,7 +13,7 @@ from flask_wtf import FlaskForm
 
 from cfp import local_referrer
 from cfp.auth.models import User
-from cfp.calls.models import Agency, Call
+from cfp.calls.models import Agency, Call, CallSide, CallState
 from cfp.core.errors import DomainError
 from cfp.core.forms import options
 from cfp.core.loading import load_visible
@@ -95,21 +95,31 @@ def assign(proposal_id: int):
 @bp.route("/staff")
 @role_required(Role.staff)
 def staff_index():
-    """Review progress per call for the staff member's side(s)."""
+    """Per call and side of the staff member: review progress, the stage, and the way to
+    the dashboard, automatic assignment, the ranking and the pool."""
     sides = current_user.staff_side_ids()
     rows = db.session.execute(
-        sa.select(Proposal.call_id, Assignment.state, sa.func.count())
+        sa.select(Proposal.call_id, Assignment.agency_id, Assignment.state, sa.func.count())
         .join(Assignment, Assignment.proposal_id == Proposal.id)
         .where(Assignment.agency_id.in_(sides))
-        .group_by(Proposal.call_id, Assignment.state)
+        .group_by(Proposal.call_id, Assignment.agency_id, Assignment.state)
     ).all()
-    progress: dict[int, Counter] = {}
-    for call_id, state, count in rows:
-        progress.setdefault(call_id, Counter())[state.value] = count
-    calls = db.session.scalars(sa.select(Call).where(Call.id.in_(progress.keys()) if progress else sa.false())
-                               .order_by(Call.opens_at.desc())).all()
-    all_calls = db.session.scalars(sa.select(Call).order_by(Call.opens_at.desc())).all()
-    return render_template("reviews/staff_index.html", calls=calls, progress=progress, all_calls=all_calls)
+    progress: dict[tuple[int, int], Counter] = {}
+    for call_id, agency_id, state, count in rows:
+        progress.setdefault((call_id, agency_id), Counter())[state.value] = count
+    call_sides = db.session.scalars(
+        sa.select(CallSide).join(Call, Call.id == CallSide.call_id)
+        .where(CallSide.agency_id.in_(sides),
+               sa.or_(Call.state.in_(REVIEW_STATES), Call.id.in_({c for c, _a in progress} or {0})))
+        .order_by(Call.opens_at.desc(), CallSide.agency_id)
+    ).all()
+    return render_template("reviews/staff_index.html", call_sides=call_sides, progress=progress,
+                           review_states=REVIEW_STATES, sides=sorted(sides))
+
+
+# Calls whose reviewers may be assigned: closed, in review, or in selection while the last
+# reviews come in.
+REVIEW_STATES = (CallState.closed, CallState.in_review, CallState.in_selection)
 
 
 @bp.route("/ranking/<int:call_id>")
