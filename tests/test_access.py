@@ -169,10 +169,18 @@ ACCESS = [
     # Reviews: the reviewer's own assignments; staff of the assignment's side manage it.
     ("GET", "/reviews/mine", None, only(*REVIEWERS)),
     ("GET", "/reviews/assignments/{assignment}", None, members(404, reviewer=200, staff_cn=302)),
+    # A document of the proposal, through the reviewer's accepted, conflict-free assignment
+    # only (staff download it from the proposal's page).
+    ("GET", "/reviews/assignments/{assignment}/documents/{in_review_doc}", None,
+     members(404, reviewer=200)),
+    ("GET", "/reviews/assignments/{undeclared}/documents/{in_review_doc}", None, members(404)),
     ("POST", "/reviews/assignments/{invitation}/answer", {"accept": "Accept"},
      members(404, reviewer=302, staff_cn=403)),
+    # Not accepted yet: the page comes back saying why, with what was typed.
     ("POST", "/reviews/assignments/{invitation}/interests", {"conflict": "no"},
-     members(404, reviewer=302, staff_cn=403)),
+     members(404, reviewer=422, staff_cn=403)),
+    ("POST", "/reviews/assignments/{undeclared}/interests", {"conflict": "no"},
+     members(404, reviewer_other=302, staff_cn=403)),
     ("POST", "/reviews/assignments/{assignment}/review",
      {"score_{excellence}": "4", "score_{impact}": "3.5", "save": "save"},
      members(404, reviewer=302, staff_cn=403)),
@@ -191,12 +199,27 @@ ACCESS = [
     ("POST", "/reviews/assignments/{assignment}/replace", None, only("staff_cn", ok=302, staff_be=404)),
     ("GET", "/reviews/dashboard/{call}/{cn}", None, only("staff_cn")),
     ("POST", "/reviews/settings/{call}/{cn}", {"review_reminder_days_before": "3", "review_reminder_days_after": "2",
-                                              "reviewer_answer_days": "7", "reviewer_min_load": "0"},
+                                              "reviewer_min_load": "0"},
      only("staff_cn", ok=302)),
+    # Each side's own review settings: that side's staff only.
+    ("POST", "/reviews/side-settings/{call}/{cn}", {"reviewers_per_proposal": "2", "reviewer_answer_days": "7"},
+     only("staff_cn", ok=302)),
+    ("POST", "/reviews/side-settings/{call}/{be}", {"reviewers_per_proposal": "2", "reviewer_answer_days": "7"},
+     only("staff_be", ok=302)),
+    # Each side's staff close (and reopen) their own side's review stage.
+    ("POST", "/reviews/stage/{call}/{cn}/close", None, only("staff_cn", ok=302)),
+    ("POST", "/reviews/stage/{call}/{be}/close", None, only("staff_be", ok=302)),
+    ("POST", "/reviews/stage/{call}/{cn}/reopen", None, only("staff_cn", ok=302)),  # open: told so
     ("GET", "/reviews/pool/{cn}", None, only("staff_cn")),
     ("POST", "/reviews/pool/{cn}", {"email": "expert@ulb.example", "name": "Expert", "max_load": "5"},
      only("staff_cn", ok=302)),
     ("POST", "/reviews/pool/{cn}/import", None, only("staff_cn", ok=422)),  # no file: the form says so
+    # One reviewer of the pool: staff of that side edit their load and remove them.
+    ("GET", "/reviews/pool/{cn}/reviewers/{reviewer_other_id}", None, only("staff_cn")),
+    ("POST", "/reviews/pool/{cn}/reviewers/{reviewer_other_id}", {"max_load": "6"}, only("staff_cn", ok=302)),
+    ("GET", "/reviews/pool/{be}/reviewers/{reviewer_other_id}", None, only("staff_be", ok=404)),
+    ("POST", "/reviews/pool/{cn}/reviewers/{reviewer_other_id}/remove", None,
+     only("staff_cn", ok=302)),  # refused: an open review (the flash says which)
     ("GET", "/reviews/pool/join/{pool_token}", None, public()),
     ("POST", "/reviews/pool/join/{pool_token}", {"password": "a long enough password"},
      public(200, anon=302)),  # anonymous: the account is created; others: not their address
@@ -382,6 +405,7 @@ def scene(app) -> Scene:
         "partner_invitation": db.session.scalar(sa.select(PartnerInvitation.id)),
         "draft_doc": f.document(draft, cn, "CV", pi).id,
         "submitted_doc": f.document(submitted, cn, "CV", pi).id,
+        "in_review_doc": f.document(in_review, cn, "CV", pi).id,
         "assignment_be": assignment_be.id, "stranger": stranger.id,
         "stranger_assignment": stranger_assignment.id,
         "stranger_doc": f.document(stranger, cn, "CV", stranger_pi).id,
@@ -567,16 +591,17 @@ def test_applicants_never_see_their_reviewers(client, scene):
 
 def test_a_reviewer_sees_the_proposal_only_after_declaring_no_conflict(client, scene):
     as_role(client, scene, "reviewer_other")  # accepted, not yet declared
-    abstract = scene.objects["waiting"].abstract
     url = scene.fill("/reviews/assignments/{undeclared}")
     page = client.get(url).data.decode()
-    assert "Declaration of interests" in page and abstract not in page
+    # The summary to judge a conflict by (title, abstract, PIs), not the proposal itself.
+    assert "Declaration of interests" in page and scene.objects["waiting"].abstract in page
+    assert "Mobility plan" not in page and "Budget" not in page
     assert client.post(url + "/review", data={"save": "save"}).status_code == 403
     assert client.get(scene.fill("/proposals/{waiting}")).status_code == 404
 
     client.post(url + "/interests", data={"conflict": "no"})
     page = client.get(url).data.decode()
-    assert abstract in page
+    assert "Mobility plan" in page and "Budget" in page
     assert client.post(url + "/review", data={"save": "save"}).status_code == 302
 
 

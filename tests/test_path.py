@@ -179,11 +179,12 @@ def test_the_whole_path(app, client):
         assignment = db.session.scalar(sa.select(Assignment).filter_by(reviewer_id=reviewer.id))
         f.login(client, reviewer)
         page = client.get(f"/reviews/assignments/{assignment.id}").data.decode()
-        assert "We study" not in page and proposal.abstract not in page  # not before declaring
+        # The invitation shows what the proposal is about, not yet its plan or budgets.
+        assert proposal.abstract in page and "Mobility plan" not in page
         client.post(f"/reviews/assignments/{assignment.id}/answer", data={"accept": "Accept"})
         client.post(f"/reviews/assignments/{assignment.id}/interests", data={"conflict": "no"})
         page = client.get(f"/reviews/assignments/{assignment.id}").data.decode()
-        assert proposal.abstract in page
+        assert proposal.abstract in page and "Mobility plan" in page  # the whole proposal
         crit = {c.name: c.id for c in call.criteria}
         s_exc, s_imp = scores[reviewer.name]
         response = client.post(f"/reviews/assignments/{assignment.id}/review", data={

@@ -144,7 +144,6 @@ class Call(IdMixin, TimestampMixin, db.Model):
     duration_months: Mapped[int] = mapped_column(default=24)
     abstract_word_limit: Mapped[int] = mapped_column(default=300)
     overall_threshold: Mapped[Decimal | None] = mapped_column(sa.Numeric(5, 2))
-    reviewer_answer_days: Mapped[int] = mapped_column(default=7)
     # Review settings (issue 4): reminders N days before and after a review's due date;
     # whether a reviewer sees the other reviews of their side once theirs is submitted;
     # a minimum load per reviewer for automatic assignment; z-score normalisation.
@@ -253,7 +252,15 @@ class CallSide(IdMixin, db.Model):
     # The automatic eligibility rules of this side, evaluated on submission, e.g.
     # [{"rule": "pi_has_phd"}, {"rule": "duration_within", "min": 12, "max": 36}].
     eligibility_rule_config: Mapped[list | None] = mapped_column(sa.JSON)
+    # The side's review settings (issue 10), set by that side's staff only: reviewers per
+    # proposal, days a reviewer has to answer an invitation, and the date its reviews are
+    # due (None: the call's date).
     reviewers_per_proposal: Mapped[int] = mapped_column(default=2)
+    reviewer_answer_days: Mapped[int] = mapped_column(default=7, server_default="7")
+    review_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When that side's staff closed its review stage: from then on none of its reviews is
+    # submitted or revised, and none of its reviewers invited or reminded (None: open).
+    review_closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     approved_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -266,9 +273,19 @@ class CallSide(IdMixin, db.Model):
         sa.CheckConstraint("budget_envelope >= 0", name="envelope_not_negative"),
         sa.CheckConstraint("max_request >= 0", name="max_request_not_negative"),
         sa.CheckConstraint("reviewers_per_proposal >= 1", name="at_least_one_reviewer"),
+        sa.CheckConstraint("reviewer_answer_days >= 1", name="answer_days_positive"),
         sa.CheckConstraint("max_document_pages > 0", name="positive_document_pages"),
         sa.CheckConstraint("max_document_bytes > 0", name="positive_document_bytes"),
     )
+
+    @property
+    def reviews_due_at(self) -> datetime | None:
+        """When this side's reviews are due: its own date, or else the call's."""
+        return self.review_due_at or self.call.review_due_at
+
+    @property
+    def review_stage_open(self) -> bool:
+        return self.review_closed_at is None
 
 
 class PriorityArea(IdMixin, db.Model):

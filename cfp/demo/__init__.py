@@ -232,7 +232,7 @@ class _Story:
         proposals.decide_eligibility(staff, check, not reason, reason)
 
     def review(self, acronym: str, r: dict) -> None:
-        """Invited, answered (a day later unless said), interests declared, then reviewed."""
+        """Invited, answered (a day later unless said), interests declared, reviewed or replaced."""
         key, reviewer, side = (acronym, r["reviewer"]), self.users[r["reviewer"]], r["side"]
         end = r.get("end", "submitted" if "submitted" in r else "saved" if "saved" in r else "")
         answered = self.instant(r.get("answered") or self.instant(r["invited"]) + timedelta(1))
@@ -245,6 +245,7 @@ class _Story:
                 lambda: reviews.declare_interests(reviewer, self.assignments[key],
                                                   end == "conflict", r.get("conflict", "")))
         self.at(r.get("submitted", r.get("saved")), self.score, key, r, end == "submitted")
+        self.at(r.get("replaced"), lambda: reviews.replace_assignment(None, self.assignments[key]))
 
     def score(self, key: tuple, r: dict, submit: bool) -> None:
         assignment = self.assignments[key]

@@ -33,12 +33,27 @@ PER_ROW = 8  # pruned pairs added per proposal and round when the certificate fa
 BLOCK = 1024
 
 
-class AssignmentInfeasible(Exception):
-    """No valid assignment exists; ``reasons`` says which constraints fail."""
+@dataclass
+class Reason:
+    """Why no valid assignment exists, as what to change: ``kind`` names the constraint,
+    ``proposal`` and ``reviewer`` are indices into the instance, ``numbers`` the figures;
+    ``text`` says it in words (the pages rebuild it with links to act on it)."""
 
-    def __init__(self, reasons: list[str]):
-        super().__init__("; ".join(reasons))
-        self.reasons = reasons
+    kind: str
+    text: str
+    proposal: int | None = None
+    reviewer: int | None = None
+    numbers: dict = field(default_factory=dict)
+
+
+class AssignmentInfeasible(Exception):
+    """No valid assignment exists; ``details`` says which constraints fail and ``reasons``
+    says it in words."""
+
+    def __init__(self, reasons: list[Reason | str]):
+        self.details = [r if isinstance(r, Reason) else Reason("other", r) for r in reasons]
+        self.reasons = [r.text for r in self.details]
+        super().__init__("; ".join(self.reasons))
 
 
 # --------------------------------------------------------------------------- affinity
@@ -202,32 +217,49 @@ class Solution:
         return self.dual_bound - self.total
 
 
-def diagnose(instance: Instance, pin_load: np.ndarray, need: np.ndarray) -> list[str]:
-    """Why the full problem has no solution, in words staff can act on."""
+def diagnose(instance: Instance, pin_load: np.ndarray, need: np.ndarray) -> list[Reason]:
+    """Why the full problem has no solution, each reason with what staff can change."""
     reasons = []
     capacity = instance.max_load - pin_load
     over = np.flatnonzero(capacity < 0)
     for j in over[:10]:
-        reasons.append(_("reviewer %(who)s has %(pinned)s pinned proposals but a maximum of %(max)s",
-                         who=instance.reviewer_label(j), pinned=int(pin_load[j]),
-                         max=int(instance.max_load[j])))
+        reasons.append(Reason(
+            "reviewer_over_pinned",
+            _("reviewer %(who)s has %(pinned)s pinned proposals but a maximum of %(max)s: raise their "
+              "maximum load or remove one of their pins", who=instance.reviewer_label(j),
+              pinned=int(pin_load[j]), max=int(instance.max_load[j])),
+            reviewer=int(j), numbers={"pinned": int(pin_load[j]), "max": int(instance.max_load[j])}))
     capacity = np.maximum(capacity, 0)
     demand = int(need.clip(min=0).sum())
     if capacity.sum() < demand:
-        reasons.append(_("total reviewer capacity %(capacity)s is less than the %(demand)s reviews "
-                         "needed", capacity=int(capacity.sum()), demand=demand))
+        reasons.append(Reason(
+            "capacity",
+            _("total reviewer capacity %(capacity)s is less than the %(demand)s reviews needed: invite "
+              "more reviewers, raise their maximum loads or lower the reviewers per proposal",
+              capacity=int(capacity.sum()), demand=demand),
+            numbers={"capacity": int(capacity.sum()), "demand": demand}))
     min_rest = np.maximum(instance.min_load - pin_load, 0)
     if min_rest.sum() > demand:
-        reasons.append(_("the reviewers' minimum loads add up to %(total)s, more than the "
-                         "%(demand)s reviews still to assign", total=int(min_rest.sum()), demand=demand))
+        reasons.append(Reason(
+            "min_loads",
+            _("the reviewers' minimum loads add up to %(total)s, more than the %(demand)s reviews still "
+              "to assign: lower the minimum number of proposals per reviewer",
+              total=int(min_rest.sum()), demand=demand),
+            numbers={"total": int(min_rest.sum()), "demand": demand}))
     if (instance.min_load > instance.max_load).any():
         j = int(np.flatnonzero(instance.min_load > instance.max_load)[0])
-        reasons.append(_("reviewer %(who)s has a minimum above their maximum",
-                         who=instance.reviewer_label(j)))
+        reasons.append(Reason(
+            "min_above_max",
+            _("reviewer %(who)s has a minimum above their maximum: raise their maximum load or lower "
+              "the minimum", who=instance.reviewer_label(j)),
+            reviewer=j, numbers={"min": int(instance.min_load[j]), "max": int(instance.max_load[j])}))
     over_pinned = np.flatnonzero(need < 0)
     for i in over_pinned[:10]:
-        reasons.append(_("proposal %(what)s has more pinned reviewers than it needs",
-                         what=instance.proposal_label(i)))
+        reasons.append(Reason(
+            "proposal_over_pinned",
+            _("proposal %(what)s has more pinned reviewers than it needs: remove a pin or raise the "
+              "reviewers per proposal", what=instance.proposal_label(i)),
+            proposal=int(i), numbers={"need": int(instance.need[i])}))
     # Per proposal: reviewers that are not conflicted, not already pinned, with capacity.
     available = capacity > 0
     short = []
@@ -239,25 +271,31 @@ def diagnose(instance: Instance, pin_load: np.ndarray, need: np.ndarray) -> list
         for r in np.flatnonzero(count < need[idx]):
             short.append((int(idx[r]), int(count[r])))
     for i, count in short[:10]:
-        reasons.append(_("proposal %(what)s has only %(count)s available reviewers without a "
-                         "conflict of interest, and needs %(need)s",
-                         what=instance.proposal_label(i), count=count, need=int(need[i])))
+        reasons.append(Reason(
+            "proposal_short",
+            _("proposal %(what)s has only %(count)s available reviewers without a conflict of interest, "
+              "and needs %(need)s", what=instance.proposal_label(i), count=count, need=int(need[i])),
+            proposal=i, numbers={"count": count, "need": int(need[i])}))
     if len(short) > 10:
-        reasons.append(_("… and %(n)s more proposals like that", n=len(short) - 10))
+        reasons.append(Reason("more_short", _("… and %(n)s more proposals like that", n=len(short) - 10),
+                              numbers={"n": len(short) - 10}))
     # Per reviewer with a minimum: proposals they could take.
     for j in np.flatnonzero(min_rest > 0)[:200]:
         col = instance.conflict_matrix[:, int(j)].toarray().ravel()
         possible = int((~col).sum())
         if possible < min_rest[j]:
-            reasons.append(_("reviewer %(who)s can review only %(possible)s proposals but has a "
-                             "minimum of %(min)s", who=instance.reviewer_label(j), possible=possible,
-                             min=int(instance.min_load[j])))
+            reasons.append(Reason(
+                "reviewer_min_impossible",
+                _("reviewer %(who)s can review only %(possible)s proposals but has a minimum of %(min)s: "
+                  "lower the minimum number of proposals per reviewer", who=instance.reviewer_label(j),
+                  possible=possible, min=int(instance.min_load[j])),
+                reviewer=int(j), numbers={"possible": possible, "min": int(instance.min_load[j])}))
     return reasons or [_generic_reason()]
 
 
-def _generic_reason() -> str:
-    return _("no assignment satisfies all the constraints together: some proposals compete "
-             "for the same few available reviewers")
+def _generic_reason() -> Reason:
+    return Reason("generic", _("no assignment satisfies all the constraints together: some proposals compete "
+                               "for the same few available reviewers"))
 
 
 def _potentials(num_nodes: int, tail: np.ndarray, head: np.ndarray, cost: np.ndarray) -> np.ndarray:
@@ -300,8 +338,10 @@ def solve(instance: Instance, k: int = DEFAULT_K, candidates: Candidates | None 
     if len(pins) and instance.conflict_matrix[pins[:, 0], pins[:, 1]].any():
         bad = [(int(i), int(j)) for i, j in pins if instance.conflict_matrix[int(i), int(j)]]
         raise AssignmentInfeasible([
-            _("reviewer %(who)s is pinned to proposal %(what)s despite a conflict of interest",
-              who=instance.reviewer_label(j), what=instance.proposal_label(i))
+            Reason("pinned_conflict",
+                   _("reviewer %(who)s is pinned to proposal %(what)s despite a conflict of interest: "
+                     "remove that pin", who=instance.reviewer_label(j), what=instance.proposal_label(i)),
+                   proposal=i, reviewer=j)
             for i, j in bad[:10]])
     need = instance.need - pin_count
     capacity = instance.max_load - pin_load
@@ -341,7 +381,7 @@ def solve(instance: Instance, k: int = DEFAULT_K, candidates: Candidates | None 
         if status != flow.OPTIMAL:
             # Only reviewers' minimum loads can make the pruned graph infeasible.
             reasons = diagnose(instance, pin_load, need)
-            generic = reasons == [_generic_reason()]
+            generic = [r.kind for r in reasons] == ["generic"]
             if not generic or candidates.index.shape[1] >= m:
                 raise AssignmentInfeasible(reasons)
             k = min(m, candidates.index.shape[1] * 2)

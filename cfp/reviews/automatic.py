@@ -4,6 +4,7 @@ progress to a Job; staff preview and adjust the proposed pairs, then approve the
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
@@ -20,9 +21,10 @@ from cfp.core.tasks import queue_task
 from cfp.core.types import utcnow
 from cfp.extensions import db
 from cfp.proposals.models import Proposal, ProposalState
-from cfp.reviews.assignment import AssignmentInfeasible, Instance, solve, text_affinity
+from cfp.reviews.assignment import AssignmentInfeasible, Instance, Reason, solve, text_affinity
 from cfp.reviews.models import (
     ACTIVE_ASSIGNMENT_STATES,
+    OPEN_ASSIGNMENT_STATES,
     Assignment,
     AssignmentMethod,
     ReviewerProfile,
@@ -44,10 +46,50 @@ def reviewer_text(profile: ReviewerProfile) -> str:
     return " ".join([profile.keywords or "", profile.keywords or "", profile.expertise or ""])
 
 
+@dataclass
+class Candidate:
+    """A reviewer of the side who could be invited to review a proposal."""
+
+    profile: ReviewerProfile
+    affinity: float  # 0..1, the proposal's text against the reviewer's expertise
+    load: int  # reviews they still owe, in every call
+    conflict: str | None  # why they may not review it, if they may not
+
+
+def candidates_for(proposal: Proposal, agency_id: int) -> list[Candidate]:
+    """The side's pool for one proposal, best affinity first, without those already asked
+    to review it (whatever they answered)."""
+    from cfp.reviews.operations import detected_conflict
+
+    asked = set(db.session.scalars(sa.select(Assignment.reviewer_id).filter_by(proposal_id=proposal.id)))
+    profiles = [
+        p for p in db.session.scalars(
+            sa.select(ReviewerProfile).filter_by(agency_id=agency_id).order_by(ReviewerProfile.id))
+        if p.user_id not in asked and p.user.active and p.user.has_role(Role.reviewer, agency_id)
+    ]
+    if not profiles:
+        return []
+    load = dict(db.session.execute(
+        sa.select(Assignment.reviewer_id, sa.func.count())
+        .where(Assignment.reviewer_id.in_([p.user_id for p in profiles]),
+               Assignment.state.in_(OPEN_ASSIGNMENT_STATES))
+        .group_by(Assignment.reviewer_id)).all())
+    row = text_affinity([proposal_text(proposal)], [reviewer_text(p) for p in profiles]).rows(np.array([0]))[0]
+    candidates = [Candidate(p, round(float(row[j]), 3), load.get(p.user_id, 0), detected_conflict(proposal, p.user, p))
+                  for j, p in enumerate(profiles)]
+    candidates.sort(key=lambda c: (-c.affinity, c.load, c.profile.user.name))
+    return candidates
+
+
 def side_problem(call: Call, agency_id: int, pins: list[tuple[int, int]] = ()):
     """The instance for one side of a call: its assignable proposals, its reviewer pool,
     conflicts, the side's current assignments (kept, like staff pins) and the loads
-    reviewers already carry in other calls."""
+    reviewers already carry in other calls.
+
+    A reviewer's maximum load bounds the reviews they still owe (invited, accepted,
+    overdue), as everywhere else: reviews they submitted, in this call or another, take
+    none of it. So their capacity here is their maximum less what they owe elsewhere,
+    plus the reviews they already submitted here (kept as pins, which count against it)."""
     from cfp.reviews.operations import detected_conflict
 
     side = next((s for s in call.sides if s.agency_id == agency_id), None)
@@ -65,17 +107,20 @@ def side_problem(call: Call, agency_id: int, pins: list[tuple[int, int]] = ()):
     p_index = {p.id: i for i, p in enumerate(proposals)}
     r_index = {pr.user_id: j for j, pr in enumerate(profiles)}
     active = db.session.execute(
-        sa.select(Assignment.proposal_id, Assignment.reviewer_id, Proposal.call_id)
+        sa.select(Assignment.proposal_id, Assignment.reviewer_id, Proposal.call_id, Assignment.state)
         .join(Proposal, Proposal.id == Assignment.proposal_id)
         .where(Assignment.reviewer_id.in_(list(r_index)), Assignment.state.in_(ACTIVE_ASSIGNMENT_STATES))
     ).all()
-    other_load = np.zeros(len(profiles), dtype=np.int64)
+    other_load = np.zeros(len(profiles), dtype=np.int64)  # reviews owed elsewhere
+    done_here = np.zeros(len(profiles), dtype=np.int64)  # reviews submitted here, kept as pins
     kept: set[tuple[int, int]] = set()
-    for proposal_id, reviewer_id, call_id in active:
+    for proposal_id, reviewer_id, call_id, state in active:
+        j = r_index[reviewer_id]
         if call_id == call.id and proposal_id in p_index:
-            kept.add((p_index[proposal_id], r_index[reviewer_id]))
-        else:
-            other_load[r_index[reviewer_id]] += 1
+            kept.add((p_index[proposal_id], j))
+            done_here[j] += state not in OPEN_ASSIGNMENT_STATES
+        elif state in OPEN_ASSIGNMENT_STATES:
+            other_load[j] += 1
     # Reviewers who answered no (declined, conflict) are never proposed again for that proposal.
     past = db.session.execute(
         sa.select(Assignment.proposal_id, Assignment.reviewer_id)
@@ -86,16 +131,21 @@ def side_problem(call: Call, agency_id: int, pins: list[tuple[int, int]] = ()):
     found = conflict_pairs(proposals, profiles)
     conflicts |= found
     conflict_reasons = {(i, j): detected_conflict(proposals[i], profiles[j].user, profiles[j]) for i, j in found}
+    # A proposal that already has more reviewers than the side asks (invited by hand meanwhile)
+    # keeps them all and gets no more: that is no reason to fail.
+    need = np.full(len(proposals), side.reviewers_per_proposal, dtype=np.int64)
+    if kept:
+        assigned = np.bincount([i for i, _j in kept], minlength=len(proposals))
+        need = np.maximum(need, assigned)
     for proposal_id, reviewer_id in pins:
         if proposal_id in p_index and reviewer_id in r_index:
             kept.add((p_index[proposal_id], r_index[reviewer_id]))
-    max_load = np.array([max(pr.max_load - int(other_load[j]), 0) for j, pr in enumerate(profiles)],
-                        dtype=np.int64)
+    max_load = np.array([max(pr.max_load - int(other_load[j]), 0) + int(done_here[j])
+                         for j, pr in enumerate(profiles)], dtype=np.int64)
     instance = Instance(
         affinity=text_affinity([proposal_text(p) for p in proposals], [reviewer_text(pr) for pr in profiles])
         if proposals and profiles else None,
-        need=np.full(len(proposals), side.reviewers_per_proposal, dtype=np.int64),
-        max_load=max_load,
+        need=need, max_load=max_load,
         min_load=np.array([min(side_min_load(call), pr.max_load) for pr in profiles], dtype=np.int64),
         conflicts=sorted(conflicts), pins=sorted(kept),
         proposal_labels=[p.reference or p.acronym or p.title for p in proposals],
@@ -147,11 +197,15 @@ def side_min_load(call: Call) -> int:
     return int(getattr(call, "reviewer_min_load", 0) or 0)
 
 
-def start_assignment_job(actor, call: Call, agency_id: int, pins: list[tuple[int, int]] = ()) -> Job:
+def start_assignment_job(actor, call: Call, agency_id: int, pins: list[tuple[int, int]] = (),
+                         rerun_of: int | None = None) -> Job:
+    """Queue a run; `pins` (kept from the run `rerun_of`, if any) are kept in the result."""
     if not actor.has_role(Role.staff, agency_id):
         raise NotAllowed(_("Only staff of this side may assign its reviewers."))
-    job = Job(kind=JOB_KIND, status=JobStatus.queued, progress=0, created_by_id=actor.id,
-              params={"call_id": call.id, "agency_id": agency_id, "pins": [list(p) for p in pins]},
+    params = {"call_id": call.id, "agency_id": agency_id, "pins": [list(p) for p in pins]}
+    if rerun_of is not None:
+        params["rerun_of"] = rerun_of
+    job = Job(kind=JOB_KIND, status=JobStatus.queued, progress=0, created_by_id=actor.id, params=params,
               message=_("Waiting for a worker…"))
     db.session.add(job)
     db.session.flush()
@@ -202,11 +256,13 @@ def run_assignment_job(job_id: int) -> dict | None:
         call = db.session.get(Call, params["call_id"])
         instance, proposals, profiles, _reasons = side_problem(
             call, params["agency_id"], [tuple(p) for p in params.get("pins", [])])
-        if instance is None:
-            raise AssignmentInfeasible([_("there are no eligible proposals or no reviewers in this side's pool")])
         # Plain values: the commits below expire ORM objects.
         proposal_rows = [(p.id, p.reference or p.title) for p in proposals]
         reviewer_rows = [(pr.user_id, pr.user.name) for pr in profiles]
+        limits = [pr.max_load for pr in profiles]
+        if instance is None:
+            raise AssignmentInfeasible([Reason("empty", _("there are no eligible proposals or no reviewers "
+                                                           "in this side's pool"))])
         _step(job_id, 30, _("Affinities computed; solving…"))
         solution = solve(instance)
         _step(job_id, 90, _("Checking the result…"))
@@ -220,7 +276,9 @@ def run_assignment_job(job_id: int) -> dict | None:
         db.session.rollback()
         db.session.execute(sa.update(Job).where(Job.id == job_id).values(
             status=JobStatus.failed, progress=100, finished_at=utcnow(),
-            message=_("No valid assignment exists."), result={"reasons": exc.reasons}))
+            message=_("No valid assignment exists."),
+            result={"reasons": exc.reasons,
+                    "problems": problems(exc, instance, proposal_rows, reviewer_rows, limits, params)}))
         db.session.commit()
         return None
     existing = {(a, b) for a, b in db.session.execute(
@@ -246,6 +304,33 @@ def run_assignment_job(job_id: int) -> dict | None:
         message=_("Done: %(n)s pairs, total affinity %(t)s.", n=len(pairs), t=result["total_affinity"])))
     db.session.commit()
     return result
+
+
+def problems(exc: AssignmentInfeasible, instance, proposal_rows, reviewer_rows, limits, params) -> list[dict]:
+    """The reasons of an infeasible run with the ids the page needs to link each to what
+    fixes it: the reviewer whose load to raise, the proposal, and a reviewer's pins (which
+    are existing assignments, changed on the proposal's page, and which staff pins, removed
+    on the run they were kept from)."""
+    existing = {(a, b) for a, b in db.session.execute(
+        sa.select(Assignment.proposal_id, Assignment.reviewer_id)
+        .where(Assignment.proposal_id.in_([pid for pid, _label in proposal_rows]),
+               Assignment.agency_id == params["agency_id"], Assignment.state.in_(ACTIVE_ASSIGNMENT_STATES)))}
+    out = []
+    for reason in exc.details:
+        problem = {"kind": reason.kind, "text": reason.text, "numbers": reason.numbers}
+        if reason.proposal is not None:
+            problem["proposal_id"], problem["proposal"] = proposal_rows[reason.proposal]
+        if reason.reviewer is not None:
+            j = reason.reviewer
+            problem["reviewer_id"], problem["reviewer"] = reviewer_rows[j]
+            problem["max_load"] = limits[j]
+            if instance is not None:
+                problem["pins"] = [
+                    {"proposal_id": proposal_rows[i][0], "proposal": proposal_rows[i][1],
+                     "existing": (proposal_rows[i][0], reviewer_rows[j][0]) in existing}
+                    for i, jj in instance.pin_pairs.tolist() if jj == j]
+        out.append(problem)
+    return out
 
 
 def _editable(actor, job: Job) -> dict:

@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
@@ -8,6 +10,7 @@ from wtforms import (
     DecimalField,
     IntegerField,
     PasswordField,
+    RadioField,
     SelectField,
     StringField,
     SubmitField,
@@ -31,13 +34,21 @@ class AnswerForm(FlaskForm):
 
 
 class InterestsForm(FlaskForm):
-    conflict = SelectField(
+    # Radio buttons with none checked: the reviewer must choose (a select would show its
+    # first answer as chosen).
+    conflict = RadioField(
         _l("Conflict of interest"),
         choices=options([("no", _l("I have no conflict of interest with this proposal or its team")),
                          ("yes", _l("I have a conflict of interest"))]),
+        validators=[InputRequired(_l("Choose whether you have a conflict of interest."))],
     )
     reason = TextAreaField(_l("If you have one, what is it?"), validators=[Optional(), Length(max=2000)])
     submit = SubmitField(_l("Declare"))
+
+
+def plain_number(value: Decimal) -> str:
+    """A decimal as people write it: 5, 0.5, 10 (not 5.0, 0.50, 1E+1)."""
+    return f"{Decimal(value).normalize():f}"
 
 
 def review_form_class(criteria):
@@ -52,8 +63,7 @@ def review_form_class(criteria):
 
     for criterion in criteria:
         field = DecimalField(
-            f"{criterion.name} ({criterion.scale_min:g}–{criterion.scale_max:g}, × {criterion.weight:g})",
-            places=1, validators=[Optional()],
+            criterion.name, places=1, validators=[Optional()],
             render_kw={"step": str(criterion.scale_step), "min": str(criterion.scale_min), "max": str(criterion.scale_max), "type": "number"},
         )
         setattr(ReviewForm, f"score_{criterion.id}", field)
@@ -115,15 +125,37 @@ class ProfileForm(FlaskForm):
     submit = SubmitField(_l("Save"))
 
 
+class PoolReviewerForm(FlaskForm):
+    """What staff may change in a reviewer's profile (their collaborations are theirs to declare)."""
+
+    keywords = StringField(_l("Expertise keywords"), validators=[Optional(), Length(max=500)])
+    expertise = TextAreaField(_l("Expertise, in a few sentences"), validators=[Optional(), Length(max=5000)])
+    max_load = IntegerField(_l("Maximum number of open reviews"),
+                            validators=[InputRequired(), NumberRange(min=0, max=100)])
+    unavailable_from = DateField(_l("Unavailable from"), validators=[Optional()])
+    unavailable_until = DateField(_l("Unavailable until"), validators=[Optional()])
+    submit = SubmitField(_l("Save"))
+
+
 class ReviewSettingsForm(FlaskForm):
     review_reminder_days_before = IntegerField(_l("Remind reviewers this many days before the due date"),
                                                validators=[InputRequired(), NumberRange(min=0, max=60)])
     review_reminder_days_after = IntegerField(_l("Remind them again this many days after it"),
                                               validators=[InputRequired(), NumberRange(min=0, max=60)])
-    reviewer_answer_days = IntegerField(_l("Days a reviewer has to answer an invitation"),
-                                        validators=[InputRequired(), NumberRange(min=1, max=60)])
     reviewer_min_load = IntegerField(_l("Minimum number of proposals per reviewer (automatic assignment)"),
                                      validators=[InputRequired(), NumberRange(min=0, max=50)])
     reviewers_see_side_reviews = BooleanField(_l("A reviewer sees the other reviews of their side after submitting"))
     normalise_review_scores = BooleanField(_l("Rank by scores normalised per reviewer (z-scores)"))
     submit = SubmitField(_l("Save the settings"))
+
+
+class SideReviewSettingsForm(FlaskForm):
+    """One side's review settings, for that side's staff only."""
+
+    reviewers_per_proposal = IntegerField(_l("Reviewers per proposal"),
+                                          validators=[InputRequired(), NumberRange(min=1, max=10)])
+    reviewer_answer_days = IntegerField(_l("Days a reviewer has to answer an invitation"),
+                                        validators=[InputRequired(), NumberRange(min=1, max=60)])
+    review_due_at = DateTimeLocalField(_l("Reviews due (your time zone; empty: the call's date)"),
+                                       format="%Y-%m-%dT%H:%M", validators=[Optional()])
+    submit = SubmitField(_l("Save my side's settings"))

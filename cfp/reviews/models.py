@@ -105,6 +105,8 @@ ASSIGNMENT_TRANSITIONS: dict[AssignmentState, set[AssignmentState]] = {
     A.replaced: set(),
 }
 ACTIVE_ASSIGNMENT_STATES = {A.invited, A.accepted, A.overdue, A.submitted}
+# Asked and not yet done: what a reviewer still owes (their load).
+OPEN_ASSIGNMENT_STATES = {A.invited, A.accepted, A.overdue}
 
 
 class AssignmentMethod(StateEnum):
@@ -161,7 +163,9 @@ class Assignment(IdMixin, TimestampMixin, db.Model):
         )
 
     def can_review(self, user) -> bool:
-        return self.can_see_proposal(user) and self.state in (A.accepted, A.overdue)
+        """Write, submit, and once submitted revise the review (the side's review stage,
+        checked by save_review, decides until when)."""
+        return self.can_see_proposal(user)
 
     def can_manage(self, user) -> bool:
         return user.is_authenticated and user.has_role(Role.staff, self.agency_id)
@@ -210,6 +214,9 @@ class Review(IdMixin, TimestampMixin, db.Model):
     scores: Mapped[list[ReviewScore]] = relationship(
         back_populates="review", cascade="all, delete-orphan", lazy="selectin"
     )
+    revisions: Mapped[list[ReviewRevision]] = relationship(
+        back_populates="review", cascade="all, delete-orphan", order_by="ReviewRevision.number"
+    )
 
     def score_for(self, criterion) -> Decimal | None:
         cid = getattr(criterion, "id", criterion)
@@ -227,6 +234,33 @@ class ReviewScore(IdMixin, db.Model):
     criterion = relationship("ReviewCriterion")
 
     __table_args__ = (sa.UniqueConstraint("review_id", "criterion_id"),)
+
+
+class ReviewRevision(IdMixin, db.Model):
+    """What the reviewer submitted, each time: the first submission is revision 1, each
+    revision of the submitted review the next. Never changed afterwards."""
+
+    __tablename__ = "review_revisions"
+
+    review_id: Mapped[int] = mapped_column(sa.ForeignKey("reviews.id", ondelete="CASCADE"))
+    number: Mapped[int]
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    scores: Mapped[dict] = mapped_column(sa.JSON)  # {criterion id: score}, as text
+    weighted_score: Mapped[Decimal | None] = mapped_column(sa.Numeric(6, 3))
+    comments_to_applicants: Mapped[str] = mapped_column(sa.Text, default="")
+    confidential_comments: Mapped[str] = mapped_column(sa.Text, default="")
+    recommendation: Mapped[Recommendation | None] = mapped_column(enum_column(Recommendation))
+
+    review: Mapped[Review] = relationship(back_populates="revisions")
+
+    __table_args__ = (
+        sa.UniqueConstraint("review_id", "number"),
+        sa.CheckConstraint("number >= 1", name="revision_number_positive"),
+    )
+
+    def score_for(self, criterion) -> Decimal | None:
+        value = (self.scores or {}).get(str(getattr(criterion, "id", criterion)))
+        return Decimal(value) if value is not None else None
 
 
 class RankingEntry(IdMixin, db.Model):

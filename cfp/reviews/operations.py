@@ -10,7 +10,7 @@ import numpy as np
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from cfp.calls.models import CALL_TRANSITIONS, Call, CallState
+from cfp.calls.models import CALL_TRANSITIONS, Call, CallSide, CallState
 from cfp.core.audit import log_action
 from cfp.core.errors import DomainError, NotAllowed
 from cfp.core.outbox import queue_email
@@ -32,6 +32,7 @@ from cfp.reviews.models import (
     Recommendation,
     Review,
     ReviewerProfile,
+    ReviewRevision,
     ReviewScore,
     ReviewState,
 )
@@ -112,6 +113,10 @@ def assign_reviewer(actor, proposal: Proposal, reviewer, agency_id: int, due_at:
         raise DomainError(_("%(name)s is already assigned to this proposal.", name=reviewer.name))
     if due_at <= utcnow():
         raise DomainError(_("The due date must be in the future."))
+    side = proposal.call.side(agency_id)
+    if side is not None and not side.review_stage_open:
+        raise DomainError(_("The review stage of %(side)s is closed: reopen it on the review dashboard "
+                            "to invite reviewers.", side=side.agency.short_name))
     assignment = Assignment(
         proposal=proposal, reviewer=reviewer, agency_id=agency_id, due_at=due_at,
         method=method, assigned_by_id=actor.id if actor is not None else None, state=AssignmentState.invited,
@@ -181,20 +186,27 @@ def weighted_score(review: Review, criteria) -> Decimal | None:
 def save_review(actor, assignment: Assignment, scores: dict[int, Decimal | None],
                 comments_to_applicants: str, confidential_comments: str,
                 recommendation: Recommendation | None, submit: bool) -> Review:
-    """Save a draft review, or submit it (every criterion scored on its scale)."""
+    """Save a draft review, or submit it (every criterion scored on its scale). A submitted
+    review is revised by submitting it again, checked the same way; each submission is
+    kept as a revision and the side's ranking is recomputed."""
     if not assignment.can_review(actor):
         raise NotAllowed(_("You cannot review this proposal (accept the invitation and declare your interests first)."))
     call = assignment.proposal.call
-    deadline = max(assignment.due_at, call.review_due_at or assignment.due_at)
-    if utcnow() > deadline:
-        raise DomainError(_("The review deadline (%(when)s) has passed; the review is frozen.",
-                            when=format_instant(deadline, actor.effective_timezone)))
+    # One rule: a review may be saved, submitted and revised until staff close that side's
+    # review stage. The due date is what reminders refer to, not a lock.
+    side = call.side(assignment.agency_id)
+    if not side.review_stage_open:
+        raise DomainError(_("The staff of %(side)s closed the review stage on %(when)s; the review is frozen.",
+                            side=side.agency.short_name,
+                            when=format_instant(side.review_closed_at, actor.effective_timezone)))
     review = assignment.review
+    revising = review is not None and review.state == ReviewState.submitted
     if review is None:
         review = Review(assignment=assignment)
         db.session.add(review)
-    elif review.state == ReviewState.submitted:
-        raise DomainError(_("This review is already submitted."))
+    elif revising and not submit:
+        raise DomainError(_("A submitted review does not go back to a draft: submit your revision."))
+    before_score = review.weighted_score
     criteria = {c.id: c for c in call.criteria}
     errors = []
     for cid, value in scores.items():
@@ -232,16 +244,32 @@ def save_review(actor, assignment: Assignment, scores: dict[int, Decimal | None]
                                 list=", ".join(missing)))
         if not review.comments_to_applicants.strip():
             raise DomainError(_("Write comments to the applicants before submitting."))
-        review.state = ReviewState.submitted
-        review.submitted_at = utcnow()
-        before = _move_assignment(assignment, AssignmentState.submitted)
-        log_action(actor, "review.submit", review, before={"assignment_state": before},
-                   after={"weighted_score": review.weighted_score})
-        _mark_reviewed_if_complete(assignment.proposal)
+        revision = _record_revision(review, call.criteria)
+        if revising:
+            log_action(actor, "review.revise", review, before={"weighted_score": before_score},
+                       after={"weighted_score": review.weighted_score, "revision": revision.number})
+        else:
+            review.state = ReviewState.submitted
+            review.submitted_at = revision.submitted_at
+            before = _move_assignment(assignment, AssignmentState.submitted)
+            log_action(actor, "review.submit", review, before={"assignment_state": before},
+                       after={"weighted_score": review.weighted_score})
+            _mark_reviewed_if_complete(assignment.proposal)
         _queue_ranking(call.id, assignment.agency_id)
     else:
         log_action(actor, "review.save", review, after={"weighted_score": review.weighted_score})
     return review
+
+
+def _record_revision(review: Review, criteria) -> ReviewRevision:
+    """Keep what is submitted now as the review's next revision."""
+    revision = ReviewRevision(
+        number=len(review.revisions) + 1, submitted_at=utcnow(),
+        scores={str(c.id): f"{review.score_for(c):.1f}" for c in criteria if review.score_for(c) is not None},
+        weighted_score=review.weighted_score, comments_to_applicants=review.comments_to_applicants,
+        confidential_comments=review.confidential_comments, recommendation=review.recommendation)
+    review.revisions.append(revision)
+    return revision
 
 
 def _queue_ranking(call_id: int, agency_id: int) -> None:
@@ -397,13 +425,15 @@ def replace_assignment(actor, assignment: Assignment) -> Assignment | None:
     proposal = assignment.proposal
     if proposal.state not in (ProposalState.eligible, ProposalState.in_review):
         return None
+    if not proposal.call.side(assignment.agency_id).review_stage_open:
+        return None  # the side closed its review stage: nobody is invited any more
     reviewer = next_best_reviewer(assignment)
     if reviewer is None:
         log_action(actor, "assignment.no_replacement", assignment,
                    after={"reason": "no available reviewer in the side's pool"})
         return None
-    call = proposal.call
-    due_at = max(assignment.due_at, utcnow() + timedelta(days=call.reviewer_answer_days + 7))
+    side = proposal.call.side(assignment.agency_id)
+    due_at = max(assignment.due_at, utcnow() + timedelta(days=side.reviewer_answer_days + 7))
     replacement = assign_reviewer(actor, proposal, reviewer, assignment.agency_id, due_at,
                                   method=AssignmentMethod.automatic)
     assignment.replaced_by_id = replacement.id
@@ -439,12 +469,14 @@ def extend_due_date(actor, assignment: Assignment, due_at: datetime) -> Assignme
 
 
 def expire_invitations(now: datetime | None = None) -> list[int]:
-    """Invitations unanswered after the call's answer period: the ids to replace."""
+    """Invitations unanswered after their side's answer period: the ids to replace."""
     now = now or utcnow()
     rows = db.session.execute(
-        sa.select(Assignment.id, Assignment.invited_at, Call.reviewer_answer_days)
-        .join(Proposal, Proposal.id == Assignment.proposal_id).join(Call, Call.id == Proposal.call_id)
-        .where(Assignment.state == AssignmentState.invited)
+        sa.select(Assignment.id, Assignment.invited_at, CallSide.reviewer_answer_days)
+        .join(Proposal, Proposal.id == Assignment.proposal_id)
+        .join(CallSide, sa.and_(CallSide.call_id == Proposal.call_id, CallSide.agency_id == Assignment.agency_id))
+        .where(Assignment.state == AssignmentState.invited, CallSide.review_closed_at.is_(None))
+        .order_by(Assignment.id)
     ).all()
     return [aid for aid, invited_at, days in rows if invited_at + timedelta(days=days) <= now]
 
@@ -461,6 +493,8 @@ def remind_reviewers(now: datetime | None = None) -> int:
     ).unique().all()
     for a in rows:
         call = a.proposal.call
+        if not call.side(a.agency_id).review_stage_open:
+            continue  # that side's stage is closed: nothing more to submit, nobody to remind
         before_days, after_days = call.review_reminder_days_before, call.review_reminder_days_after
         if a.state == AssignmentState.accepted and a.due_at <= now:
             _move_assignment(a, AssignmentState.overdue)

@@ -10,6 +10,7 @@ from datetime import date, timedelta
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from cfp.auth.models import User, verified_account
 from cfp.core.audit import log_action
@@ -19,7 +20,12 @@ from cfp.core.roles import Role
 from cfp.core.types import utcnow
 from cfp.core.urls import external_url
 from cfp.extensions import db
-from cfp.reviews.models import ReviewerInvitation, ReviewerProfile
+from cfp.reviews.models import (
+    OPEN_ASSIGNMENT_STATES,
+    Assignment,
+    ReviewerInvitation,
+    ReviewerProfile,
+)
 
 INVITATION_DAYS = 30
 CSV_COLUMNS = ["email", "name", "affiliation", "keywords", "expertise", "max_load"]
@@ -151,6 +157,31 @@ def update_profile(actor, profile: ReviewerProfile, *, keywords: str, expertise:
     return profile
 
 
+def remove_from_pool(actor, profile: ReviewerProfile) -> None:
+    """Take a reviewer out of the side's pool: their profile goes and their reviewer role of
+    that side with it; their past assignments and reviews stay as they are. Refused while
+    they still owe reviews of that side (replace them on each proposal first)."""
+    _require_staff(actor, profile.agency_id)
+    user = profile.user
+    open_ones = db.session.scalars(
+        sa.select(Assignment).where(Assignment.reviewer_id == user.id, Assignment.agency_id == profile.agency_id,
+                                    Assignment.state.in_(OPEN_ASSIGNMENT_STATES))
+        .order_by(Assignment.id)).all()
+    if open_ones:
+        raise DomainError(ngettext(
+            "%(name)s still has %(num)s open review (%(refs)s): replace them on the proposal's Reviewers "
+            "page (Replace), or wait until it is submitted, then remove them.",
+            "%(name)s still has %(num)s open reviews (%(refs)s): replace them on each proposal's Reviewers "
+            "page (Replace), or wait until they are submitted, then remove them.",
+            len(open_ones), name=user.name,
+            refs=", ".join(a.proposal.reference or a.proposal.title for a in open_ones)))
+    before = {"user_id": user.id, "agency_id": profile.agency_id, "keywords": profile.keywords,
+              "expertise": profile.expertise, "max_load": profile.max_load}
+    user.revoke(Role.reviewer, profile.agency_id)
+    db.session.delete(profile)
+    log_action(actor, "reviewer_pool.remove", user, before=before)
+
+
 def import_pool(actor, agency_id: int, text: str) -> dict:
     """CSV with the header email,name,affiliation,keywords,expertise,max_load. Every row is
     checked first; one error anywhere and nothing is written (PoolImportError lists each
@@ -206,19 +237,3 @@ def import_pool(actor, agency_id: int, text: str) -> dict:
             invited += 1
     log_action(actor, "reviewer_pool.import", None, after={"agency_id": agency_id, "added": added, "invited": invited})
     return {"added": added, "invited": invited}
-
-
-REVIEW_SETTINGS = ("review_reminder_days_before", "review_reminder_days_after", "reviewer_answer_days",
-                   "reviewer_min_load", "reviewers_see_side_reviews", "normalise_review_scores")
-
-
-def update_review_settings(actor, call, agency_id: int, values: dict):
-    """The call's review settings (shared by both sides; either side's staff may set them)."""
-    _require_staff(actor, agency_id)
-    if agency_id not in {s.agency_id for s in call.sides}:
-        raise NotAllowed(_("This call has no such side."))
-    before = {k: getattr(call, k) for k in REVIEW_SETTINGS}
-    for key in REVIEW_SETTINGS:
-        setattr(call, key, values[key])
-    log_action(actor, "call.review_settings", call, before=before, after={k: getattr(call, k) for k in REVIEW_SETTINGS})
-    return call

@@ -29,9 +29,13 @@
     if (tick(el)) { var t = setInterval(function () { if (!tick(el)) clearInterval(t); }, 1000); }
   });
   // Buttons that ask first (post_button(..., confirm=...)): the question is in data-confirm,
-  // since the Content-Security-Policy runs no inline handler.
+  // since the Content-Security-Policy runs no inline handler. On a form, it is asked
+  // whichever button submits; on a button, only when that button submits (a form whose
+  // "Save the draft" goes through unasked and whose "Submit" asks).
   document.addEventListener("submit", function (event) {
-    var question = event.target.getAttribute && event.target.getAttribute("data-confirm");
+    var button = event.submitter;
+    var question = (button && button.getAttribute("data-confirm")) ||
+      (event.target.getAttribute && event.target.getAttribute("data-confirm"));
     if (question && !window.confirm(question)) { event.preventDefault(); }
   });
 })();

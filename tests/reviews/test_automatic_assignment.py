@@ -135,7 +135,7 @@ def test_staff_are_told_which_constraint_fails(client):
     assert "total reviewer capacity 8 is less than the 6 reviews needed" not in reasons
     assert "has only 1 available reviewers" in reasons
     page = client.get(f"/reviews/automatic/jobs/{job.id}")
-    assert b"has only 1 available reviewers" in page.data
+    assert b"needs 2 reviewers and only 1 of your pool can take it" in page.data
 
 
 def test_other_side_staff_and_reviewers_are_kept_out(app, client):

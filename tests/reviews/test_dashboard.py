@@ -71,12 +71,12 @@ def test_staff_set_the_calls_review_settings(client):
     staff = f.user(Role.staff, agency=cn)
     f.login(client, staff)
     response = client.post(f"/reviews/settings/{call.id}/{cn.id}", data={
-        "review_reminder_days_before": "5", "review_reminder_days_after": "1", "reviewer_answer_days": "10",
+        "review_reminder_days_before": "5", "review_reminder_days_after": "1",
         "reviewer_min_load": "1", "reviewers_see_side_reviews": "y", "normalise_review_scores": "y"})
     assert response.status_code == 302
     db.session.refresh(call)
-    assert (call.review_reminder_days_before, call.review_reminder_days_after, call.reviewer_answer_days,
-            call.reviewer_min_load) == (5, 1, 10, 1)
+    assert (call.review_reminder_days_before, call.review_reminder_days_after,
+            call.reviewer_min_load) == (5, 1, 1)
     assert call.reviewers_see_side_reviews and call.normalise_review_scores
     bad = client.post(f"/reviews/settings/{call.id}/{cn.id}", data={"review_reminder_days_before": "-1"},
                       follow_redirects=True)

@@ -73,9 +73,9 @@ def test_a_declared_conflict_releases_and_replaces(client):
 
 
 def test_unanswered_invitations_expire_and_are_replaced():
-    call, _be, _staff, p, experts = setup()
+    call, be, _staff, p, experts = setup()
     old = invite(p, experts["First"])
-    old.invited_at = utcnow() - timedelta(days=call.reviewer_answer_days, minutes=1)
+    old.invited_at = utcnow() - timedelta(days=call.side(be).reviewer_answer_days, minutes=1)
     fresh_p = f.proposal(call, f.user(Role.researcher), state=ProposalState.in_review, title="Other")
     fresh = invite(fresh_p, experts["Second"])
     db.session.flush()

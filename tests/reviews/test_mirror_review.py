@@ -71,10 +71,12 @@ def test_a_reviewer_cannot_read_the_other_sides_review(client):
     assert client.get(f"/reviews/assignments/{foreign_assignment.id}").status_code == 404
 
 
-def test_a_review_freezes_at_the_deadline(client):
+def test_a_review_freezes_when_staff_close_the_sides_review_stage(client):
+    """Not at the due date (an overdue reviewer may still submit, see test_review_stage)."""
     call, _p, me, mine = scene()
     mine.due_at = utcnow() - timedelta(minutes=1)
     call.review_due_at = utcnow() - timedelta(minutes=1)
+    call.side(me.agency_id).review_closed_at = utcnow() - timedelta(minutes=1)
     db.session.flush()
     f.login(client, me)
     excellence, impact = call.criteria
