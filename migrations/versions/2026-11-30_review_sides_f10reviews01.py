@@ -1,7 +1,7 @@
 """Issue 10: each side its own review settings and review stage; review revisions
 
 Revision ID: f10reviews01
-Revises: e11mail0001
+Revises: e10editor01
 Create Date: 2026-11-30
 
 The period a reviewer has to answer an invitation moves from the call to each side (the
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "f10reviews01"
-down_revision = "e11mail0001"
+down_revision = "e10editor01"
 branch_labels = None
 depends_on = None
 
