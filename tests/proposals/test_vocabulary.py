@@ -129,3 +129,15 @@ def test_the_operations_refuse_a_new_value_outside_the_vocabulary_and_keep_a_sto
     save_proposal(pi, proposal, proposal.version, content("associate professor", "subcontracting"))
     assert [(m.career_stage, b.category) for m, b in zip(proposal.members, proposal.budget_lines)] == [
         ("associate professor", "subcontracting")]
+
+
+def test_the_pdf_of_what_was_submitted_shows_labels(draft):
+    from cfp.proposals.receipt import submitted_pdf
+    from tests import pdftools
+
+    proposal, _pi = draft
+    proposal.reference, proposal.submitted_at = "CN-BE-2099-001", proposal.created_at
+    text = " ".join(pdftools.text(submitted_pdf(proposal, snapshot(proposal), "UTC")).split())
+    assert "PhD student" in text and "other travel" in text
+    assert "associate professor (not in the list)" in text
+    assert "phd student" not in text
