@@ -7,6 +7,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
@@ -107,10 +108,14 @@ def _advice(job: Job, call: Call, side) -> list[dict]:
         reviewers_of = (_("Reviewers of %(what)s", what=what),
                         url_for("reviews.assign", proposal_id=p["proposal_id"])) if "proposal_id" in p else None
         if kind == "reviewer_over_pinned":
-            text = _("%(who)s is pinned to %(pinned)s proposals but can take only %(max)s here (their maximum "
-                     "load is %(limit)s open reviews, counting those they owe in other calls). Raise their "
-                     "maximum load, or remove one of these pins.", who=who, pinned=n.get("pinned"),
-                     max=n.get("max"), limit=p.get("max_load"))
+            text = ngettext(
+                "%(who)s would owe %(num)s review here (already assigned or pinned) but can take only %(room)s "
+                "more (their maximum load is %(limit)s open reviews, counting those they owe in other calls). "
+                "Raise their maximum load, or remove that pin.",
+                "%(who)s would owe %(num)s reviews here (already assigned or pinned) but can take only %(room)s "
+                "more (their maximum load is %(limit)s open reviews, counting those they owe in other calls). "
+                "Raise their maximum load, or remove one of these pins.",
+                p.get("owed", n.get("pinned", 0)), who=who, room=p.get("room", n.get("max")), limit=p.get("max_load"))
             links.append(raise_load)
             for pin in p.get("pins", []):
                 if pin["existing"]:

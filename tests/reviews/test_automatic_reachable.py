@@ -55,6 +55,8 @@ def test_each_reason_says_what_to_change_with_the_link_to_change_it(client):
     sun = reviewers[0]
     profile_of(sun).max_load = 0  # yet already assigned (accepted) to the first proposal
     f.assignment(proposals[0], sun, state=AssignmentState.accepted)
+    proposals[1].state = ProposalState.in_review  # and done with the second: that one takes no room
+    submitted_review(f.assignment(proposals[1], sun), "4.0", "Done.")
     db.session.flush()
     f.login(client, staff)
     client.post(f"/reviews/automatic/{call.id}/{be.id}")
@@ -63,11 +65,13 @@ def test_each_reason_says_what_to_change_with_the_link_to_change_it(client):
     [problem] = [p for p in job.result["problems"] if p["kind"] == "reviewer_over_pinned"]
     assert problem["reviewer_id"] == sun.id and problem["pins"] == [
         {"proposal_id": proposals[0].id, "proposal": proposals[0].reference, "existing": True}]
+    assert (problem["owed"], problem["room"]) == (1, 0)
     page = client.get(f"/reviews/automatic/jobs/{job.id}").data.decode()
     advice = page[page.index('id="advice"'):]
-    assert "Raise their maximum load, or remove one of these pins." in advice
+    assert "would owe 1 review here" in advice and "Raise their maximum load, or remove that pin." in advice
     assert f'href="/reviews/pool/{be.id}/reviewers/{sun.id}"' in advice
     assert f'href="/reviews/assign/{proposals[0].id}"' in advice
+    assert f'href="/reviews/assign/{proposals[1].id}"' not in advice
 
 
 def test_too_few_reviewers_point_to_the_pool_and_the_sides_settings(client):
