@@ -17,7 +17,7 @@ from cfp.extensions import db
 from cfp.proposals.models import ProposalState
 from cfp.reviews.models import Assignment, AssignmentState, ReviewerProfile
 from tests import factories as f
-from tests.workers.test_worker_e2e import enqueuing_to, wait_for
+from tests.workers.test_worker_e2e import enqueuing_to, succeeded, wait_for
 
 pytestmark = pytest.mark.real_commits
 
@@ -60,7 +60,7 @@ def test_a_decline_has_the_worker_invite_the_next_best_reviewer(app, web, worker
         sa.select(OutboxMessage).filter_by(idempotency_key=f"review-invitation-{replacement.id}",
                                            status=MessageStatus.sent)))
     assert message.recipient_user_id == second_id
-    assert worker.succeeded("reviews.replace_assignment", log_start) == [str(replacement.id)]
+    assert succeeded(worker, "reviews.replace_assignment", log_start, 1) == [str(replacement.id)]
     # Nobody else was invited.
     assert db.session.scalar(sa.select(sa.func.count(Assignment.id))) == 2
 
@@ -90,4 +90,4 @@ def test_a_reminder_is_sent_exactly_once_when_the_beat_task_runs_twice(app, web,
     assert len(rows) == 1 and rows[0].recipient_user_id == experts["First"].id
     assert db.session.scalar(sa.select(sa.func.count(OutboxMessage.id))
                              .where(OutboxMessage.template == "review_reminder")) == 1
-    assert worker.succeeded("mail.deliver_email", log_start) == ["'sent'"]
+    assert succeeded(worker, "mail.deliver_email", log_start, 1) == ["'sent'"]
