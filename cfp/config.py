@@ -5,6 +5,7 @@ called by the app factory.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
@@ -193,10 +194,8 @@ def _instance_secret_key(instance: Path) -> str:
         try:
             with os.fdopen(fd, "w") as out:
                 out.write(secrets.token_hex(MIN_SECRET_KEY_BYTES) + "\n")
-            try:
-                os.link(draft, path)  # never replaces: of two processes starting at once, one wins
-            except FileExistsError:
-                pass
+            with contextlib.suppress(FileExistsError):  # of two processes starting at once, one wins
+                os.link(draft, path)  # never replaces
         finally:
             draft.unlink(missing_ok=True)
     if stat.S_IMODE(path.stat().st_mode) & 0o077:

@@ -24,6 +24,7 @@ from cfp.projects.operations import (
 )
 from cfp.proposals.models import PROPOSAL_TRANSITIONS, Proposal, ProposalState
 from cfp.selection.amendments import Difference, list_difference
+from cfp.selection.funding import SELECTABLE
 from cfp.selection.models import (
     PROJECT_LIST_TRANSITIONS,
     EntryKind,
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
     from cfp.meetings.models import Decision
 
 
-DECIDABLE = {ProposalState.reviewed, ProposalState.recommended, ProposalState.reserve}
+DECIDABLE = SELECTABLE  # a list decides only what the plan could place on it
 
 
 def check_adoptable(plist: ProjectList) -> None:
@@ -110,10 +111,8 @@ def adopt_project_list(actor, decision: Decision, plist: ProjectList) -> None:
 
 def _proposals_with_letters(call: Call) -> set[int]:
     """Proposals of `call` that an earlier decision already wrote to."""
-    keys = db.session.scalars(sa.select(OutboxMessage.idempotency_key).join(
-        Proposal, OutboxMessage.idempotency_key.like(
-            sa.literal("letter-%-") + sa.cast(Proposal.id, sa.String) + sa.literal("-%")))
-        .where(Proposal.call_id == call.id, OutboxMessage.idempotency_key.like("letter-%")))
+    keys = db.session.scalars(sa.select(OutboxMessage.idempotency_key).where(
+        OutboxMessage.call_id == call.id, OutboxMessage.idempotency_key.startswith("letter-")))
     return {int(key.split("-")[2]) for key in keys}
 
 

@@ -11,9 +11,8 @@ start unverified.
 """
 import sqlite3
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "a3c1accounts01"

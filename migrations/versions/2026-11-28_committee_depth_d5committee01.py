@@ -4,8 +4,8 @@ Revision ID: d5committee01
 Revises: c4reviews0001
 Create Date: 2026-11-28
 """
-from alembic import op  # noqa: F401
-import sqlalchemy as sa  # noqa: F401
+import sqlalchemy as sa
+from alembic import op
 
 revision = "d5committee01"
 down_revision = "c4reviews0001"

@@ -5,9 +5,8 @@ Revises:
 Create Date: 2026-11-28 16:01:59.295074
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '89553de12081'

@@ -9,8 +9,8 @@ extension per proposal, and one document per kind per side of a proposal.
 """
 import sqlite3
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "b3proposals01"
 down_revision = "a3c1accounts01"

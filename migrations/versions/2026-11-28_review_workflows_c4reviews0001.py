@@ -4,8 +4,8 @@ Revision ID: c4reviews0001
 Revises: b3proposals01
 Create Date: 2026-11-28
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "c4reviews0001"
 down_revision = "b3proposals01"

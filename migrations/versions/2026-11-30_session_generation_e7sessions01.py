@@ -9,9 +9,8 @@ hold the bare user id and are no sessions any more (everyone logs in again once)
 """
 import sqlite3
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = "e7sessions01"
 down_revision = "d5committee01"
