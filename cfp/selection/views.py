@@ -246,18 +246,24 @@ def envelopes(call_id: int):
                     if raw is not None and raw.strip():
                         amounts[(side.agency_id, year)] = Decimal(raw.strip())
             set_year_envelopes(current_user, call, amounts)
-        except InvalidOperation:
+        except (InvalidOperation, DomainError) as exc:
             db.session.rollback()
-            flash(_("Amounts must be numbers."), "danger")
-        else:
-            db.session.commit()
-            flash(_("Envelopes per year saved."), "success")
+            flash(getattr(exc, "message", _("Amounts must be numbers.")), "danger")
+            return _render_envelopes(call, typed=request.form), 422
+        db.session.commit()
+        flash(_("Envelopes per year saved."), "success")
         return redirect(url_for("selection.envelopes", call_id=call.id))
+    return _render_envelopes(call)
+
+
+def _render_envelopes(call: Call, typed=None):
+    """The envelopes page; after a refused save, with what was typed."""
+    years = list(range(1, call.project_years + 1))
     first = first_budget_year(call)
     shared = {(u.agency_id, u.budget_year): u for u in shared_use(call.committee)}
     return render_template("selection/envelopes.html", call=call, years=years, envelopes=year_envelopes(call),
                            use=envelope_use_by_year(call), first_budget_year=first, shared=shared,
-                           budget_years=[first + y - 1 for y in years] if first else [])
+                           budget_years=[first + y - 1 for y in years] if first else [], typed=typed or {})
 
 
 @bp.route("/calls/<int:call_id>/shared-envelopes", methods=["POST"])
@@ -277,12 +283,12 @@ def shared_envelopes(call_id: int):
                 if raw is not None:
                     amounts[(side.agency_id, first + year - 1)] = Decimal(raw.strip()) if raw.strip() else None
         set_shared_envelopes(current_user, call.committee, amounts)
-    except (ValueError, InvalidOperation):
+    except (ValueError, InvalidOperation, DomainError) as exc:
         db.session.rollback()
-        flash(_("The budget year and the amounts must be numbers."), "danger")
-    else:
-        db.session.commit()
-        flash(_("Shared envelopes saved."), "success")
+        flash(getattr(exc, "message", _("The budget year and the amounts must be numbers.")), "danger")
+        return _render_envelopes(call, typed=request.form), 422
+    db.session.commit()
+    flash(_("Shared envelopes saved."), "success")
     return redirect(url_for("selection.envelopes", call_id=call.id))
 
 

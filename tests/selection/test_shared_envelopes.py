@@ -60,3 +60,19 @@ def test_a_call_is_checked_against_what_another_call_committed_to_a_shared_budge
     f.login(client, secretariat)
     page = client.get(f"/selection/calls/{second.id}/envelopes").data.decode()
     assert "Shared by the committee" in page and "2032" in page and "100,000.00 CNY" in page
+
+
+def test_a_mistyped_envelope_is_refused_and_what_was_typed_is_kept(client):
+    cn, be, committee = f.world()
+    call = f.call(committee, state=f.CallState.in_selection)
+    db.session.commit()
+    f.login(client, f.user(Role.secretariat))
+    response = client.post(f"/selection/calls/{call.id}/envelopes",
+                           data={f"envelope-{cn.id}-1": "12O000", f"envelope-{be.id}-1": "25000"})
+    page = response.data.decode()
+    assert response.status_code == 422 and "Amounts must be numbers." in page
+    assert 'value="12O000"' in page and 'value="25000"' in page
+    response = client.post(f"/selection/calls/{call.id}/shared-envelopes",
+                           data={"first_budget_year": "twenty31"})
+    page = response.data.decode()
+    assert response.status_code == 422 and 'value="twenty31"' in page
