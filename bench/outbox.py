@@ -28,7 +28,7 @@ BATCH = 200  # emails a commit
 TARGET_SECONDS = 60
 
 
-def write_emails(app, count: int) -> tuple[float, float]:
+def write_emails(app, count: int, prefix: str = "recipient-", new_world: bool = True) -> tuple[float, float]:
     """Seconds to write the rows, seconds their commits spent relaying to the broker."""
     import seed as s
     import sqlalchemy as sa
@@ -39,8 +39,8 @@ def write_emails(app, count: int) -> tuple[float, float]:
     from cfp.extensions import db
 
     with app.app_context():
-        w = s.world()
-        ids = s.researchers(w, count, w.be, "recipient-")
+        w = s.world() if new_world else s.existing_world()
+        ids = s.researchers(w, count, w.be, prefix)
         db.session.commit()
         writing = relaying = 0.0
         now = utcnow()

@@ -75,6 +75,14 @@ def world() -> World:
     return World(cn, be, committee, staff_cn, secretariat, probe.password_hash)
 
 
+def existing_world() -> World:
+    """The world `world()` made earlier in this database."""
+    cn, be = (db.session.scalar(sa.select(Agency).filter_by(code=code)) for code in ("CN", "BE"))
+    staff = db.session.scalar(sa.select(User).filter_by(email="staff.most@bench.example"))
+    secretariat = db.session.scalar(sa.select(User).filter_by(email="secretariat@bench.example"))
+    return World(cn, be, db.session.scalar(sa.select(JointCommittee)), staff, secretariat, staff.password_hash)
+
+
 def user(email: str, name: str, agency, password_hash: str, *roles) -> User:
     u = User(email=email, name=name, agency=agency, affiliation="Bench", email_verified_at=utcnow())
     u.password_hash = password_hash

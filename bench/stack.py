@@ -53,10 +53,14 @@ def percentile(values: list[float], p: float) -> float:
 class Stack:
     """What one bench run starts; `with Stack(name) as stack:` ends all of it."""
 
-    def __init__(self, name: str, *, redis_db: int):
+    def __init__(self, name: str, *, redis_db: int = 0, private_redis_port: int | None = None):
+        """Redis: database `redis_db` of the shared server (flushed before and after), or a
+        private redis-server the bench starts on `private_redis_port`."""
         self.name = name
         self.database = f"cfp_bench_{name}"
-        self.redis_url = f"{REDIS_SERVER}/{redis_db}"
+        self.private_redis = private_redis_port is not None
+        self.redis_url = (f"redis://127.0.0.1:{private_redis_port}/0" if self.private_redis
+                          else f"{REDIS_SERVER}/{redis_db}")
         self.folder = Path(tempfile.mkdtemp(prefix=f"cfp-bench-{name}-"))
         self.processes: dict[str, subprocess.Popen] = {}
         self.inbox: Inbox | None = None
@@ -190,7 +194,8 @@ class Stack:
     def __enter__(self) -> Self:
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the cleanup below
         self.create_database()
-        self.flush_redis()
+        if not self.private_redis:
+            self.flush_redis()
         self.migrate()
         return self
 
@@ -199,8 +204,9 @@ class Stack:
             self.stop(name, wait=10)
         if self.inbox is not None:
             self.inbox.stop()
-        with contextlib.suppress(Exception):  # a private Redis may be gone already
-            self.flush_redis()
+        if not self.private_redis:
+            with contextlib.suppress(Exception):
+                self.flush_redis()
         self.drop_database()
         if os.environ.get("CFP_BENCH_KEEP_LOGS"):
             print(f"logs kept in {self.folder}")
