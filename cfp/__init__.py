@@ -13,13 +13,16 @@ from sqlalchemy import event
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def create_app(config: dict | None = None) -> Flask:
+def create_app(config: dict | None = None, *, refuse_weak_settings: bool = True) -> Flask:
+    """The app. A production start (CFP_ENV=production) with a weak or missing setting
+    raises ConfigurationError naming each; `cfp check` passes refuse_weak_settings=False
+    to report them instead (CFP_SETTING_PROBLEMS)."""
     app = Flask(
         __name__,
         instance_path=os.environ.get("CFP_INSTANCE_PATH") or str(ROOT / "instance"),
         template_folder=str(ROOT / "templates"),
     )
-    from cfp.config import load_config, resolve_secret_key
+    from cfp.config import ConfigurationError, load_config, production_problems, resolve_secret_key
 
     app.config.update(load_config(app.instance_path))
     if config:
@@ -27,7 +30,17 @@ def create_app(config: dict | None = None) -> Flask:
         app.config.update(config)
         if celery_overrides:
             app.config["CELERY"] = {**app.config["CELERY"], **celery_overrides}
-    app.config["SECRET_KEY"] = resolve_secret_key(app.config, app.instance_path)
+    problems = production_problems(app.config)
+    try:
+        app.config["SECRET_KEY"] = resolve_secret_key(app.config, app.instance_path)
+    except ConfigurationError as exc:
+        if refuse_weak_settings:
+            raise
+        problems.insert(0, str(exc))
+        app.config["SECRET_KEY"] = os.urandom(32).hex()  # only to report: this app serves nothing
+    if problems and refuse_weak_settings:
+        raise ConfigurationError("This production start is refused: " + "; ".join(problems))
+    app.config["CFP_SETTING_PROBLEMS"] = problems
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     transport = app.config["CELERY"].get("broker_transport_options") or {}
     for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
@@ -42,9 +55,10 @@ def create_app(config: dict | None = None) -> Flask:
     _register_blueprints(app)
     _register_template_helpers(app)
     _register_error_handlers(app)
-    from cfp.core import headers
+    from cfp.core import headers, logs
 
     headers.register(app)
+    logs.register(app)
     from cfp.core.celery import celery_init_app
 
     celery_init_app(app)
@@ -136,6 +150,7 @@ def _select_timezone():
 def _register_blueprints(app: Flask) -> None:
     from cfp.auth.views import bp as auth_bp
     from cfp.calls.views import bp as calls_bp
+    from cfp.core.health import bp as health_bp
     from cfp.core.legacy import bp as legacy_bp
     from cfp.core.views import bp as core_bp
     from cfp.meetings.views import bp as meetings_bp
@@ -145,7 +160,7 @@ def _register_blueprints(app: Flask) -> None:
     from cfp.selection.views import bp as selection_bp
 
     for bp in (core_bp, auth_bp, calls_bp, proposals_bp, reviews_bp, selection_bp, meetings_bp,
-               projects_bp, legacy_bp):
+               projects_bp, legacy_bp, health_bp):
         app.register_blueprint(bp)
 
 

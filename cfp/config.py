@@ -110,6 +110,8 @@ def load_config(instance_path: str) -> dict:
         "TRUSTED_PROXIES": _whole_number("CFP_TRUSTED_PROXIES", 0),
         # The proxy stamps X-Request-Start: a deadline is judged at that instant.
         "TRUST_REQUEST_START": _bool(env.get("CFP_TRUST_REQUEST_START")),
+        # Every log line a JSON object (cfp.core.logs), for a log collector.
+        "LOG_JSON": _bool(env.get("CFP_LOG_JSON")),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,
@@ -132,6 +134,27 @@ def load_config(instance_path: str) -> dict:
             "beat_schedule_filename": str(instance / "celerybeat-schedule"),
         },
     }
+
+
+def production_problems(config: dict) -> list[str]:
+    """Settings a production start (CFP_ENV=production) refuses, each with what to set."""
+    if not config.get("PRODUCTION"):
+        return []
+    problems = []
+    if str(config.get("SQLALCHEMY_DATABASE_URI", "")).startswith("sqlite"):
+        problems.append("CFP_DATABASE_URL is not set: production needs PostgreSQL "
+                        "(postgresql+psycopg://user@host/db), not the embedded SQLite file")
+    if not config.get("REDIS_URL"):
+        problems.append("CFP_REDIS_URL is not set: production needs Redis as the Celery broker "
+                        "(redis://host:6379/0), not the embedded filesystem broker")
+    if not config.get("SMTP_HOST"):
+        problems.append("CFP_SMTP_HOST is not set: production sends email through an SMTP server")
+    if not str(config.get("BASE_URL", "")).startswith("https://"):
+        problems.append(f"CFP_BASE_URL is {config.get('BASE_URL')!r}: production is served over "
+                        "HTTPS, and links in emails must say so (https://cfp.example.org)")
+    if not config.get("WTF_CSRF_ENABLED", True):
+        problems.append("CFP_CSRF_ENABLED is off: production keeps CSRF protection on")
+    return problems
 
 
 # The secret key, which signs sessions and every token: never one that appears in the source.

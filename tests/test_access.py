@@ -67,6 +67,8 @@ ACCESS = [
     # Public pages, the account pages, mail, audit log, jobs.
     ("GET", "/", None, public()),
     ("GET", "/static/cfp.css", None, public()),
+    ("GET", "/healthz", None, public()),  # probes: no login, and nothing but "ok"
+    ("GET", "/readyz", None, public()),
     ("GET", "/bootstrap/static/css/bootstrap.min.css", None, public()),
     ("GET", "/login", None, public(302, anon=200)),
     ("POST", "/login", {"email": "nobody@example.org", "password": "wrong"}, public(302, anon=200)),

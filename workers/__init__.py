@@ -15,6 +15,7 @@ def wire(celery_app) -> None:
     from workers.schedule import BEAT_SCHEDULE
 
     celery_app.conf.beat_schedule = BEAT_SCHEDULE
+    celery_app.conf.beat_scheduler = "workers.beat:SingleBeat"  # one beat sends, others stand by
     celery_app.conf.imports = TASK_MODULES
     for name in TASK_MODULES:
         importlib.import_module(name)

@@ -127,6 +127,35 @@ def register_researcher(
     return user
 
 
+def create_admin(*, email: str, name: str, password: str | None, now: datetime | None = None) -> tuple[User, bool]:
+    """An administrator, made from the command line by whoever runs the installation
+    (`cfp init`, `cfp create-admin`): its address counts as verified. An existing
+    account is given the admin role and keeps its password. Returns (user, created)."""
+    from cfp.auth.forms import PASSWORD_MIN
+
+    now = now or utcnow()
+    email = email.strip().lower()
+    if "@" not in email or email.startswith("@") or email.endswith("@"):
+        raise DomainError(_("%(email)s is not an email address.", email=email))
+    user = find_user_by_email(email)
+    if user is not None:
+        if not user.is_admin:
+            user.grant(Role.admin)
+            log_action(None, "user.grant_admin", user, after={"role": Role.admin})
+        return user, False
+    if not name.strip():
+        raise DomainError(_("Give the administrator's name."))
+    if not password or len(password) < PASSWORD_MIN:
+        raise DomainError(_("The password needs at least %(n)s characters.", n=PASSWORD_MIN))
+    user = User(email=email, name=name.strip(), email_verified_at=now)
+    user.set_password(password)
+    user.grant(Role.admin)
+    db.session.add(user)
+    db.session.flush()
+    log_action(None, "user.create_admin", user, after={"email": email})
+    return user, True
+
+
 def resend_verification(actor: User, now: datetime | None = None) -> AccountToken:
     """A new verification link for the actor's own address. Older links keep working."""
     now = now or utcnow()

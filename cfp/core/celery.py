@@ -3,24 +3,63 @@ arguments are ids, JSON only, results ignored. The tasks and the beat schedule
 are `workers/`'s: `workers.wire` adds them to this app (cfp never imports workers)."""
 from __future__ import annotations
 
+import logging
+import time
+
 from celery import Celery, Task
+from celery.signals import setup_logging
 from flask import Flask
 
-from cfp.core.tasks import HEADER, mark_done
+from cfp.core.logs import current_request_id
+from cfp.core.logs import setup_logging as setup_cfp_logging
+from cfp.core.tasks import HEADER, REQUEST_HEADER, mark_done
+
+logger = logging.getLogger("cfp.tasks")
+
+
+def _header(request, name: str):
+    return (request.headers or {}).get(name) or getattr(request, name, None)
 
 
 def celery_init_app(app: Flask) -> Celery:
     class FlaskTask(Task):
         def __call__(self, *args, **kwargs):
-            with app.app_context():
-                result = self.run(*args, **kwargs)
-                task_id = (self.request.headers or {}).get(HEADER) or getattr(self.request, HEADER, None)
-                if task_id is not None:  # a task of the outbox: its row is done
-                    mark_done(task_id)
-                return result
+            request_id = _header(self.request, REQUEST_HEADER)
+            token = current_request_id.set(request_id or f"task-{self.request.id}")
+            started, status = time.monotonic(), "failed"
+            try:
+                with app.app_context():
+                    result = self.run(*args, **kwargs)
+                    task_id = _header(self.request, HEADER)
+                    if task_id is not None:  # a task of the outbox: its row is done
+                        mark_done(task_id)
+                    status = "done"
+                    return result
+            finally:
+                duration_ms = round((time.monotonic() - started) * 1000)
+                logger.info("task %s %s in %s ms (request %s)", self.name, status, duration_ms,
+                            request_id or "-", extra={"task": self.name, "task_id": self.request.id,
+                                                      "status": status, "duration_ms": duration_ms})
+                current_request_id.reset(token)
 
+    if app.config.get("LOG_JSON"):  # the worker logs JSON lines too, instead of Celery's format
+        setup_logging.connect(lambda **kwargs: setup_cfp_logging(json_lines=True), weak=False,
+                              dispatch_uid="cfp-json-logs")
     celery_app = Celery(app.name, task_cls=FlaskTask)
-    celery_app.config_from_object(app.config["CELERY"])
+    celery_app.config_from_object(_fail_fast(app.config["CELERY"]))
     celery_app.set_default()
     app.extensions["celery"] = celery_app
     return celery_app
+
+
+def _fail_fast(conf: dict) -> dict:
+    """A Redis broker that is down answers a sender at once instead of after kombu's
+    reconnection attempts (6 s each, measured): the task outbox keeps what was not
+    taken for the sweep, so a request never waits on the broker. A worker's own
+    connection keeps retrying (Celery's broker_connection_max_retries)."""
+    if not str(conf.get("broker_url", "")).startswith(("redis://", "rediss://")):
+        return conf
+    options = {"max_retries": 0, "socket_connect_timeout": 2, **(conf.get("broker_transport_options") or {})}
+    for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder", "store_processed"):
+        options.pop(key, None)  # the embedded broker's, when a test or a caller switched to Redis
+    return {**conf, "broker_transport_options": options}

@@ -13,6 +13,7 @@ work once. The tasks themselves live in `workers/`, registered under these names
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -20,14 +21,19 @@ from flask import current_app
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cfp.core.aftercommit import after_commit
+from cfp.core.logs import current_request_id
 from cfp.core.states import StateEnum
 from cfp.core.types import IdMixin, UTCDateTime, enum_column, utcnow
 from cfp.extensions import db
 
 logger = logging.getLogger(__name__)
 HEADER = "cfp_task_id"
+REQUEST_HEADER = "cfp_request_id"  # the web request that queued the task, for the logs
 FIRST_RELAY_GRACE = timedelta(seconds=30)  # the after-commit relay's turn
 LEASE = timedelta(minutes=15)  # a task relayed this long ago and not done is relayed again
+# After a relay fails, this process leaves the next ones to the sweep for a while:
+# during an outage a request does not try the broker for each task it queued.
+BROKER_DOWN_PAUSE = 5.0  # seconds
 
 
 class TaskStatus(StateEnum):
@@ -48,14 +54,17 @@ class QueuedTask(IdMixin, db.Model):
     relays: Mapped[int] = mapped_column(default=0)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(sa.Text)
+    # The request that queued it (cfp.core.logs), carried to the worker's log line.
+    request_id: Mapped[str | None] = mapped_column(sa.String(64))
 
 
-def send_task(name: str, *args, task_id: int | None = None) -> None:
+def send_task(name: str, *args, task_id: int | None = None, request_id: str | None = None) -> None:
     """Hand the task `name` to Celery now. A task registered in this process runs
     through its own object (so eager mode in tests runs it in place); otherwise it is
     sent by name to the broker, where a worker knows it. Raises if the broker is down."""
     celery_app = current_app.extensions["celery"]
-    options = {"headers": {HEADER: task_id}, "retry": False} if task_id is not None else {}
+    options = {"headers": {HEADER: task_id, REQUEST_HEADER: request_id}, "retry": False} \
+        if task_id is not None else {}
     task = celery_app.tasks.get(name)
     if task is not None:
         task.apply_async(args=args, **options)
@@ -66,20 +75,26 @@ def send_task(name: str, *args, task_id: int | None = None) -> None:
 def queue_task(name: str, *args) -> QueuedTask:
     """Write the task `name` with id arguments as a row of this transaction; it is
     relayed to the broker once the transaction commits."""
-    row = QueuedTask(name=name, args=list(args))
+    request_id = current_request_id.get()
+    row = QueuedTask(name=name, args=list(args), request_id=request_id)
     db.session.add(row)
     db.session.flush()
     task_id = row.id
-    after_commit(lambda: relay(task_id, name, list(args)))
+    after_commit(lambda: relay(task_id, name, list(args), request_id))
     return row
 
 
-def relay(task_id: int, name: str, args: list) -> bool:
+def relay(task_id: int, name: str, args: list, request_id: str | None = None, *, sweep: bool = False) -> bool:
     """Hand one queued task to the broker and note it; False (the row waits for the
-    sweep) when the broker does not take it. Never raises."""
+    sweep) when the broker does not take it, or failed a moment ago in this process
+    (the sweep itself always tries). Never raises."""
+    pause = current_app.extensions.setdefault("cfp_relay", {"broker_down_until": 0.0})
+    if not sweep and time.monotonic() < pause["broker_down_until"]:
+        return False  # the row is left as it is: the sweep relays it after FIRST_RELAY_GRACE
     try:
-        send_task(name, *args, task_id=task_id)
+        send_task(name, *args, task_id=task_id, request_id=request_id)
     except Exception as exc:  # noqa: BLE001  (a broker outage: the row stays queued)
+        pause["broker_down_until"] = time.monotonic() + BROKER_DOWN_PAUSE
         logger.warning("task %s (%s) not relayed, the sweep will: %s", task_id, name, exc)
         _note(task_id, relayed=False, error=f"{type(exc).__name__}: {exc}")
         return False
@@ -124,6 +139,6 @@ def tasks_to_relay(now: datetime | None = None) -> list[QueuedTask]:
 
 def relay_due(now: datetime | None = None) -> int:
     """The sweep: relay what is due; the number relayed."""
-    due = [(t.id, t.name, list(t.args)) for t in tasks_to_relay(now)]
+    due = [(t.id, t.name, list(t.args), t.request_id) for t in tasks_to_relay(now)]
     db.session.commit()
-    return sum(relay(*row) for row in due)
+    return sum(relay(*row, sweep=True) for row in due)

@@ -119,7 +119,7 @@ def production(app, database_url, monkeypatch):
         "TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url,
         "SECRET_KEY": secrets.token_hex(32),
         "CELERY": {"task_always_eager": True, "broker_url": "memory://"},
-    })
+    }, refuse_weak_settings=False)  # headers are the point here; the refusal has its own tests
     try:
         yield prod
     finally:

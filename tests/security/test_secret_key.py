@@ -16,7 +16,13 @@ from cfp import create_app
 from cfp.config import ConfigurationError
 from cfp.extensions import db
 
-SETTINGS = ("CFP_SECRET_KEY", "CFP_DATABASE_URL", "CFP_REDIS_URL", "CFP_ENV")
+SETTINGS = ("CFP_SECRET_KEY", "CFP_DATABASE_URL", "CFP_REDIS_URL", "CFP_ENV", "CFP_SMTP_HOST",
+            "CFP_BASE_URL", "CFP_CSRF_ENABLED")
+# The rest of a complete production configuration (tests/test_production_settings.py
+# checks that each is required); no server is reached by starting the app.
+PRODUCTION = {"CFP_ENV": "production", "CFP_DATABASE_URL": "postgresql+psycopg://cfp@127.0.0.1:5432/cfp",
+              "CFP_REDIS_URL": "redis://127.0.0.1:6379/0", "CFP_SMTP_HOST": "127.0.0.1",
+              "CFP_BASE_URL": "https://cfp.example.org"}
 
 
 @pytest.fixture
@@ -109,7 +115,7 @@ def test_a_weak_key_is_refused_in_the_embedded_mode_too(start):
 
 def test_a_production_start_with_a_strong_key_uses_it(start, tmp_path):
     key = secrets.token_hex(32)
-    assert start(CFP_ENV="production", CFP_SECRET_KEY=key).secret_key == key
+    assert start(**PRODUCTION, CFP_SECRET_KEY=key).secret_key == key
     assert not (tmp_path / "instance" / "secret_key").exists()
 
 

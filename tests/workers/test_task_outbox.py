@@ -72,6 +72,31 @@ def test_with_the_broker_down_the_row_waits_and_the_sweep_relays_it_once_it_is_b
     assert relay_due(utcnow() + timedelta(days=1)) == 0  # done: never relayed again
 
 
+def test_with_the_broker_down_a_request_tries_it_once_and_leaves_the_rest_to_the_sweep(app, database_url):
+    """Redis refusing connections: the first relay fails at once (no reconnection
+    attempts), and the request's other tasks are not tried; all wait for the sweep."""
+    import secrets
+
+    from cfp import create_app
+
+    down = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url,
+                       "SECRET_KEY": secrets.token_hex(32),
+                       "CELERY": {"task_always_eager": False,
+                                  "broker_url": f"redis://127.0.0.1:{closed_port()}/0"}})
+    try:
+        assert down.extensions["celery"].conf.broker_transport_options["max_retries"] == 0
+        with down.app_context():
+            ids = [queue_task("reviews.recompute_ranking", n, 1).id for n in range(3)]
+            db.session.commit()
+    finally:
+        app.extensions["celery"].set_default()
+    rows = [db.session.get(QueuedTask, i, populate_existing=True) for i in ids]
+    assert [r.status for r in rows] == [TaskStatus.queued] * 3
+    assert "Connection refused" in rows[0].last_error
+    assert [r.last_error for r in rows[1:]] == [None, None]  # not tried: the broker was just down
+    assert sorted(t.id for t in tasks_to_relay(utcnow() + timedelta(minutes=1))) == ids
+
+
 def _evaluated(proposal) -> int:
     return db.session.scalar(sa.select(sa.func.count(EligibilityCheck.id)).where(
         EligibilityCheck.proposal_id == proposal.id, EligibilityCheck.rule_results.is_not(None)))
