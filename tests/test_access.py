@@ -98,12 +98,12 @@ ACCESS = [
     ("GET", "/calls/{draft_call}", None,
      public(404, **each(STAFF, 200), secretariat=200, admin=200)),
     ("GET", "/calls/new", None, only(*STAFF)),
-    ("POST", "/calls/new", {}, only(*STAFF)),  # staff: the empty form comes back
+    ("POST", "/calls/new", {}, only(*STAFF, ok=422)),  # staff: the empty form comes back, refused
     ("GET", "/calls/{call}/edit", None, members(403)),  # open: nobody edits it
     ("GET", "/calls/{draft_call}/edit", None,
      members(404, staff_cn=200, staff_be=403, secretariat=403, admin=403)),
     ("POST", "/calls/{draft_call}/edit", {},
-     members(404, staff_cn=200, staff_be=403, secretariat=403, admin=403)),
+     members(404, staff_cn=422, staff_be=403, secretariat=403, admin=403)),
     ("POST", "/calls/{draft_call}/approve", None,
      members(404, staff_be=302, staff_cn=403, secretariat=403, admin=403)),
     # Proposals: the applicants' own; staff of both sides, the secretariat, co-chairs and

@@ -23,6 +23,7 @@ from cfp.core.types import utcnow
 from cfp.core.urls import external_url
 from cfp.extensions import db
 from cfp.proposals.content import ProposalContent, apply_content, side_totals, snapshot
+from cfp.proposals.limits import over_limits
 from cfp.proposals.models import (
     PROPOSAL_TRANSITIONS,
     EligibilityCheck,
@@ -317,8 +318,7 @@ def missing_for_submission(proposal: Proposal) -> list[str]:
         missing.append(_("a title"))
     if not proposal.abstract.strip():
         missing.append(_("an abstract"))
-    elif len(proposal.abstract.split()) > proposal.call.abstract_word_limit:
-        missing.append(_("an abstract of at most %(n)s words", n=proposal.call.abstract_word_limit))
+    missing.extend(over_limits(proposal))  # the call's limits on each text, with the counts
     if proposal.priority_area_id is None:
         missing.append(_("a priority area"))
     if pre:

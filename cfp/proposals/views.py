@@ -39,6 +39,7 @@ from cfp.proposals.forms import (
     WithdrawForm,
 )
 from cfp.proposals.history import compare
+from cfp.proposals.limits import text_usage
 from cfp.proposals.models import (
     EligibilityCheck,
     PartnerInvitation,
@@ -133,7 +134,8 @@ def create(call_id: int):
             return redirect(url_for("proposals.show", proposal_id=proposal.id))
     zero = {"budget": 0, "mobility": 0, "total": 0, "itemised": True}
     return render_template("proposals/form.html", form=form, call=call, sides=sides, proposal=None,
-                           totals={a.id: zero for a in call.agencies})
+                           totals={a.id: zero for a in call.agencies},
+                           limits=text_usage(call, form.data)), 422 if form.is_submitted() else 200
 
 
 @bp.route("/<int:proposal_id>")
@@ -202,7 +204,8 @@ def edit(proposal_id: int):
                         v=proposal.version), "info")
             return redirect(url_for("proposals.show", proposal_id=proposal.id))
     return render_template("proposals/form.html", form=form, call=call, sides=sides,
-                           proposal=proposal, stale=stale, totals=side_totals(proposal))
+                           proposal=proposal, stale=stale, totals=side_totals(proposal),
+                           limits=text_usage(call, form.data)), 422 if form.is_submitted() else 200
 
 
 @bp.route("/<int:proposal_id>/confirm", methods=["POST"])
