@@ -141,6 +141,9 @@ ACCESS = [
     ("POST", "/proposals/{draft}/extension", {"until": "2099-01-01T12:00", "reason": "Illness"},
      only(*STAFF, ok=302)),
     ("POST", "/proposals/{submitted}/invite-full-stage", None, only(*STAFF, ok=403)),
+    # Declining a pre-proposal: staff of the call; a proposal past that stage is refused with the reason.
+    ("GET", "/proposals/{submitted}/decline", None, only(*STAFF)),
+    ("POST", "/proposals/{submitted}/decline", {"reason": "Outside the priority areas"}, only(*STAFF, ok=422)),
     ("POST", "/proposals/{submitted}/start-full", None, members(403, pi=302, **each(OUTSIDERS, 404))),
     # Documents: downloaded by those who may see the proposal; changed by a PI while draft.
     ("GET", "/proposals/{draft}/documents/file/{draft_doc}", None, members(404, pi=200)),

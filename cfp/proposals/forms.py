@@ -142,6 +142,13 @@ class WithdrawForm(FlaskForm):
     submit = SubmitField(_l("Withdraw"))
 
 
+class DeclinePreProposalForm(FlaskForm):
+    reason = TextAreaField(_l("Reason, sent to both PIs"), render_kw={"rows": 4},
+                           validators=[DataRequired(message=_l("Give the reason for declining the pre-proposal.")),
+                                       Length(max=2000)])
+    submit = SubmitField(_l("Decline the pre-proposal"))
+
+
 class JoinForm(FlaskForm):
     submit = SubmitField(_l("Join as PI"))
 

@@ -28,6 +28,7 @@ from cfp.proposals.editor import content_from_form, fill_rows, prepare_form
 from cfp.proposals.eligibility import review_rule, rule_label
 from cfp.proposals.forms import (
     ConfirmForm,
+    DeclinePreProposalForm,
     DeleteDocumentForm,
     DocumentForm,
     EligibilityForm,
@@ -54,6 +55,7 @@ from cfp.proposals.operations import (
     StaleProposal,
     confirm_proposal,
     decide_eligibility,
+    decline_pre_proposal,
     grant_extension,
     invite_to_full_stage,
     missing_for_submission,
@@ -487,6 +489,28 @@ def invite_full_stage(proposal_id: int):
     db.session.commit()
     flash(_("“%(title)s” is invited to the full stage; both PIs are told.", title=proposal.title), "success")
     return redirect(url_for("proposals.show", proposal_id=proposal.id))
+
+
+@bp.route("/<int:proposal_id>/decline", methods=["GET", "POST"])
+@role_required(Role.staff)
+def decline(proposal_id: int):
+    """Staff of the call decline a submitted pre-proposal, giving the PIs the reason."""
+    proposal = load_visible(Proposal, proposal_id)
+    if not proposal.is_staff(current_user):
+        abort(403)
+    form = DeclinePreProposalForm()
+    if form.validate_on_submit():
+        try:
+            decline_pre_proposal(current_user, proposal, form.reason.data)
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "danger")
+        else:
+            db.session.commit()
+            flash(_("“%(title)s” is declined; both PIs are told why.", title=proposal.title), "success")
+            return redirect(url_for("proposals.staff_index", call=proposal.call_id))
+    return render_template("proposals/decline.html", proposal=proposal, form=form), \
+        422 if form.is_submitted() else 200
 
 
 @bp.route("/<int:proposal_id>/start-full", methods=["POST"])
