@@ -100,12 +100,12 @@ ACCESS = [
     ("GET", "/calls/{draft_call}", None,
      public(404, **each(STAFF, 200), secretariat=200, admin=200)),
     ("GET", "/calls/new", None, only(*STAFF)),
-    ("POST", "/calls/new", {}, only(*STAFF)),  # staff: the empty form comes back
+    ("POST", "/calls/new", {}, only(*STAFF, ok=422)),  # staff: the empty form comes back, refused
     ("GET", "/calls/{call}/edit", None, members(403)),  # open: nobody edits it
     ("GET", "/calls/{draft_call}/edit", None,
      members(404, staff_cn=200, staff_be=403, secretariat=403, admin=403)),
     ("POST", "/calls/{draft_call}/edit", {},
-     members(404, staff_cn=200, staff_be=403, secretariat=403, admin=403)),
+     members(404, staff_cn=422, staff_be=403, secretariat=403, admin=403)),
     ("POST", "/calls/{draft_call}/approve", None,
      members(404, staff_be=302, staff_cn=403, secretariat=403, admin=403)),
     # Proposals: the applicants' own; staff of both sides, the secretariat, co-chairs and
@@ -143,6 +143,9 @@ ACCESS = [
     ("POST", "/proposals/{draft}/extension", {"until": "2099-01-01T12:00", "reason": "Illness"},
      only(*STAFF, ok=302)),
     ("POST", "/proposals/{submitted}/invite-full-stage", None, only(*STAFF, ok=403)),
+    # Declining a pre-proposal: staff of the call; a proposal past that stage is refused with the reason.
+    ("GET", "/proposals/{submitted}/decline", None, only(*STAFF)),
+    ("POST", "/proposals/{submitted}/decline", {"reason": "Outside the priority areas"}, only(*STAFF, ok=422)),
     ("POST", "/proposals/{submitted}/start-full", None, members(403, pi=302, **each(OUTSIDERS, 404))),
     # Documents: downloaded by those who may see the proposal; changed by a PI while draft.
     ("GET", "/proposals/{draft}/documents/file/{draft_doc}", None, members(404, pi=200)),

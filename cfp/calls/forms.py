@@ -15,7 +15,13 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
-from cfp.calls.models import Instrument, Stages
+from cfp.calls.models import (
+    ABSTRACT_WORDS_CEILING,
+    ABSTRACT_WORDS_DEFAULT,
+    TEXT_LIMITS,
+    Instrument,
+    Stages,
+)
 from cfp.core.forms import options
 from cfp.core.timezones import timezone_choices
 
@@ -63,6 +69,14 @@ class CriterionForm(Form):
     threshold = DecimalField(_l("Threshold"), places=1, validators=[Optional(), NumberRange(min=0)])
 
 
+def _text_limit_field(name: str, label) -> IntegerField:
+    limit = TEXT_LIMITS[name]
+    return IntegerField(label, validators=[Optional(), NumberRange(min=1, max=limit.ceiling)],
+                        description=_l("Checked when a proposal is submitted; drafts may hold more. "
+                                       "At most %(ceiling)s. Blank: %(default)s.",
+                                       ceiling=limit.ceiling, default=limit.default))
+
+
 class CallForm(FlaskForm):
     reference = StringField(_l("Reference"), validators=[DataRequired(), Length(max=40)],
                             description=_l("For example CN-BE-2021"))
@@ -82,6 +96,14 @@ class CallForm(FlaskForm):
     scale_step = DecimalField(_l("Score scale: step"), places=2, default=0.5, validators=[DataRequired(), NumberRange(min=0.01)])
     overall_threshold = DecimalField(_l("Overall threshold"), places=2, validators=[Optional(), NumberRange(min=0)])
     criteria = FieldList(FormField(CriterionForm), min_entries=4, max_entries=10)
+    # The proposal form: limits checked on submission (see TEXT_LIMITS).
+    abstract_word_limit = IntegerField(
+        _l("Abstract: most words"), validators=[Optional(), NumberRange(min=1, max=ABSTRACT_WORDS_CEILING)],
+        description=_l("Words are counted between spaces, on submission. Blank: %(n)s.", n=ABSTRACT_WORDS_DEFAULT))
+    limit_title = _text_limit_field("title", _l("Title: most characters"))
+    limit_acronym = _text_limit_field("acronym", _l("Acronym: most characters"))
+    limit_abstract = _text_limit_field("abstract", _l("Abstract: most characters"))
+    limit_keywords = _text_limit_field("keywords", _l("Keywords: most characters"))
     side_a = FormField(CallSideForm)
     side_b = FormField(CallSideForm)
     submit = SubmitField(_l("Save the call"))
@@ -97,6 +119,18 @@ class CallForm(FlaskForm):
         for entry in named:
             if not entry.form.weight.data:
                 raise ValidationError(_l("Every criterion needs a weight."))
+
+
+    def text_limits(self) -> dict[str, int]:
+        """The limits typed; a blank one is the default."""
+        return {name: getattr(self, f"limit_{name}").data for name in TEXT_LIMITS
+                if getattr(self, f"limit_{name}").data is not None}
+
+    def fill_limits(self, call) -> None:
+        self.abstract_word_limit.data = call.abstract_word_limit
+        for name, value in (call.text_limits or {}).items():
+            if name in TEXT_LIMITS:
+                getattr(self, f"limit_{name}").data = value
 
 
 class ApproveForm(FlaskForm):

@@ -1,6 +1,7 @@
 """Agencies (the two sides), their agreement and Joint Committee, and calls."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -121,6 +122,29 @@ labels(
 )
 
 
+@dataclass(frozen=True)
+class TextLimit:
+    """How many characters a proposal's free text may hold under a call: the call sets it,
+    from 1 up to `ceiling`, the size of the column that stores it (a call cannot allow
+    more than the database keeps); a call that sets nothing has `default`."""
+
+    label: object  # a lazy string
+    default: int
+    ceiling: int
+
+
+# The proposal's long free texts whose length each call sets (team members' names and
+# institutions keep their columns' sizes). Read by the call form, the editor and submission.
+TEXT_LIMITS: dict[str, TextLimit] = {
+    "title": TextLimit(_l("Title"), 300, 300),
+    "acronym": TextLimit(_l("Acronym"), 40, 40),
+    "abstract": TextLimit(_l("Abstract"), 20000, 20000),
+    "keywords": TextLimit(_l("Keywords"), 500, 500),
+}
+ABSTRACT_WORDS_DEFAULT = 300
+ABSTRACT_WORDS_CEILING = 5000
+
+
 class Call(IdMixin, TimestampMixin, db.Model):
     __tablename__ = "calls"
 
@@ -142,7 +166,9 @@ class Call(IdMixin, TimestampMixin, db.Model):
     full_closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     review_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     duration_months: Mapped[int] = mapped_column(default=24)
-    abstract_word_limit: Mapped[int] = mapped_column(default=300)
+    abstract_word_limit: Mapped[int] = mapped_column(default=ABSTRACT_WORDS_DEFAULT)
+    # {field: most characters} for the fields of TEXT_LIMITS; a field left out has its default.
+    text_limits: Mapped[dict | None] = mapped_column(sa.JSON)
     overall_threshold: Mapped[Decimal | None] = mapped_column(sa.Numeric(5, 2))
     # Review settings (issue 4): reminders N days before and after a review's due date;
     # whether a reviewer sees the other reviews of their side once theirs is submitted;
@@ -194,6 +220,10 @@ class Call(IdMixin, TimestampMixin, db.Model):
     def side(self, agency) -> CallSide | None:
         agency_id = getattr(agency, "id", agency)
         return next((s for s in self.sides if s.agency_id == agency_id), None)
+
+    def text_limit(self, name: str) -> int:
+        """The most characters the proposal's field `name` (of TEXT_LIMITS) may hold on submission."""
+        return (self.text_limits or {}).get(name) or TEXT_LIMITS[name].default
 
     def accepts_submissions(self, now: datetime | None = None) -> bool:
         now = now or utcnow()

@@ -9,7 +9,10 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from cfp.calls.models import (
+    ABSTRACT_WORDS_CEILING,
+    ABSTRACT_WORDS_DEFAULT,
     CALL_TRANSITIONS,
+    TEXT_LIMITS,
     Call,
     CallSide,
     CallState,
@@ -68,13 +71,33 @@ class CallTerms:
     scale_max: Decimal = Decimal(5)
     scale_step: Decimal = Decimal("0.5")
     overall_threshold: Decimal | None = None
+    abstract_word_limit: int = ABSTRACT_WORDS_DEFAULT
+    text_limits: dict[str, int] = field(default_factory=dict)  # {field of TEXT_LIMITS: most characters}
 
 
 def _snapshot(call: Call) -> dict:
     return {
         "reference": call.reference, "title": call.title, "state": call.state,
         "opens_at": call.opens_at, "closes_at": call.closes_at,
+        "abstract_word_limit": call.abstract_word_limit, "text_limits": call.text_limits,
     }
+
+
+def _check_limits(terms: CallTerms) -> dict[str, int]:
+    """The form's limits, each within what the database keeps. Stored text is never
+    touched: a proposal over a lowered limit is told so when it is submitted."""
+    if not 1 <= terms.abstract_word_limit <= ABSTRACT_WORDS_CEILING:
+        raise DomainError(_("The abstract's word limit must be between 1 and %(n)s.", n=ABSTRACT_WORDS_CEILING))
+    limits = {}
+    for name, value in terms.text_limits.items():
+        limit = TEXT_LIMITS.get(name)
+        if limit is None:
+            raise DomainError(_("A proposal has no text field %(name)s.", name=name))
+        if not 1 <= value <= limit.ceiling:
+            raise DomainError(_("%(field)s: a proposal keeps at most %(n)s characters.",
+                                field=limit.label, n=limit.ceiling))
+        limits[name] = value
+    return limits
 
 
 def _apply_terms(call: Call, terms: CallTerms) -> None:
@@ -106,6 +129,8 @@ def _apply_terms(call: Call, terms: CallTerms) -> None:
     call.review_due_at = terms.review_due_at
     call.duration_months = terms.duration_months
     call.overall_threshold = terms.overall_threshold
+    call.text_limits = _check_limits(terms)
+    call.abstract_word_limit = terms.abstract_word_limit
 
     areas = [a.strip() for a in terms.priority_areas if a.strip()]
     existing = {a.name: a for a in call.priority_areas}

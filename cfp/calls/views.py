@@ -9,7 +9,14 @@ from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
 from cfp.calls.forms import ApproveForm, CallForm
-from cfp.calls.models import Call, CallState, Instrument, JointCommittee, Stages
+from cfp.calls.models import (
+    ABSTRACT_WORDS_DEFAULT,
+    Call,
+    CallState,
+    Instrument,
+    JointCommittee,
+    Stages,
+)
 from cfp.calls.operations import (
     CallTerms,
     CriterionTerms,
@@ -101,6 +108,8 @@ def _terms_from_form(form: CallForm, committee: JointCommittee) -> CallTerms:
         priority_areas=form.priority_areas.data.splitlines(),
         criteria=criteria, sides=sides, scale_max=form.scale_max.data,
         scale_step=form.scale_step.data, overall_threshold=form.overall_threshold.data,
+        abstract_word_limit=form.abstract_word_limit.data or ABSTRACT_WORDS_DEFAULT,
+        text_limits=form.text_limits(),
     )
 
 
@@ -135,7 +144,8 @@ def create():
             db.session.commit()
             flash(_("The call %(ref)s is drafted; the other side must approve it.", ref=call.reference), "success")
             return redirect(url_for("calls.show", call_id=call.id))
-    return render_template("calls/form.html", form=form, sides=_label_sides(form, committee), call=None)
+    return render_template("calls/form.html", form=form, sides=_label_sides(form, committee),
+                           call=None), 422 if form.is_submitted() else 200
 
 
 @bp.route("/<int:call_id>/edit", methods=["GET", "POST"])
@@ -158,7 +168,8 @@ def edit(call_id: int):
             db.session.commit()
             flash(_("The call is saved."), "success")
             return redirect(url_for("calls.show", call_id=call.id))
-    return render_template("calls/form.html", form=form, sides=_label_sides(form, committee), call=call)
+    return render_template("calls/form.html", form=form, sides=_label_sides(form, committee),
+                           call=call), 422 if form.is_submitted() else 200
 
 
 def _fill_form(form: CallForm, call: Call) -> None:
@@ -178,6 +189,7 @@ def _fill_form(form: CallForm, call: Call) -> None:
     form.duration_months.data = call.duration_months
     form.priority_areas.data = "\n".join(a.name for a in call.priority_areas)
     form.overall_threshold.data = call.overall_threshold
+    form.fill_limits(call)
     if call.criteria:
         form.scale_max.data = call.criteria[0].scale_max
         form.scale_step.data = call.criteria[0].scale_step

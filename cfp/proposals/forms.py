@@ -18,6 +18,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
+from cfp.calls.models import TEXT_LIMITS
 from cfp.core.forms import options
 from cfp.proposals.vocabulary import BUDGET_CATEGORIES, CAREER_STAGES, MEMBER_ROLES
 
@@ -87,11 +88,14 @@ class ProposalForm(FlaskForm):
     """Drafts save without completeness checks; submission checks everything."""
 
     version = HiddenField()
-    title = StringField(_l("Title (English)"), validators=[DataRequired(), Length(max=300)])
-    acronym = StringField(_l("Acronym"), validators=[Optional(), Length(max=40)])
-    abstract = TextAreaField(_l("Abstract"), validators=[Optional(), Length(max=20000)],
+    # What the database keeps; each call sets a lower limit, checked on submission (limits.py).
+    title = StringField(_l("Title (English)"),
+                        validators=[DataRequired(), Length(max=TEXT_LIMITS["title"].ceiling)])
+    acronym = StringField(_l("Acronym"), validators=[Optional(), Length(max=TEXT_LIMITS["acronym"].ceiling)])
+    abstract = TextAreaField(_l("Abstract"), validators=[Optional(), Length(max=TEXT_LIMITS["abstract"].ceiling)],
                              render_kw={"rows": 8})
-    keywords = StringField(_l("Keywords (comma separated)"), validators=[Optional(), Length(max=500)])
+    keywords = StringField(_l("Keywords (comma separated)"),
+                           validators=[Optional(), Length(max=TEXT_LIMITS["keywords"].ceiling)])
     priority_area_id = SelectField(_l("Priority area"), coerce=int, validators=[Optional()])
     duration_months = IntegerField(_l("Duration (months)"), validators=[Optional(), NumberRange(min=1, max=120)])
     institution_a = StringField(validators=[Optional(), Length(max=300)])
@@ -136,6 +140,13 @@ class SubmitForm(FlaskForm):
 class WithdrawForm(FlaskForm):
     reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=2000)])
     submit = SubmitField(_l("Withdraw"))
+
+
+class DeclinePreProposalForm(FlaskForm):
+    reason = TextAreaField(_l("Reason, sent to both PIs"), render_kw={"rows": 4},
+                           validators=[DataRequired(message=_l("Give the reason for declining the pre-proposal.")),
+                                       Length(max=2000)])
+    submit = SubmitField(_l("Decline the pre-proposal"))
 
 
 class JoinForm(FlaskForm):

@@ -92,6 +92,8 @@ class Proposal(IdMixin, TimestampMixin, db.Model):
     # Two-stage calls: when the pre-proposal was submitted (the consortium is frozen from then on).
     pre_submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     withdrawn_reason: Mapped[str | None] = mapped_column(sa.Text)
+    # Two-stage calls: why staff declined the pre-proposal (it is then rejected).
+    decline_reason: Mapped[str | None] = mapped_column(sa.Text)
     # An individual extension of the call's closing instant, granted by staff.
     deadline_extended_to: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
@@ -172,6 +174,19 @@ class Proposal(IdMixin, TimestampMixin, db.Model):
     def can_invite_to_full_stage(self, user) -> bool:
         return (self.state == P.pre_proposal and self.pre_submitted_at is not None
                 and self.is_staff(user))
+
+    def can_decline_pre_proposal(self, user) -> bool:
+        """Staff of the call's sides decide on a submitted pre-proposal: invite or decline."""
+        return self.can_invite_to_full_stage(user)
+
+    @property
+    def pre_proposal_declined(self) -> bool:
+        return self.state == P.rejected and self.decline_reason is not None
+
+    @property
+    def state_label(self) -> str:
+        """The state as the applicants read it: a declined pre-proposal says so."""
+        return str(_l("pre-proposal declined") if self.pre_proposal_declined else self.state.label)
 
     def can_withdraw(self, user) -> bool:
         return self.is_applicant(user) and self.state not in FINAL_STATES

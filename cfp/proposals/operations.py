@@ -23,6 +23,7 @@ from cfp.core.types import utcnow
 from cfp.core.urls import external_url
 from cfp.extensions import db
 from cfp.proposals.content import ProposalContent, apply_content, side_totals, snapshot
+from cfp.proposals.limits import over_limits
 from cfp.proposals.models import (
     PROPOSAL_TRANSITIONS,
     EligibilityCheck,
@@ -295,6 +296,30 @@ def invite_to_full_stage(actor, proposal: Proposal) -> Proposal:
     return proposal
 
 
+def decline_pre_proposal(actor, proposal: Proposal, reason: str) -> Proposal:
+    """Staff decline a submitted pre-proposal with a reason (pre-proposal → rejected);
+    both PIs are emailed the reason. The proposal is then read-only for good."""
+    if not proposal.is_staff(actor):
+        raise NotAllowed(_("Only staff of the call's agencies may decline a pre-proposal."))
+    if proposal.state == ProposalState.pre_proposal and proposal.pre_submitted_at is None:
+        raise DomainError(_("This pre-proposal is not submitted yet: there is nothing to decide on."))
+    if not proposal.can_decline_pre_proposal(actor):
+        raise DomainError(_("This proposal is no longer a pre-proposal waiting for a decision (it is %(state)s).",
+                            state=proposal.state_label))
+    if not reason.strip():
+        raise DomainError(_("Give the reason for declining the pre-proposal."))
+    before = _move(proposal, ProposalState.rejected)
+    proposal.decline_reason = reason.strip()
+    for side in proposal.sides:
+        if side.pi is not None:
+            queue_email(to=side.pi, template="pre_proposal_declined", key=f"pre-declined-{proposal.id}-{side.agency_id}",
+                        context={"proposal": proposal, "reason": proposal.decline_reason,
+                                 "link": external_url("proposals.show", proposal_id=proposal.id)})
+    log_action(actor, "proposal.decline_pre_proposal", proposal, before={"state": before},
+               after={"state": proposal.state, "reason": proposal.decline_reason})
+    return proposal
+
+
 def start_full_proposal(actor, proposal: Proposal) -> Proposal:
     """A PI opens the full stage (invited → draft); both confirm the full version later."""
     if proposal.pi_side(actor) is None:
@@ -317,8 +342,7 @@ def missing_for_submission(proposal: Proposal) -> list[str]:
         missing.append(_("a title"))
     if not proposal.abstract.strip():
         missing.append(_("an abstract"))
-    elif len(proposal.abstract.split()) > proposal.call.abstract_word_limit:
-        missing.append(_("an abstract of at most %(n)s words", n=proposal.call.abstract_word_limit))
+    missing.extend(over_limits(proposal))  # the call's limits on each text, with the counts
     if proposal.priority_area_id is None:
         missing.append(_("a priority area"))
     if pre:

@@ -22,6 +22,7 @@ MILESTONES = {
     "proposal.join": _l("Partner PI joined"),
     "proposal.submit_pre_proposal": _l("Pre-proposal submitted"),
     "proposal.invite_full_stage": _l("Invited to the full stage"),
+    "proposal.decline_pre_proposal": _l("Pre-proposal declined"),
     "proposal.start_full_stage": _l("Full proposal started"),
     "proposal.extend_deadline": _l("Individual deadline extension granted"),
     "proposal.submit": _l("Submitted"),

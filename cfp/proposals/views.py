@@ -28,6 +28,7 @@ from cfp.proposals.editor import content_from_form, fill_rows, prepare_form
 from cfp.proposals.eligibility import review_rule, rule_label
 from cfp.proposals.forms import (
     ConfirmForm,
+    DeclinePreProposalForm,
     DeleteDocumentForm,
     DocumentForm,
     EligibilityForm,
@@ -39,6 +40,7 @@ from cfp.proposals.forms import (
     WithdrawForm,
 )
 from cfp.proposals.history import compare
+from cfp.proposals.limits import text_usage
 from cfp.proposals.models import (
     EligibilityCheck,
     PartnerInvitation,
@@ -53,6 +55,7 @@ from cfp.proposals.operations import (
     StaleProposal,
     confirm_proposal,
     decide_eligibility,
+    decline_pre_proposal,
     grant_extension,
     invite_to_full_stage,
     missing_for_submission,
@@ -133,7 +136,8 @@ def create(call_id: int):
             return redirect(url_for("proposals.show", proposal_id=proposal.id))
     zero = {"budget": 0, "mobility": 0, "total": 0, "itemised": True}
     return render_template("proposals/form.html", form=form, call=call, sides=sides, proposal=None,
-                           totals={a.id: zero for a in call.agencies})
+                           totals={a.id: zero for a in call.agencies},
+                           limits=text_usage(call, form.data)), 422 if form.is_submitted() else 200
 
 
 @bp.route("/<int:proposal_id>")
@@ -202,7 +206,8 @@ def edit(proposal_id: int):
                         v=proposal.version), "info")
             return redirect(url_for("proposals.show", proposal_id=proposal.id))
     return render_template("proposals/form.html", form=form, call=call, sides=sides,
-                           proposal=proposal, stale=stale, totals=side_totals(proposal))
+                           proposal=proposal, stale=stale, totals=side_totals(proposal),
+                           limits=text_usage(call, form.data)), 422 if form.is_submitted() else 200
 
 
 @bp.route("/<int:proposal_id>/confirm", methods=["POST"])
@@ -484,6 +489,28 @@ def invite_full_stage(proposal_id: int):
     db.session.commit()
     flash(_("“%(title)s” is invited to the full stage; both PIs are told.", title=proposal.title), "success")
     return redirect(url_for("proposals.show", proposal_id=proposal.id))
+
+
+@bp.route("/<int:proposal_id>/decline", methods=["GET", "POST"])
+@role_required(Role.staff)
+def decline(proposal_id: int):
+    """Staff of the call decline a submitted pre-proposal, giving the PIs the reason."""
+    proposal = load_visible(Proposal, proposal_id)
+    if not proposal.is_staff(current_user):
+        abort(403)
+    form = DeclinePreProposalForm()
+    if form.validate_on_submit():
+        try:
+            decline_pre_proposal(current_user, proposal, form.reason.data)
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "danger")
+        else:
+            db.session.commit()
+            flash(_("“%(title)s” is declined; both PIs are told why.", title=proposal.title), "success")
+            return redirect(url_for("proposals.staff_index", call=proposal.call_id))
+    return render_template("proposals/decline.html", proposal=proposal, form=form), \
+        422 if form.is_submitted() else 200
 
 
 @bp.route("/<int:proposal_id>/start-full", methods=["POST"])

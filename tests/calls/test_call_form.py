@@ -19,7 +19,7 @@ def test_an_invalid_call_keeps_what_was_typed_and_shows_the_error(client):
     data["title"] = "A title worth keeping"
     response = client.post("/calls/new", data=data)
     page = response.data.decode()
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert "The call must close after it opens." in page
     assert 'value="A title worth keeping"' in page
     assert db.session.scalar(sa.select(sa.func.count(Call.id))) == 0

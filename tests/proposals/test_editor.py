@@ -82,7 +82,7 @@ def test_a_trip_row_half_filled_is_shown_with_its_errors_and_keeps_what_was_type
     f.login(client, pi_cn)
     response = client.post(f"/proposals/{proposal.id}/edit",
                            data=editor_data(proposal, cn, be, **{"trips-1-days": ""}))
-    assert response.status_code == 200
+    assert response.status_code == 422
     page = response.data.decode()
     assert "Needed for a trip." in page and "Anne Dupont" in page
     db.session.refresh(proposal)

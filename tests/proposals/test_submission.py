@@ -99,7 +99,7 @@ def test_a_stale_save_is_refused_and_keeps_what_the_user_typed(ready, client):
     response = client.post(f"/proposals/{proposal.id}/edit",
                            data={**form, "version": "1", "abstract": "My own abstract, typed at length."})
     page = response.data.decode()
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert "Your partner saved this proposal" in page
     assert "My own abstract, typed at length." in page  # the user's text is kept
     assert "Partner&#39;s abstract." in page  # and what changed is shown

@@ -72,7 +72,7 @@ def test_a_new_value_outside_the_vocabulary_is_refused(draft, client):
     data = form_data(page, "proposal-editor")
     data["members-0-career_stage"] = "astronaut"
     response = client.post(f"/proposals/{proposal.id}/edit", data=data)
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert "Not a valid choice" in response.data.decode()
     db.session.refresh(proposal)
     assert proposal.members[0].career_stage == "phd student"
