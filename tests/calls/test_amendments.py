@@ -15,12 +15,12 @@ from cfp.calls.amendments import (
     side_key,
     withdraw_call_amendment,
 )
-from cfp.calls.models import AmendmentState, CallState
+from cfp.calls.models import AmendmentState, CallAmendment, CallState
 from cfp.core.audit import AuditEntry
 from cfp.core.errors import DomainError, NotAllowed
 from cfp.core.outbox import OutboxMessage
 from cfp.core.roles import Role
-from cfp.core.timezones import format_instant
+from cfp.core.timezones import format_instant, to_zone
 from cfp.core.types import utcnow
 from cfp.extensions import db
 from cfp.proposals.models import ProposalState
@@ -181,3 +181,56 @@ def test_applicants_with_unfinished_proposals_get_one_email_each_and_the_others_
     _tell_the_applicants(amendment)
     assert db.session.scalar(sa.select(sa.func.count(OutboxMessage.id))
                              .filter_by(template="call_amended")) == 2
+
+
+def test_staff_propose_from_the_call_page_and_the_other_side_approves_there(scene, client):
+    call, staff_cn, staff_be, cn, be = scene
+    pi = f.user(Role.researcher, agency=cn)
+    f.proposal(call, pi, title="Draft")
+    db.session.commit()
+    f.login(client, staff_cn)
+    page = client.get(f"/calls/{call.id}").data.decode()
+    assert f"/calls/{call.id}/amendments/new" in page
+    form = client.get(f"/calls/{call.id}/amendments/new").data.decode()
+    assert call.title in form  # prefilled with the call as it stands
+    tz = staff_cn.effective_timezone
+    typed = {"timezone": tz, "closes_at": to_zone(call.closes_at, tz).strftime("%Y-%m-%dT%H:%M"),
+             "title": call.title, "description": call.description,
+             "side_a-required_documents": "", "side_a-eligibility_rules": "",
+             "side_b-required_documents": "CV\r\nLetter of the host institution",
+             "side_b-eligibility_rules": "", "reason": ""}
+    refused = client.post(f"/calls/{call.id}/amendments/new", data=typed)
+    assert refused.status_code == 422  # no reason: the form comes back with what was typed
+    assert "Letter of the host institution" in refused.data.decode()
+    nothing = client.post(f"/calls/{call.id}/amendments/new", data={**typed, "side_b-required_documents": "",
+                                                                    "reason": "No change"})
+    assert nothing.status_code == 422 and "Nothing changes" in nothing.data.decode()
+    assert client.post(f"/calls/{call.id}/amendments/new",
+                       data={**typed, "reason": "WBI asks for a host letter"}).status_code == 302
+    amendment = db.session.scalar(sa.select(CallAmendment))
+    assert list(amendment.changes) == [side_key(be.id, "required_documents")]  # the instant did not change
+    page = client.get(f"/calls/{call.id}").data.decode()
+    assert "Amendment 1" in page and "Letter of the host institution" in page and "WBI asks for a host letter" in page
+    assert f"/amendments/{amendment.id}/withdraw" in page and f"/amendments/{amendment.id}/approve" not in page
+    client.post("/logout")
+
+    f.login(client, staff_be)
+    page = client.get(f"/calls/{call.id}").data.decode()
+    assert f"/amendments/{amendment.id}/approve" in page and f"/amendments/{amendment.id}/reject" in page
+    assert client.post(f"/calls/{call.id}/amendments/{amendment.id}/reject", data={"reason": ""}).status_code == 422
+    assert client.post(f"/calls/{call.id}/amendments/{amendment.id}/approve").status_code == 302
+    page = client.get(f"/calls/{call.id}").data.decode()
+    assert "Amended once; version 1" in page and "made version 1" in page
+    assert db.session.scalar(sa.select(sa.func.count(OutboxMessage.id)).filter_by(template="call_amended")) == 1
+
+
+def test_a_rejected_amendment_shows_its_reason_to_everyone(scene, client):
+    call, staff_cn, staff_be, _cn, _be = scene
+    amendment = propose_call_amendment(staff_cn, call, {"closes_at": _later(call)}, "More time")
+    db.session.commit()
+    f.login(client, staff_be)
+    assert client.post(f"/calls/{call.id}/amendments/{amendment.id}/reject",
+                       data={"reason": "Our panel meets on the 3rd"}).status_code == 302
+    client.post("/logout")
+    page = client.get(f"/calls/{call.id}").data.decode()  # anonymous: the call is public
+    assert "Our panel meets on the 3rd" in page and "Amended" not in page
