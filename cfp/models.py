@@ -4,6 +4,7 @@ from cfp.calls.models import (  # noqa: F401
     Agency,
     Agreement,
     Call,
+    CallAmendment,
     CallSide,
     JointCommittee,
     PriorityArea,

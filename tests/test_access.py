@@ -14,14 +14,17 @@ import contextlib
 import re
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from cfp import create_app
+from cfp.calls.amendments import propose_call_amendment
 from cfp.calls.models import CallState
 from cfp.core.audit import AuditEntry
 from cfp.core.roles import Role
+from cfp.core.types import utcnow
 from cfp.extensions import db
 from cfp.proposals.models import EligibilityCheck, PartnerInvitation, ProposalState
 from cfp.reviews.models import AssignmentState
@@ -108,6 +111,18 @@ ACCESS = [
      members(404, staff_cn=422, staff_be=403, secretariat=403, admin=403)),
     ("POST", "/calls/{draft_call}/approve", None,
      members(404, staff_be=302, staff_cn=403, secretariat=403, admin=403)),
+    # Amendments of an approved or open call: staff of either side propose one at a time;
+    # the other side approves or rejects it, the proposing side may withdraw it.
+    ("GET", "/calls/{call}/amendments/new", None, only(*STAFF)),
+    ("POST", "/calls/{call}/amendments/new", {}, only(*STAFF, ok=422)),  # the form comes back
+    ("GET", "/calls/{draft_call}/amendments/new", None, members(404, **each(STAFF, 403), secretariat=403,
+                                                                admin=403)),
+    ("GET", "/calls/{upcoming_call}/amendments/new", None, members(403)),  # one is pending
+    ("POST", "/calls/{upcoming_call}/amendments/{amendment}/approve", None, only("staff_be", ok=302)),
+    ("POST", "/calls/{upcoming_call}/amendments/{amendment}/reject", {"reason": "Too late"},
+     only("staff_be", ok=302)),
+    ("POST", "/calls/{upcoming_call}/amendments/{amendment}/withdraw", None, only("staff_cn", ok=302)),
+    ("POST", "/calls/{call}/amendments/{amendment}/approve", None, members(404)),  # not that call's
     # Proposals: the applicants' own; staff of both sides, the secretariat, co-chairs and
     # admins once submitted; reviewers only through their assignment.
     ("GET", "/proposals/mine", None, only(*RESEARCHERS)),
@@ -365,6 +380,10 @@ def scene(app) -> Scene:
     call = f.call(committee)
     draft_call = f.call(committee, state=CallState.draft)
     draft_call.side(be).approved_at = None
+    upcoming_call = f.call(committee, state=CallState.approved, opens_at=utcnow() + timedelta(days=5),
+                           closes_at=utcnow() + timedelta(days=40))
+    amendment = propose_call_amendment(users["staff_cn"], upcoming_call,
+                                       {"closes_at": upcoming_call.closes_at + timedelta(days=7)}, "More time")
     draft = f.proposal(call, pi, title="Unsubmitted draft", amounts=("1000", "100"))
     submitted = f.proposal(call, pi, partner, state=ProposalState.submitted, title="Submitted one")
     in_review = f.proposal(call, pi, partner, state=ProposalState.in_review, title="Under review")
@@ -394,6 +413,7 @@ def scene(app) -> Scene:
     message_to_other = f.outbox_message(users["researcher"], subject="Somebody else's receipt")
     ids = {
         "cn": cn.id, "be": be.id, "call": call.id, "draft_call": draft_call.id,
+        "upcoming_call": upcoming_call.id, "amendment": amendment.id,
         "area": call.priority_areas[0].id,
         "excellence": call.criteria[0].id, "impact": call.criteria[1].id,
         "draft": draft.id, "submitted": submitted.id, "in_review": in_review.id,
@@ -501,6 +521,7 @@ ROUTE_VALUES = {
     "meeting_id": "{meeting}", "decision_id": "{decision}", "message_id": "{message_to_pi}",
     "project_id": "{project}", "list_id": "{project_list}", "entry_id": "{entry}",
     "token": "{token}", "rest": "decisions/{decision}/approve", "filename": "cfp.css",
+    "amendment_id": "{amendment}",
 }
 
 

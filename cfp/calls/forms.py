@@ -135,3 +135,30 @@ class CallForm(FlaskForm):
 
 class ApproveForm(FlaskForm):
     submit = SubmitField(_l("Approve for my side"))
+
+
+class AmendmentSideForm(Form):
+    required_documents = TextAreaField(_l("Required documents (one per line)"), validators=[Optional(), Length(max=2000)])
+    eligibility_rules = TextAreaField(_l("Eligibility rules"), validators=[Optional(), Length(max=5000)])
+
+
+class AmendmentForm(FlaskForm):
+    """New values for an approved or open call, prefilled with the current ones: only
+    what is changed is proposed."""
+
+    timezone = SelectField(_l("Time zone of the dates below"), choices=timezone_choices)
+    closes_at = DateTimeLocalField(_l("Closes"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
+    full_closes_at = DateTimeLocalField(_l("Full proposals close (two-stage calls)"), format="%Y-%m-%dT%H:%M",
+                                        validators=[Optional()])
+    review_due_at = DateTimeLocalField(_l("Reviews due"), format="%Y-%m-%dT%H:%M", validators=[Optional()])
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=300)])
+    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=20000)])
+    side_a = FormField(AmendmentSideForm)
+    side_b = FormField(AmendmentSideForm)
+    reason = TextAreaField(_l("Why the call is amended"), validators=[DataRequired(), Length(max=2000)],
+                           description=_l("Shown on the call's page and in the email to applicants."))
+    submit = SubmitField(_l("Propose the amendment to the other side"))
+
+
+class RejectAmendmentForm(FlaskForm):
+    reason = TextAreaField(_l("Why your side rejects it"), validators=[DataRequired(), Length(max=2000)])

@@ -102,6 +102,9 @@ CALL_TRANSITIONS: dict[CallState, set[CallState]] = {
 }
 
 
+AMENDABLE_STATES = (CallState.approved, CallState.open)
+
+
 class Instrument(StateEnum):
     joint_research = "joint_research"
     mobility = "mobility"
@@ -180,6 +183,8 @@ class Call(IdMixin, TimestampMixin, db.Model):
     normalise_review_scores: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     # Numbering of submitted proposals (CN-BE-2021-017); bumped under a row lock.
     submitted_count: Mapped[int] = mapped_column(default=0)
+    # How many amendments both sides applied since the call was approved (issue 10).
+    version: Mapped[int] = mapped_column(default=0, server_default="0")
     drafted_by_agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"))
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
 
@@ -195,6 +200,9 @@ class Call(IdMixin, TimestampMixin, db.Model):
     )
     criteria: Mapped[list[ReviewCriterion]] = relationship(
         back_populates="call", cascade="all, delete-orphan", order_by="ReviewCriterion.position"
+    )
+    amendments: Mapped[list[CallAmendment]] = relationship(
+        back_populates="call", cascade="all, delete-orphan", order_by="CallAmendment.version"
     )
 
     # (full_closes_at > closes_at is checked by the call's operations: adding a CHECK to
@@ -256,6 +264,15 @@ class Call(IdMixin, TimestampMixin, db.Model):
         return any(
             user.has_role(Role.staff, s.agency_id) and s.approved_at is None for s in self.sides
         )
+
+    def can_propose_amendment(self, user) -> bool:
+        """Staff of either side, while the call is approved or open, one amendment at a time."""
+        return (user.is_authenticated and self.state in AMENDABLE_STATES and self.is_staff(user)
+                and self.pending_amendment is None)
+
+    @property
+    def pending_amendment(self) -> CallAmendment | None:
+        return next((a for a in self.amendments if a.state == AmendmentState.proposed), None)
 
     @property
     def total_weight(self) -> Decimal:
@@ -359,3 +376,80 @@ class ReviewCriterion(IdMixin, db.Model):
             return False
         steps = (score - self.scale_min) / self.scale_step
         return steps == steps.to_integral_value()
+
+
+class AmendmentState(StateEnum):
+    proposed = "proposed"
+    approved = "approved"
+    rejected = "rejected"
+    withdrawn = "withdrawn"
+
+
+labels(
+    {
+        AmendmentState.proposed: _l("waiting for the other side"),
+        AmendmentState.approved: _l("approved by both sides and applied"),
+        AmendmentState.rejected: _l("rejected"),
+        AmendmentState.withdrawn: _l("withdrawn"),
+    }
+)
+
+AMENDMENT_TRANSITIONS: dict[AmendmentState, set[AmendmentState]] = {
+    AmendmentState.proposed: {AmendmentState.approved, AmendmentState.rejected, AmendmentState.withdrawn},
+    AmendmentState.approved: set(),
+    AmendmentState.rejected: set(),
+    AmendmentState.withdrawn: set(),
+}
+
+
+class CallAmendment(IdMixin, db.Model):
+    """A change to an approved or open call, proposed by one side's staff and applied
+    only once the other side's staff approve it. `changes` holds, for each changed
+    field, its value before and the value proposed: {"closes_at": [old, new], ...};
+    instants as ISO 8601 in UTC, a side's field under "side.<agency id>.<field>"."""
+
+    __tablename__ = "call_amendments"
+
+    call_id: Mapped[int] = mapped_column(sa.ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int]  # 1, 2, … per call, in the order proposed
+    proposed_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    proposed_by_agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"))
+    proposed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    reason: Mapped[str] = mapped_column(sa.Text)
+    changes: Mapped[dict] = mapped_column(sa.JSON)
+    state: Mapped[AmendmentState] = mapped_column(enum_column(AmendmentState), default=AmendmentState.proposed)
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rejection_reason: Mapped[str | None] = mapped_column(sa.Text)
+    # The call's version this amendment made, once applied.
+    applied_version: Mapped[int | None]
+
+    call: Mapped[Call] = relationship(back_populates="amendments")
+    proposed_by = relationship("User", foreign_keys=[proposed_by_id])
+    proposed_by_agency: Mapped[Agency] = relationship(foreign_keys=[proposed_by_agency_id])
+    decided_by = relationship("User", foreign_keys=[decided_by_id])
+
+    __table_args__ = (sa.UniqueConstraint("call_id", "version"),)
+
+    def __repr__(self) -> str:
+        return f"<CallAmendment {self.call_id} #{self.version}>"
+
+    def can_view(self, user) -> bool:
+        return self.call.can_view(user)
+
+    def _other_side_staff(self, user) -> bool:
+        return user.is_authenticated and user.id != self.proposed_by_id and any(
+            user.has_role(Role.staff, a) for a in self.call.agencies if a.id != self.proposed_by_agency_id)
+
+    def can_approve(self, user) -> bool:
+        """Staff of the side that did not propose it (never the proposer)."""
+        return (self.state == AmendmentState.proposed and self.call.state in AMENDABLE_STATES
+                and self._other_side_staff(user))
+
+    def can_reject(self, user) -> bool:
+        return self.state == AmendmentState.proposed and self._other_side_staff(user)
+
+    def can_withdraw(self, user) -> bool:
+        """Staff of the side that proposed it."""
+        return (self.state == AmendmentState.proposed and user.is_authenticated
+                and user.has_role(Role.staff, self.proposed_by_agency_id))

@@ -8,10 +8,19 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
-from cfp.calls.forms import ApproveForm, CallForm
+from cfp.calls.amendments import (
+    approve_call_amendment,
+    change_rows,
+    propose_call_amendment,
+    reject_call_amendment,
+    side_key,
+    withdraw_call_amendment,
+)
+from cfp.calls.forms import AmendmentForm, ApproveForm, CallForm, RejectAmendmentForm
 from cfp.calls.models import (
     ABSTRACT_WORDS_DEFAULT,
     Call,
+    CallAmendment,
     CallState,
     Instrument,
     JointCommittee,
@@ -68,11 +77,15 @@ def index():
 
 @bp.route("/<int:call_id>")
 def show(call_id: int):
-    call = _load_call(call_id)
+    return _render_show(_load_call(call_id))
+
+
+def _render_show(call: Call, reject_form: RejectAmendmentForm | None = None):
     from cfp.proposals.eligibility import rule_text
 
     return render_template("calls/show.html", call=call, approve_form=ApproveForm(),
-                           eligibility_rule_text=rule_text)
+                           eligibility_rule_text=rule_text, amendment_rows=change_rows,
+                           reject_form=reject_form or RejectAmendmentForm(formdata=None))
 
 
 def _terms_from_form(form: CallForm, committee: JointCommittee) -> CallTerms:
@@ -231,3 +244,129 @@ def approve(call_id: int):
         else:
             flash(_("Both sides approved the call; it is now “%(state)s”.", state=call.state.label), "success")
     return redirect(url_for("calls.show", call_id=call.id))
+
+
+# Amendments of an approved or open call (issue 10).
+
+def _local(instant, tz):
+    return to_zone(instant, tz).replace(tzinfo=None, second=0, microsecond=0) if instant else None
+
+
+def _lines(text: str | None) -> str:
+    return (text or "").replace("\r\n", "\n").strip()
+
+
+def _fill_amendment_form(form: AmendmentForm, call: Call) -> None:
+    tz = current_user.effective_timezone
+    form.timezone.data = tz
+    for name in ("closes_at", "full_closes_at", "review_due_at"):
+        getattr(form, name).data = _local(getattr(call, name), tz)
+    form.title.data = call.title
+    form.description.data = call.description
+    for agency, sub in zip(call.agencies, (form.side_a, form.side_b)):
+        side = call.side(agency)
+        sub.form.required_documents.data = "\n".join(side.required_documents or [])
+        sub.form.eligibility_rules.data = side.eligibility_rules
+
+
+def _amendment_changes(form: AmendmentForm, call: Call) -> dict:
+    """What the form changes: an instant whose minute differs from the call's, a text
+    that differs beyond its line endings; the rest is left out."""
+    tz = form.timezone.data
+    changes = {}
+    for name in ("closes_at", "full_closes_at", "review_due_at"):
+        typed = getattr(form, name).data
+        if typed != _local(getattr(call, name), tz):
+            changes[name] = local_to_utc(typed, tz) if typed else None
+    for name in ("title", "description"):
+        if _lines(getattr(form, name).data) != _lines(getattr(call, name)):
+            changes[name] = _lines(getattr(form, name).data)
+    for agency, sub in zip(call.agencies, (form.side_a, form.side_b)):
+        side = call.side(agency)
+        documents = [d.strip() for d in _lines(sub.form.required_documents.data).split("\n") if d.strip()]
+        if documents != (side.required_documents or []):
+            changes[side_key(agency.id, "required_documents")] = documents
+        if _lines(sub.form.eligibility_rules.data) != _lines(side.eligibility_rules):
+            changes[side_key(agency.id, "eligibility_rules")] = _lines(sub.form.eligibility_rules.data)
+    return changes
+
+
+@bp.route("/<int:call_id>/amendments/new", methods=["GET", "POST"])
+@login_required
+def propose_amendment(call_id: int):
+    call = _load_call(call_id)
+    if not call.can_propose_amendment(current_user):
+        abort(403)
+    form = AmendmentForm()
+    if not form.is_submitted():
+        _fill_amendment_form(form, call)
+    elif form.validate():
+        try:
+            amendment = propose_call_amendment(current_user, call, _amendment_changes(form, call), form.reason.data)
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "danger")
+        else:
+            db.session.commit()
+            flash(_("Amendment %(n)s is proposed; the call changes once the other side approves it.",
+                    n=amendment.version), "success")
+            return redirect(url_for("calls.show", call_id=call.id, _anchor="amendments"))
+    return render_template("calls/amendment_form.html", call=call, form=form,
+                           sides=list(zip(call.agencies, (form.side_a, form.side_b)))), \
+        422 if form.is_submitted() else 200
+
+
+def _load_amendment(call_id: int, amendment_id: int) -> CallAmendment:
+    call = _load_call(call_id)
+    amendment = db.get_or_404(CallAmendment, amendment_id)
+    if amendment.call_id != call.id:
+        abort(404)
+    return amendment
+
+
+@bp.route("/<int:call_id>/amendments/<int:amendment_id>/approve", methods=["POST"])
+@login_required
+def approve_amendment(call_id: int, amendment_id: int):
+    amendment = _load_amendment(call_id, amendment_id)
+    if not amendment.can_approve(current_user):
+        abort(403)
+    try:
+        approve_call_amendment(current_user, amendment)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+        return _render_show(amendment.call), 422
+    db.session.commit()
+    flash(_("Amendment %(n)s is applied: the call is now at version %(v)s, and the applicants with "
+            "unsubmitted proposals are told by email.", n=amendment.version, v=amendment.call.version), "success")
+    return redirect(url_for("calls.show", call_id=call_id, _anchor="amendments"))
+
+
+@bp.route("/<int:call_id>/amendments/<int:amendment_id>/reject", methods=["POST"])
+@login_required
+def reject_amendment(call_id: int, amendment_id: int):
+    amendment = _load_amendment(call_id, amendment_id)
+    if not amendment.can_reject(current_user):
+        abort(403)
+    form = RejectAmendmentForm()
+    try:
+        reject_call_amendment(current_user, amendment, form.reason.data or "")
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+        return _render_show(amendment.call, reject_form=form), 422
+    db.session.commit()
+    flash(_("Amendment %(n)s is rejected; the call stays as it was.", n=amendment.version), "success")
+    return redirect(url_for("calls.show", call_id=call_id, _anchor="amendments"))
+
+
+@bp.route("/<int:call_id>/amendments/<int:amendment_id>/withdraw", methods=["POST"])
+@login_required
+def withdraw_amendment(call_id: int, amendment_id: int):
+    amendment = _load_amendment(call_id, amendment_id)
+    if not amendment.can_withdraw(current_user):
+        abort(403)
+    withdraw_call_amendment(current_user, amendment)
+    db.session.commit()
+    flash(_("Amendment %(n)s is withdrawn.", n=amendment.version), "success")
+    return redirect(url_for("calls.show", call_id=call_id, _anchor="amendments"))

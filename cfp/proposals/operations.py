@@ -37,6 +37,9 @@ from cfp.proposals.models import (
 from cfp.proposals.vocabulary import BUDGET_CATEGORIES
 
 INVITATION_DAYS = 14
+# The call's stages in which a proposal whose own deadline is later than the call's
+# (an individual extension, a full stage) may still be submitted.
+LATE_SUBMISSION_STATES = (CallState.open, CallState.closed, CallState.in_review)
 WHAT = "The proposal"
 
 
@@ -417,7 +420,9 @@ def submit_proposal(actor, proposal: Proposal, now: datetime | None = None) -> P
     closes_at = proposal.closes_at  # the call's (or its full stage's) closing instant, or an extension
     extended = closes_at > call.closes_at
     if extended:
-        accepts = call.state in (CallState.open, CallState.closed) and call.opens_at <= now < closes_at
+        # An extension (or a full stage) outlives the call's closing: it stays usable while
+        # the call is closed and in review, until it expires; the proposal then joins the review.
+        accepts = call.state in LATE_SUBMISSION_STATES and call.opens_at <= now < closes_at
     else:
         accepts = call.accepts_submissions(now)
     if not accepts:

@@ -418,7 +418,8 @@ def _staff_calls():
     from cfp.calls.models import CallState
 
     calls = db.session.scalars(
-        sa.select(Call).where(Call.state.in_([CallState.open, CallState.closed])).order_by(Call.closes_at.desc())
+        sa.select(Call).where(Call.state.in_([CallState.open, CallState.closed, CallState.in_review]))
+        .order_by(Call.closes_at.desc())
     ).all()
     return [c for c in calls if c.is_staff(current_user)]
 
@@ -426,8 +427,8 @@ def _staff_calls():
 @bp.route("/extensions")
 @role_required(Role.staff)
 def extensions():
-    """Unsubmitted proposals of the open and just-closed calls of the staff member's
-    agency, so that an individual extension can be granted to one of them."""
+    """Unsubmitted proposals of the open, closed and in-review calls of the staff member's
+    agency, so that an individual extension can be granted to (or read on) one of them."""
     calls = _staff_calls()
     proposals = db.session.scalars(
         sa.select(Proposal).where(Proposal.call_id.in_([c.id for c in calls]),
