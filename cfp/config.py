@@ -100,6 +100,10 @@ def load_config(instance_path: str) -> dict:
         "LANGUAGES": ["en", "fr", "zh"],
         "BOOTSTRAP_SERVE_LOCAL": True,
         "WTF_CSRF_ENABLED": _bool(env.get("CFP_CSRF_ENABLED"), True),
+        # How long the work a worker took is trusted to be in hand: past it, the worker is
+        # taken for dead and the work is handed out again (cfp/core/tasks.py, outbox.py).
+        "TASK_LEASE_SECONDS": _positive_int("CFP_TASK_LEASE_SECONDS", 15 * 60),
+        "MAIL_CLAIM_LEASE_SECONDS": _positive_int("CFP_MAIL_CLAIM_LEASE_SECONDS", 3 * 60),
         "SESSION_IDLE_MINUTES": idle_minutes,
         "SESSION_MAX_HOURS": max_hours,
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=max_hours),  # also the signature's max age

@@ -27,7 +27,7 @@ from cfp.extensions import db
 logger = logging.getLogger(__name__)
 HEADER = "cfp_task_id"
 FIRST_RELAY_GRACE = timedelta(seconds=30)  # the after-commit relay's turn
-LEASE = timedelta(minutes=15)  # a task relayed this long ago and not done is relayed again
+LEASE = timedelta(minutes=15)  # a task relayed this long ago and not done is relayed again (default)
 
 
 class TaskStatus(StateEnum):
@@ -111,6 +111,12 @@ def mark_done(task_id: int) -> None:
     db.session.commit()
 
 
+def task_lease() -> timedelta:
+    """The lease of a relayed task (CFP_TASK_LEASE_SECONDS, 15 minutes by default)."""
+    seconds = current_app.config.get("TASK_LEASE_SECONDS")
+    return timedelta(seconds=seconds) if seconds else LEASE
+
+
 def tasks_to_relay(now: datetime | None = None) -> list[QueuedTask]:
     """Rows the broker never took (their after-commit relay had its turn), and rows
     relayed longer than the lease ago whose task is not done."""
@@ -118,7 +124,7 @@ def tasks_to_relay(now: datetime | None = None) -> list[QueuedTask]:
     return list(db.session.scalars(sa.select(QueuedTask).where(
         QueuedTask.status == TaskStatus.queued,
         sa.or_(sa.and_(QueuedTask.relayed_at.is_(None), QueuedTask.created_at < now - FIRST_RELAY_GRACE),
-               QueuedTask.relayed_at < now - LEASE))
+               QueuedTask.relayed_at < now - task_lease()))
         .order_by(QueuedTask.id)))
 
 
