@@ -62,7 +62,11 @@ def load_config(instance_path: str) -> dict:
     redis_url = env.get("CFP_REDIS_URL", "")
     broker_dir = instance / "broker"
     if redis_url:
-        broker = {"broker_url": redis_url}
+        # A request relays its tasks after commit: with Redis down it must fail at once
+        # (one connection attempt, a second to connect) and leave the rows to the sweep,
+        # rather than wait through kombu's retries (about 6 s per task by default).
+        broker = {"broker_url": redis_url, "broker_transport_options": {"max_retries": 0},
+                  "broker_connection_timeout": 1}
     else:
         # Embedded mode: kombu's filesystem transport needs no server.
         broker = {

@@ -116,3 +116,49 @@ def test_the_leases_default_to_15_and_3_minutes_and_can_be_set_shorter(app, monk
     monkeypatch.setitem(app.config, "TASK_LEASE_SECONDS", 5)
     assert task_lease() == timedelta(seconds=5)
     assert [t.id for t in tasks_to_relay(utcnow())] == [row.id]
+
+
+@pytest.mark.real_commits  # the web app commits on a connection of its own
+def test_with_redis_down_a_production_relay_tries_the_broker_once_and_leaves_the_row_queued(
+        app, database_url, monkeypatch):
+    """A request must not wait on a broker that is down: the relay after commit makes one
+    connection attempt (kombu's default retries held each submission ~6 s per task)."""
+    import secrets
+    import socket
+    import threading
+
+    from cfp import create_app
+
+    attempts = []
+    listener = socket.socket()  # answers the connection, then hangs up: Redis is broken
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+
+    def refuse():
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return
+            attempts.append(1)
+            connection.close()
+
+    threading.Thread(target=refuse, daemon=True).start()
+    monkeypatch.setenv("CFP_REDIS_URL", f"redis://127.0.0.1:{listener.getsockname()[1]}/0")
+    web = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url,
+                      "SECRET_KEY": secrets.token_hex(32)})  # the broker settings of production
+    try:
+        with web.app_context():
+            row_id = queue_task("tasks.relay").id
+            db.session.commit()
+            db.session.remove()
+    finally:
+        listener.close()
+        web.extensions["celery"].close()
+        with web.app_context():
+            db.engine.dispose()
+        app.extensions["celery"].set_current()
+        app.extensions["celery"].set_default()
+    row = db.session.get(QueuedTask, row_id)
+    assert row.status == TaskStatus.queued and row.relays == 0 and "Error" in row.last_error
+    assert len(attempts) == 1
