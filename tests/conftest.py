@@ -148,3 +148,4 @@ def client(app):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "real_commits: the test commits for real (a worker process reads the data)")
+    config.addinivalue_line("markers", "multihost: web and worker hosts in network namespaces; PostgreSQL only")

@@ -85,9 +85,13 @@ reports=$(mktemp -d "${TMPDIR:-/tmp}/cfp-tests.XXXXXX")
 trap 'rm -rf "$reports"' EXIT
 
 status=0
+# The multi-host test (tests/workers/test_multihost.py) runs in the PostgreSQL run only:
+# several hosts cannot share one SQLite file, so the SQLite run deselects it.
 for db in postgresql sqlite; do
     say "pytest against $db"
-    CFP_TEST_DB=$db "$PY" -m pytest --junitxml="$reports/$db.xml" "$@" </dev/null || status=1
+    select=()
+    [[ $db == sqlite ]] && select=(-m "not multihost")
+    CFP_TEST_DB=$db "$PY" -m pytest --junitxml="$reports/$db.xml" "${select[@]}" "$@" </dev/null || status=1
 done
 
 # 5. One line for both runs. A run that wrote no report (pytest could not even

@@ -160,6 +160,7 @@ class Inbox:
         self.messages: list[email.message.Message] = []
         self.lock = threading.Lock()
         self.hold_peer: str | None = None
+        self.held_id: str | None = None  # the Message-ID of the message held
         self.holding = threading.Event()
         self.released: asyncio.Event | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -170,6 +171,7 @@ class Inbox:
     async def handle_DATA(self, server, session, envelope):
         if self.hold_peer is not None and session.peer[0] == self.hold_peer:
             self.hold_peer = None
+            self.held_id = email.message_from_bytes(envelope.content, policy=email.policy.default)["Message-ID"]
             self.loop, self.released = asyncio.get_running_loop(), asyncio.Event()
             self.holding.set()
             await self.released.wait()
@@ -240,6 +242,7 @@ class Forwarder:
         asyncio.run_coroutine_threadsafe(shut(), self.loop).result(10)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(10)
+        self.loop.close()
 
 
 class Browser:
@@ -313,6 +316,20 @@ def work_left() -> dict:
                                       .where(OutboxMessage.status != MessageStatus.sent)),
     }
     return {kind: n for kind, n in left.items() if n}
+
+
+def held_message(inbox: Inbox, mail_from: str):
+    """The outbox row of the message the SMTP server held."""
+    import sqlalchemy as sa
+
+    from cfp.core.outbox import OutboxMessage, message_id_for
+    from cfp.extensions import db
+
+    db.session.rollback()
+    rows = [m for m in db.session.scalars(sa.select(OutboxMessage))
+            if message_id_for(m.idempotency_key, mail_from) == inbox.held_id]
+    assert len(rows) == 1, inbox.held_id
+    return rows[0]
 
 
 def assert_done_once(proposal_ids: list[int], inbox: Inbox, mail_from: str) -> None:

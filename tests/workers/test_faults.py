@@ -18,7 +18,7 @@ import pytest
 import sqlalchemy as sa
 
 from cfp import create_app
-from cfp.core.outbox import MessageStatus, OutboxMessage
+from cfp.core.outbox import MessageStatus
 from cfp.core.tasks import FIRST_RELAY_GRACE, QueuedTask, TaskStatus, relay_due
 from cfp.core.types import utcnow
 from cfp.extensions import db
@@ -29,6 +29,7 @@ from tests.workers.hosts import (
     app_env,
     assert_done_once,
     free_port,
+    held_message,
     prepared_proposals,
     smtp_server,
     start_worker,
@@ -162,10 +163,8 @@ def test_a_worker_killed_mid_delivery_has_its_claim_taken_up_after_the_lease_and
 
         first.kill()  # kill -9, holding its claim
         inbox.release()
-        db.session.rollback()
-        held = db.session.scalars(sa.select(OutboxMessage)
-                                  .where(OutboxMessage.status == MessageStatus.sending)).one()
-        assert held.attempts == 1
+        held = held_message(inbox, MAIL_FROM)
+        assert held.status == MessageStatus.sending and held.attempts == 1  # the dead worker's claim
 
         second = start_worker("second", worker_env(app, database_url, broker, smtp_port, tmp_path / "w2"),
                               tmp_path / "second.log")
@@ -173,8 +172,8 @@ def test_a_worker_killed_mid_delivery_has_its_claim_taken_up_after_the_lease_and
         sweep_until_done(web.extensions["celery"], first, second)
 
         assert_done_once([pid for pid, _ in proposals], inbox, MAIL_FROM)
-        held = db.session.get(OutboxMessage, held.id, populate_existing=True)
-        assert held.attempts == 2  # the dead worker's attempt, then the second worker's
+        held = held_message(inbox, MAIL_FROM)
+        assert held.status == MessageStatus.sent and held.attempts == 2  # the dead worker's attempt, then the second worker's
         sent = first.succeeded("mail.deliver_email") + second.succeeded("mail.deliver_email")
         assert sent.count("'sent'") == 2 * len(proposals)  # any other run found it sent: skipped
     finally:
