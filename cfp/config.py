@@ -62,7 +62,11 @@ def load_config(instance_path: str) -> dict:
     redis_url = env.get("CFP_REDIS_URL", "")
     broker_dir = instance / "broker"
     if redis_url:
-        broker = {"broker_url": redis_url}
+        # A request relays its tasks after commit: with Redis down it must fail at once
+        # (one connection attempt, a second to connect) and leave the rows to the sweep,
+        # rather than wait through kombu's retries (about 6 s per task by default).
+        broker = {"broker_url": redis_url, "broker_transport_options": {"max_retries": 0},
+                  "broker_connection_timeout": 1}
     else:
         # Embedded mode: kombu's filesystem transport needs no server.
         broker = {
@@ -100,6 +104,10 @@ def load_config(instance_path: str) -> dict:
         "LANGUAGES": ["en", "fr", "zh"],
         "BOOTSTRAP_SERVE_LOCAL": True,
         "WTF_CSRF_ENABLED": _bool(env.get("CFP_CSRF_ENABLED"), True),
+        # How long the work a worker took is trusted to be in hand: past it, the worker is
+        # taken for dead and the work is handed out again (cfp/core/tasks.py, outbox.py).
+        "TASK_LEASE_SECONDS": _positive_int("CFP_TASK_LEASE_SECONDS", 15 * 60),
+        "MAIL_CLAIM_LEASE_SECONDS": _positive_int("CFP_MAIL_CLAIM_LEASE_SECONDS", 3 * 60),
         "SESSION_IDLE_MINUTES": idle_minutes,
         "SESSION_MAX_HOURS": max_hours,
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=max_hours),  # also the signature's max age

@@ -59,6 +59,12 @@ logger = logging.getLogger(__name__)
 CLAIM_LEASE = timedelta(minutes=3)  # a claim older than this was a worker that died (SMTP times out in 30 s)
 
 
+def claim_lease() -> timedelta:
+    """The lease of a claim (CFP_MAIL_CLAIM_LEASE_SECONDS, 3 minutes by default)."""
+    seconds = current_app.config.get("MAIL_CLAIM_LEASE_SECONDS")
+    return timedelta(seconds=seconds) if seconds else CLAIM_LEASE
+
+
 class OutboxMessage(IdMixin, db.Model):
     __tablename__ = "outbox_messages"
 
@@ -253,7 +259,7 @@ def messages_to_requeue(now: datetime | None = None) -> list[int]:
     stale_claims = db.session.scalars(
         sa.select(OutboxMessage).where(
             OutboxMessage.status == MessageStatus.sending,
-            OutboxMessage.claimed_at < now - CLAIM_LEASE,
+            OutboxMessage.claimed_at < now - claim_lease(),
         )
     ).all()
     for message in stale_claims:

@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 HEADER = "cfp_task_id"
 REQUEST_HEADER = "cfp_request_id"  # the web request that queued the task, for the logs
 FIRST_RELAY_GRACE = timedelta(seconds=30)  # the after-commit relay's turn
-LEASE = timedelta(minutes=15)  # a task relayed this long ago and not done is relayed again
+LEASE = timedelta(minutes=15)  # a task relayed this long ago and not done is relayed again (default)
 # After a relay fails, this process leaves the next ones to the sweep for a while:
 # during an outage a request does not try the broker for each task it queued.
 BROKER_DOWN_PAUSE = 5.0  # seconds
@@ -126,6 +126,12 @@ def mark_done(task_id: int) -> None:
     db.session.commit()
 
 
+def task_lease() -> timedelta:
+    """The lease of a relayed task (CFP_TASK_LEASE_SECONDS, 15 minutes by default)."""
+    seconds = current_app.config.get("TASK_LEASE_SECONDS")
+    return timedelta(seconds=seconds) if seconds else LEASE
+
+
 def tasks_to_relay(now: datetime | None = None) -> list[QueuedTask]:
     """Rows the broker never took (their after-commit relay had its turn), and rows
     relayed longer than the lease ago whose task is not done."""
@@ -133,7 +139,7 @@ def tasks_to_relay(now: datetime | None = None) -> list[QueuedTask]:
     return list(db.session.scalars(sa.select(QueuedTask).where(
         QueuedTask.status == TaskStatus.queued,
         sa.or_(sa.and_(QueuedTask.relayed_at.is_(None), QueuedTask.created_at < now - FIRST_RELAY_GRACE),
-               QueuedTask.relayed_at < now - LEASE))
+               QueuedTask.relayed_at < now - task_lease()))
         .order_by(QueuedTask.id)))
 
 

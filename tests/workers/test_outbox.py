@@ -300,3 +300,14 @@ def test_held_message_waits_for_release_and_is_sent_once(deliveries):
     db.session.commit()
     assert deliveries == [(message.id, "sent")]
     assert fresh(message).attempts == 1
+
+
+def test_a_shorter_claim_lease_hands_a_dead_workers_claim_out_sooner(app, monkeypatch):
+    pi = f.user()
+    claim = outbox_row(pi, status=MessageStatus.sending, created_ago=timedelta(minutes=2),
+                       claimed_ago=timedelta(seconds=10), attempts=1)
+    db.session.commit()
+    assert claim.id not in messages_to_requeue()  # 3 minutes by default
+    db.session.rollback()
+    monkeypatch.setitem(app.config, "MAIL_CLAIM_LEASE_SECONDS", 5)
+    assert claim.id in messages_to_requeue()

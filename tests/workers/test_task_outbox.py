@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from cfp.core.tasks import LEASE, QueuedTask, TaskStatus, queue_task, relay_due, tasks_to_relay
@@ -59,7 +60,10 @@ def test_with_the_broker_down_the_row_waits_and_the_sweep_relays_it_once_it_is_b
             row_id = queue_task("proposals.evaluate_eligibility_rules", proposal.id).id
             db.session.commit()  # the relay fails: logged, the commit stands
     finally:
-        app.extensions["celery"].set_default()  # create_app made the new app's Celery the default
+        # create_app made the new app's Celery the default and the current one: undo both,
+        # or tests run after this one send their tasks to the closed port.
+        app.extensions["celery"].set_current()
+        app.extensions["celery"].set_default()
     row = db.session.get(QueuedTask, row_id, populate_existing=True)
     assert row.status == TaskStatus.queued and row.relays == 0 and "Error" in row.last_error
     assert _evaluated(proposal) == 0  # the rules have not run
@@ -109,3 +113,77 @@ def test_a_task_relayed_but_not_done_within_its_lease_is_relayed_again():
     db.session.commit()
     assert [t.id for t in tasks_to_relay(utcnow())] == []  # its worker may still be at it
     assert [t.id for t in tasks_to_relay(utcnow() + LEASE)] == [row.id]
+
+
+def test_the_leases_default_to_15_and_3_minutes_and_can_be_set_shorter(app, monkeypatch):
+    """A test or an installation with quick tasks can take up a dead worker's work sooner
+    (CFP_TASK_LEASE_SECONDS, CFP_MAIL_CLAIM_LEASE_SECONDS); the defaults stay."""
+    from cfp.config import ConfigurationError, load_config
+    from cfp.core.outbox import CLAIM_LEASE, claim_lease
+    from cfp.core.tasks import task_lease
+
+    config = load_config(app.instance_path)
+    assert (config["TASK_LEASE_SECONDS"], config["MAIL_CLAIM_LEASE_SECONDS"]) == (900, 180)
+    assert (task_lease(), claim_lease()) == (LEASE, CLAIM_LEASE)
+    monkeypatch.setenv("CFP_TASK_LEASE_SECONDS", "5")
+    monkeypatch.setenv("CFP_MAIL_CLAIM_LEASE_SECONDS", "4")
+    config = load_config(app.instance_path)
+    assert (config["TASK_LEASE_SECONDS"], config["MAIL_CLAIM_LEASE_SECONDS"]) == (5, 4)
+    monkeypatch.setenv("CFP_TASK_LEASE_SECONDS", "0")
+    with pytest.raises(ConfigurationError, match="CFP_TASK_LEASE_SECONDS"):
+        load_config(app.instance_path)
+
+    row = QueuedTask(name="reviews.recompute_ranking", args=[1, 2], relays=1,
+                     created_at=utcnow() - timedelta(hours=1), relayed_at=utcnow() - timedelta(seconds=10))
+    db.session.add(row)
+    db.session.commit()
+    assert [t.id for t in tasks_to_relay(utcnow())] == []
+    monkeypatch.setitem(app.config, "TASK_LEASE_SECONDS", 5)
+    assert task_lease() == timedelta(seconds=5)
+    assert [t.id for t in tasks_to_relay(utcnow())] == [row.id]
+
+
+@pytest.mark.real_commits  # the web app commits on a connection of its own
+def test_with_redis_down_a_production_relay_tries_the_broker_once_and_leaves_the_row_queued(
+        app, database_url, monkeypatch):
+    """A request must not wait on a broker that is down: the relay after commit makes one
+    connection attempt (kombu's default retries held each submission ~6 s per task)."""
+    import secrets
+    import socket
+    import threading
+
+    from cfp import create_app
+
+    attempts = []
+    listener = socket.socket()  # answers the connection, then hangs up: Redis is broken
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+
+    def refuse():
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return
+            attempts.append(1)
+            connection.close()
+
+    threading.Thread(target=refuse, daemon=True).start()
+    monkeypatch.setenv("CFP_REDIS_URL", f"redis://127.0.0.1:{listener.getsockname()[1]}/0")
+    web = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url,
+                      "SECRET_KEY": secrets.token_hex(32)})  # the broker settings of production
+    try:
+        with web.app_context():
+            row_id = queue_task("tasks.relay").id
+            db.session.commit()
+            db.session.remove()
+    finally:
+        listener.close()
+        web.extensions["celery"].close()
+        with web.app_context():
+            db.engine.dispose()
+        app.extensions["celery"].set_current()
+        app.extensions["celery"].set_default()
+    row = db.session.get(QueuedTask, row_id)
+    assert row.status == TaskStatus.queued and row.relays == 0 and "Error" in row.last_error
+    assert len(attempts) == 1
