@@ -100,6 +100,10 @@ def load_config(instance_path: str) -> dict:
         "LANGUAGES": ["en", "fr", "zh"],
         "BOOTSTRAP_SERVE_LOCAL": True,
         "WTF_CSRF_ENABLED": _bool(env.get("CFP_CSRF_ENABLED"), True),
+        # Rows per page of every list (cfp/core/listing.py); `?per_page=` may ask for
+        # fewer or more, up to MAX_PAGE_SIZE.
+        "PAGE_SIZE": _positive_int("CFP_PAGE_SIZE", 50),
+        "MAX_PAGE_SIZE": _positive_int("CFP_MAX_PAGE_SIZE", 200),
         "SESSION_IDLE_MINUTES": idle_minutes,
         "SESSION_MAX_HOURS": max_hours,
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=max_hours),  # also the signature's max age
