@@ -203,12 +203,12 @@ def _typed(value, key):
     return python_type(value)
 
 
-def page_url(page: Page | None = None, **changes) -> str:
+def page_url(listing: Page | None = None, /, **changes) -> str:
     """This page's URL with `changes` to its query string, every other argument kept
-    (filters), the cursor of this page's list dropped (a new one is in `changes`)."""
+    (filters), the cursor of `listing` dropped (a new one is in `changes`)."""
     args = request.args.to_dict(flat=False)
-    if page is not None:
-        for name in CURSOR_ARGS if page.keyset else (page.param,):
+    if listing is not None:
+        for name in CURSOR_ARGS if listing.keyset else (listing.param,):
             args.pop(name, None)
     args.update({k: v for k, v in changes.items() if v is not None})
     return url_for(request.endpoint, **(request.view_args or {}), **args)
