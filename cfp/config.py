@@ -108,6 +108,10 @@ def load_config(instance_path: str) -> dict:
         # taken for dead and the work is handed out again (cfp/core/tasks.py, outbox.py).
         "TASK_LEASE_SECONDS": _positive_int("CFP_TASK_LEASE_SECONDS", 15 * 60),
         "MAIL_CLAIM_LEASE_SECONDS": _positive_int("CFP_MAIL_CLAIM_LEASE_SECONDS", 3 * 60),
+        # Rows per page of every list (cfp/core/listing.py); `?per_page=` may ask for
+        # fewer or more, up to MAX_PAGE_SIZE.
+        "PAGE_SIZE": _positive_int("CFP_PAGE_SIZE", 50),
+        "MAX_PAGE_SIZE": _positive_int("CFP_MAX_PAGE_SIZE", 200),
         "SESSION_IDLE_MINUTES": idle_minutes,
         "SESSION_MAX_HOURS": max_hours,
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=max_hours),  # also the signature's max age

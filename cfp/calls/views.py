@@ -35,6 +35,7 @@ from cfp.calls.operations import (
     update_call,
 )
 from cfp.core.errors import DomainError
+from cfp.core.listing import offset_page
 from cfp.core.loading import load_visible
 from cfp.core.roles import Role, role_required
 from cfp.core.timezones import local_to_utc, to_zone
@@ -65,14 +66,15 @@ def index():
     )
     if not can_see_drafts:
         query = query.where(Call.state.in_(PUBLIC_STATES))
-    calls = db.session.scalars(query.options(selectinload(Call.sides))).all()
+    # Numbered pages, newest first; each page's calls grouped by where they stand.
+    calls = offset_page(query.order_by(Call.id).options(selectinload(Call.sides)))
     groups = {
         "open": [c for c in calls if c.state == CallState.open],
         "upcoming": [c for c in calls if c.state == CallState.approved],
         "drafts": [c for c in calls if c.state == CallState.draft],
         "past": [c for c in calls if c.state not in (CallState.open, CallState.approved, CallState.draft)],
     }
-    return render_template("calls/index.html", groups=groups)
+    return render_template("calls/index.html", groups=groups, page=calls)
 
 
 @bp.route("/<int:call_id>")

@@ -23,7 +23,7 @@ class AuditEntry(IdMixin, db.Model):
     __tablename__ = "audit_entries"
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
-    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
     action: Mapped[str] = mapped_column(sa.String(80))
     object_type: Mapped[str] = mapped_column(sa.String(60))
     object_id: Mapped[int | None] = mapped_column(sa.Integer)

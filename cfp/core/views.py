@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 
 from cfp.core.audit import AuditEntry, audit_rows
 from cfp.core.jobs import Job
+from cfp.core.listing import keyset_page
 from cfp.core.loading import load_visible
 from cfp.core.outbox import MessageStatus, OutboxMessage, retry_message, visible_messages
 from cfp.core.params import whole_number
@@ -18,7 +19,6 @@ from cfp.extensions import db
 
 bp = Blueprint("core", __name__)
 
-PAGE_SIZE = 50
 # Messages carrying a link that works for whoever holds it: only their recipient reads them.
 PRIVATE_TEMPLATES = {"verify_email", "reset_password", "reviewer_pool_invitation",
                      "partner_invitation"}
@@ -39,11 +39,11 @@ def outbox():
     address: whoever registers an address does not get what was sent to it); the
     secretariat's, also those about the committee's calls; an admin's, all. Filtered by
     status (failed ones with their error, to send again)."""
-    query = visible_messages(current_user).order_by(OutboxMessage.id.desc())
+    query = visible_messages(current_user)
     status = request.args.get("status", "")
     if status in {s.value for s in MessageStatus}:
         query = query.where(OutboxMessage.status == MessageStatus(status))
-    page = db.paginate(query, per_page=PAGE_SIZE, error_out=False)
+    page = keyset_page(query, [OutboxMessage.id], descending=True)  # newest first
     see_all = current_user.is_admin or current_user.is_secretariat
     return render_template("core/outbox.html", page=page, see_all=see_all, status=status,
                            statuses=list(MessageStatus))
@@ -77,7 +77,7 @@ def retry(message_id: int):
 def audit():
     """The log, newest first, filtered by object, actor, action (its beginning) and dates."""
     filters = {key: request.args.get(key, "").strip() for key in ("type", "action", "since", "until")}
-    query = sa.select(AuditEntry).order_by(AuditEntry.id.desc())
+    query = sa.select(AuditEntry)
     object_id = request.args.get("id", type=whole_number)
     actor_id = request.args.get("actor", type=whole_number)
     if filters["type"]:
@@ -93,9 +93,8 @@ def audit():
         query = query.where(AuditEntry.created_at >= since)
     if until:
         query = query.where(AuditEntry.created_at < until + timedelta(days=1))
-    page = db.paginate(
-        query.options(sa.orm.joinedload(AuditEntry.actor)), per_page=PAGE_SIZE, error_out=False
-    )
+    page = keyset_page(query.options(sa.orm.joinedload(AuditEntry.actor)), [AuditEntry.id],
+                       descending=True)  # newest first
     return render_template("core/audit.html", page=page, rows=audit_rows(page.items),
                            filters=filters, object_id=object_id, actor_id=actor_id)
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import selectinload
 from cfp.calls.models import JointCommittee
 from cfp.core.errors import DomainError
 from cfp.core.forms import options
+from cfp.core.listing import offset_page
 from cfp.core.loading import load_visible
 from cfp.core.roles import Role, role_required
 from cfp.extensions import db
@@ -90,13 +91,15 @@ def index():
             db.session.commit()
             flash(_("The %(title)s is created.", title=meeting.title), "success")
             return redirect(url_for("meetings.meeting", meeting_id=meeting.id))
-    items = db.session.scalars(sa.select(Meeting).filter_by(committee_id=committee.id)
-                               .order_by(Meeting.number.desc())).all()
+    items = offset_page(sa.select(Meeting).filter_by(committee_id=committee.id)
+                        .order_by(Meeting.number.desc(), Meeting.id))
     if not form.is_submitted():
-        form.number.data = (items[0].number + 1) if items else 1
-    written = db.session.scalars(sa.select(Decision).where(
+        last = db.session.scalar(sa.select(sa.func.max(Meeting.number)).filter_by(committee_id=committee.id))
+        form.number.data = (last or 0) + 1
+    written = offset_page(sa.select(Decision).where(
         Decision.committee_id == committee.id, Decision.written_procedure.is_(True))
-        .options(selectinload(Decision.reported_at_meeting)).order_by(Decision.id.desc())).all()
+        .options(selectinload(Decision.reported_at_meeting)).order_by(Decision.id.desc()),
+        param="written_page")
     return render_template("meetings/meetings.html", committee=committee, meetings=items, form=form,
                            written=written, written_form=WrittenDecisionForm())
 

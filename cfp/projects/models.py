@@ -45,8 +45,8 @@ class Project(IdMixin, TimestampMixin, db.Model):
 
     proposal_id: Mapped[int] = mapped_column(sa.ForeignKey("proposals.id"), unique=True)
     code: Mapped[str] = mapped_column(sa.String(60), unique=True)  # S5-CN-BE-2021-03
-    decision_id: Mapped[int] = mapped_column(sa.ForeignKey("decisions.id"))
-    project_list_id: Mapped[int] = mapped_column(sa.ForeignKey("project_lists.id"))
+    decision_id: Mapped[int] = mapped_column(sa.ForeignKey("decisions.id"), index=True)
+    project_list_id: Mapped[int] = mapped_column(sa.ForeignKey("project_lists.id"), index=True)
     start_date: Mapped[date | None]
     end_date: Mapped[date | None]
     status: Mapped[ProjectStatus] = mapped_column(

@@ -10,11 +10,13 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
+from cfp.calls.models import Agency
 from cfp.core.forms import options
+from cfp.core.listing import offset_page
 from cfp.core.loading import load_visible
 from cfp.core.roles import Role, role_required
 from cfp.extensions import db
-from cfp.meetings.models import Decision, DecisionState
+from cfp.meetings.models import Decision, DecisionState, Meeting
 from cfp.projects.forms import (
     ProjectStatusForm,
     ReportForm,
@@ -22,6 +24,7 @@ from cfp.projects.forms import (
 )
 from cfp.projects.models import (
     Project,
+    ProjectAllocation,
     ProjectStatus,
     ReportKind,
     ReportState,
@@ -49,16 +52,18 @@ def project(project_id: int):
 @bp.route("/adopted")
 def adopted_projects():
     """Public: per meeting, the projects its decisions adopted."""
-    projects = db.session.scalars(sa.select(Project).join(Decision, Project.decision_id == Decision.id)
-                                  .where(Decision.state.in_([DecisionState.adopted, DecisionState.superseded]))
-                                  .options(selectinload(Project.decision).selectinload(Decision.meeting),
-                                           selectinload(Project.proposal).selectinload(Proposal.sides))
-                                  .order_by(Project.code)).all()
+    projects = offset_page(  # newest meeting first; a page's projects grouped by their meeting
+        sa.select(Project).join(Decision, Project.decision_id == Decision.id)
+        .outerjoin(Meeting, Meeting.id == Decision.meeting_id)
+        .where(Decision.state.in_([DecisionState.adopted, DecisionState.superseded]))
+        .options(selectinload(Project.decision).selectinload(Decision.meeting),
+                 selectinload(Project.proposal).selectinload(Proposal.sides))
+        .order_by(Meeting.number.desc().nulls_last(), Project.code, Project.id))
     groups: dict = {}
     for pr in projects:
         groups.setdefault(pr.decision.meeting, []).append(pr)
     ordered = sorted(groups.items(), key=lambda kv: -(kv[0].number if kv[0] else 0))
-    return render_template("projects/adopted_projects.html", groups=ordered)
+    return render_template("projects/adopted_projects.html", groups=ordered, page=projects)
 
 
 @bp.route("/dashboard")
@@ -66,9 +71,9 @@ def adopted_projects():
 def dashboard():
     from cfp.core.types import utcnow
 
-    projects = db.session.scalars(sa.select(Project).options(
-        selectinload(Project.allocations), selectinload(Project.reports),
-        selectinload(Project.project_list).selectinload(ProjectList.call)).order_by(Project.code)).all()
+    projects = offset_page(sa.select(Project).options(
+        selectinload(Project.reports),
+        selectinload(Project.project_list).selectinload(ProjectList.call)).order_by(Project.code, Project.id))
     today = utcnow().date()
     calls: dict = {}
     for pr in projects:
@@ -76,10 +81,20 @@ def dashboard():
         due = [r for r in pr.reports if r.state == ReportState.due]
         row["projects"].append({"project": pr, "due": due,
                                 "overdue": [r for r in due if r.due_on and r.due_on < today]})
-        for a in pr.allocations:
-            key = (a.agency, a.year, a.currency)
-            row["totals"][key] = row["totals"].get(key, Decimal(0)) + a.amount
-    return render_template("projects/dashboard.html", calls=calls)
+    # Each call's totals are over all its projects, not the page's: summed by the database.
+    call_ids = [call.id for call in calls]
+    agencies = {a.id: a for a in db.session.scalars(sa.select(Agency))} if call_ids else {}
+    for call_id, agency_id, year, currency, total in db.session.execute(
+            sa.select(ProjectList.call_id, ProjectAllocation.agency_id, ProjectAllocation.year,
+                      ProjectAllocation.currency, sa.func.sum(ProjectAllocation.amount))
+            .join(Project, Project.id == ProjectAllocation.project_id)
+            .join(ProjectList, ProjectList.id == Project.project_list_id)
+            .where(ProjectList.call_id.in_(call_ids))
+            .group_by(ProjectList.call_id, ProjectAllocation.agency_id, ProjectAllocation.year,
+                      ProjectAllocation.currency)) if call_ids else ():
+        call = next(c for c in calls if c.id == call_id)
+        calls[call]["totals"][(agencies[agency_id], year, currency)] = Decimal(str(total))
+    return render_template("projects/dashboard.html", calls=calls, page=projects)
 
 
 def _is_pi(project: Project) -> bool:

@@ -76,6 +76,8 @@ class Proposal(IdMixin, TimestampMixin, db.Model):
 
     call_id: Mapped[int] = mapped_column(sa.ForeignKey("calls.id"), index=True)
     reference: Mapped[str | None] = mapped_column(sa.String(50), unique=True)
+    # The staff's list of one call reads its proposals by reference (keyset pages).
+    __table_args__ = (sa.Index("ix_proposals_call_reference", "call_id", "reference"),)
     title: Mapped[str] = mapped_column(sa.String(300))
     acronym: Mapped[str] = mapped_column(sa.String(40), default="")
     abstract: Mapped[str] = mapped_column(sa.Text, default="")
@@ -255,7 +257,7 @@ class ProposalSide(IdMixin, db.Model):
 class ProposalMember(IdMixin, db.Model):
     __tablename__ = "proposal_members"
 
-    proposal_id: Mapped[int] = mapped_column(sa.ForeignKey("proposals.id", ondelete="CASCADE"))
+    proposal_id: Mapped[int] = mapped_column(sa.ForeignKey("proposals.id", ondelete="CASCADE"), index=True)
     agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"))
     name: Mapped[str] = mapped_column(sa.String(200))
     email: Mapped[str | None] = mapped_column(sa.String(320))
@@ -272,7 +274,7 @@ class PartnerInvitation(IdMixin, db.Model):
 
     __tablename__ = "partner_invitations"
 
-    proposal_id: Mapped[int] = mapped_column(sa.ForeignKey("proposals.id", ondelete="CASCADE"))
+    proposal_id: Mapped[int] = mapped_column(sa.ForeignKey("proposals.id", ondelete="CASCADE"), index=True)
     agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"))
     email: Mapped[str] = mapped_column(sa.String(320))
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
@@ -304,7 +306,7 @@ class PartnerInvitation(IdMixin, db.Model):
 class MobilityTrip(IdMixin, db.Model):
     __tablename__ = "mobility_trips"
 
-    proposal_id: Mapped[int] = mapped_column(sa.ForeignKey("proposals.id", ondelete="CASCADE"))
+    proposal_id: Mapped[int] = mapped_column(sa.ForeignKey("proposals.id", ondelete="CASCADE"), index=True)
     from_agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"))
     to_agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"))
     traveller: Mapped[str] = mapped_column(sa.String(200))
@@ -322,7 +324,7 @@ class MobilityTrip(IdMixin, db.Model):
 class BudgetLine(IdMixin, db.Model):
     __tablename__ = "budget_lines"
 
-    proposal_id: Mapped[int] = mapped_column(sa.ForeignKey("proposals.id", ondelete="CASCADE"))
+    proposal_id: Mapped[int] = mapped_column(sa.ForeignKey("proposals.id", ondelete="CASCADE"), index=True)
     agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"))
     year: Mapped[int]
     category: Mapped[str] = mapped_column(sa.String(100))

@@ -12,6 +12,7 @@ from cfp import local_referrer
 from cfp.calls.models import Call
 from cfp.core.arrival import arrived_at
 from cfp.core.errors import DomainError
+from cfp.core.listing import keyset_page, offset_page
 from cfp.core.loading import load_visible
 from cfp.core.params import whole_number
 from cfp.core.roles import Role, role_required
@@ -90,10 +91,10 @@ def _load_check(proposal_id: int, agency_id: int):
 @bp.route("/mine")
 @role_required(Role.researcher)
 def mine():
-    proposals = db.session.scalars(
+    proposals = offset_page(  # a researcher's own: a few, numbered pages
         sa.select(Proposal).join(ProposalSide).where(ProposalSide.pi_user_id == current_user.id)
         .options(selectinload(Proposal.call)).order_by(Proposal.id.desc())
-    ).unique().all()  # sides (with PI and agency) come with them: selectin/joined
+    )  # sides (with PI and agency) come with them: selectin/joined
     timelines = proposal_timelines([p.id for p in proposals])
     # Invitations to the user's address, once the user proved it is theirs.
     pending = db.session.scalars(
@@ -270,22 +271,22 @@ def staff_index():
     query = (
         sa.select(Proposal)
         .where(Proposal.state.not_in([ProposalState.draft, ProposalState.pre_proposal]),
-               Proposal.submitted_at.is_not(None))
+               Proposal.submitted_at.is_not(None), Proposal.reference.is_not(None))
         .options(selectinload(Proposal.eligibility_checks), selectinload(Proposal.call))
-        .order_by(Proposal.reference)
     )
     if call_id:
         query = query.where(Proposal.call_id == call_id)
-    proposals = db.session.scalars(query).all()
+    # Grows with every call: read by keyset on the (unique) reference, never by OFFSET.
+    proposals = keyset_page(query, [Proposal.reference, Proposal.id])
     calls = db.session.scalars(sa.select(Call).order_by(Call.opens_at.desc())).all()
     pre_query = (
         sa.select(Proposal)
         .where(Proposal.state == ProposalState.pre_proposal, Proposal.pre_submitted_at.is_not(None))
-        .options(selectinload(Proposal.call)).order_by(Proposal.pre_submitted_at)
+        .options(selectinload(Proposal.call)).order_by(Proposal.pre_submitted_at, Proposal.id)
     )
     if call_id:
         pre_query = pre_query.where(Proposal.call_id == call_id)
-    pre_proposals = db.session.scalars(pre_query).all()
+    pre_proposals = offset_page(pre_query, param="pre_page")  # one stage of one call: few
     return render_template("proposals/staff_index.html", proposals=proposals, sides=sides,
                            calls=calls, call_id=call_id, pre_proposals=pre_proposals)
 
@@ -430,11 +431,11 @@ def extensions():
     """Unsubmitted proposals of the open, closed and in-review calls of the staff member's
     agency, so that an individual extension can be granted to (or read on) one of them."""
     calls = _staff_calls()
-    proposals = db.session.scalars(
-        sa.select(Proposal).where(Proposal.call_id.in_([c.id for c in calls]),
+    proposals = offset_page(  # unsubmitted ones of open calls: numbered pages
+        sa.select(Proposal).where(Proposal.call_id.in_([c.id for c in calls] or [0]),
                                   Proposal.state.in_([ProposalState.draft, ProposalState.pre_proposal]))
         .options(selectinload(Proposal.call)).order_by(Proposal.call_id, Proposal.id)
-    ).all() if calls else []
+    )
     return render_template("proposals/extensions.html", proposals=proposals, form=ExtensionForm())
 
 
@@ -459,7 +460,7 @@ def extension(proposal_id: int):
             flash(_("Extension granted to “%(title)s”.", title=proposal.title), "success")
     else:
         flash(_("Give the new closing instant and the reason."), "danger")
-    return redirect(url_for("proposals.extensions"))
+    return redirect(local_referrer(url_for("proposals.extensions")))
 
 
 @bp.route("/<int:proposal_id>/eligibility/<int:agency_id>/rules/<int:index>", methods=["POST"])

@@ -18,7 +18,7 @@ class ReviewerProfile(IdMixin, db.Model):
     __tablename__ = "reviewer_profiles"
 
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), unique=True)
-    agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"))
+    agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"), index=True)
     keywords: Mapped[str] = mapped_column(sa.String(500), default="")
     expertise: Mapped[str] = mapped_column(sa.Text, default="")
     max_load: Mapped[int] = mapped_column(default=8)
@@ -53,7 +53,7 @@ class ReviewerInvitation(IdMixin, db.Model):
 
     __tablename__ = "reviewer_invitations"
 
-    agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"))
+    agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"), index=True)
     email: Mapped[str] = mapped_column(sa.String(320))
     name: Mapped[str] = mapped_column(sa.String(200))
     affiliation: Mapped[str] = mapped_column(sa.String(300), default="")
@@ -124,7 +124,7 @@ class Assignment(IdMixin, TimestampMixin, db.Model):
 
     proposal_id: Mapped[int] = mapped_column(sa.ForeignKey("proposals.id"), index=True)
     reviewer_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
-    agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"))
+    agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"), index=True)
     state: Mapped[AssignmentState] = mapped_column(
         enum_column(AssignmentState), default=AssignmentState.invited
     )
@@ -280,4 +280,5 @@ class RankingEntry(IdMixin, db.Model):
 
     proposal = relationship("Proposal", lazy="joined")
 
-    __table_args__ = (sa.UniqueConstraint("call_id", "agency_id", "proposal_id"),)
+    __table_args__ = (sa.UniqueConstraint("call_id", "agency_id", "proposal_id"),
+                      sa.Index("ix_ranking_entries_side_rank", "call_id", "agency_id", "rank"))

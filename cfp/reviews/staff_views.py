@@ -16,6 +16,7 @@ from cfp.auth.models import User
 from cfp.calls.models import Agency, Call, CallSide, CallState
 from cfp.core.errors import DomainError
 from cfp.core.forms import options
+from cfp.core.listing import list_page, offset_page
 from cfp.core.loading import load_visible
 from cfp.core.roles import Role, role_required
 from cfp.core.timezones import local_to_utc, to_zone
@@ -107,12 +108,13 @@ def staff_index():
     progress: dict[tuple[int, int], Counter] = {}
     for call_id, agency_id, state, count in rows:
         progress.setdefault((call_id, agency_id), Counter())[state.value] = count
-    call_sides = db.session.scalars(
+    call_sides = offset_page(  # one row per call and side: few, numbered pages
         sa.select(CallSide).join(Call, Call.id == CallSide.call_id)
         .where(CallSide.agency_id.in_(sides),
                sa.or_(Call.state.in_(REVIEW_STATES), Call.id.in_({c for c, _a in progress} or {0})))
-        .order_by(Call.opens_at.desc(), CallSide.agency_id)
-    ).all()
+        .options(sa.orm.selectinload(CallSide.call), sa.orm.selectinload(CallSide.agency))
+        .order_by(Call.opens_at.desc(), CallSide.agency_id, CallSide.id)
+    )
     return render_template("reviews/staff_index.html", call_sides=call_sides, progress=progress,
                            review_states=REVIEW_STATES, sides=sorted(sides))
 
@@ -133,10 +135,12 @@ def ranking(call_id: int):
     if not sides:
         abort(403)
     agency = sides[0]
-    entries = db.session.scalars(
+    # One call's side: numbered pages; each row keeps its stored (global) rank.
+    entries = offset_page(
         sa.select(RankingEntry).filter_by(call_id=call.id, agency_id=agency.id)
-        .order_by(RankingEntry.rank.is_(None), RankingEntry.rank)
-    ).all()
+        .options(sa.orm.selectinload(RankingEntry.proposal))
+        .order_by(RankingEntry.rank.is_(None), RankingEntry.rank, RankingEntry.id)
+    )
     return render_template("reviews/ranking.html", call=call, agency=agency, entries=entries)
 
 
@@ -218,7 +222,8 @@ def dashboard(call_id: int, agency_id: int):
         sa.select(sa.func.count(Assignment.id)).join(Proposal, Proposal.id == Assignment.proposal_id)
         .where(Proposal.call_id == call.id, Assignment.agency_id == agency_id,
                Assignment.state.in_(OPEN_ASSIGNMENT_STATES)))
-    return render_template("reviews/dashboard.html", call=call, side=side, stats=stats,
+    # The statistics are the whole side's (z-scores across reviewers); the table shows a page.
+    return render_template("reviews/dashboard.html", call=call, side=side, stats=list_page(stats),
                            distribution=distribution, criteria=call.criteria, settings_form=settings_form,
                            side_form=side_form, open_reviews=open_reviews)
 
@@ -330,16 +335,16 @@ def pool(agency_id: int):
 
 
 def _render_pool(agency, invite_form, import_form, import_errors=(), status=200):
-    profiles = db.session.scalars(
-        sa.select(ReviewerProfile).filter_by(agency_id=agency.id).order_by(ReviewerProfile.id)).all()
+    profiles = offset_page(  # a side's pool: numbered pages
+        sa.select(ReviewerProfile).filter_by(agency_id=agency.id).order_by(ReviewerProfile.id))
     load = dict(db.session.execute(
         sa.select(Assignment.reviewer_id, sa.func.count())
-        .where(Assignment.agency_id == agency.id,
+        .where(Assignment.agency_id == agency.id, Assignment.reviewer_id.in_([p.user_id for p in profiles]),
                Assignment.state.in_(["invited", "accepted", "overdue"]))
         .group_by(Assignment.reviewer_id)).all())
-    invitations = db.session.scalars(
+    invitations = offset_page(
         sa.select(ReviewerInvitation).filter_by(agency_id=agency.id, accepted_at=None)
-        .order_by(ReviewerInvitation.id.desc())).all()
+        .order_by(ReviewerInvitation.id.desc()), param="inv_page")
     return render_template("reviews/pool.html", agency=agency, profiles=profiles, load=load,
                            invitations=invitations, form=invite_form, import_form=import_form,
                            import_errors=import_errors, today=utcnow().date()), status

@@ -7,13 +7,15 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy.orm import selectinload
 
 from cfp.core.errors import DomainError
+from cfp.core.listing import offset_page
 from cfp.core.roles import Role, role_required
 from cfp.extensions import db
 from cfp.proposals.content import side_totals
 from cfp.proposals.documents import document_path, human_size
-from cfp.proposals.models import ProposalDocument
+from cfp.proposals.models import Proposal, ProposalDocument
 from cfp.reviews import pool as pool_ops
 from cfp.reviews.forms import (
     AnswerForm,
@@ -45,9 +47,11 @@ def _load_assignment(assignment_id: int) -> Assignment:
 @bp.route("/mine")
 @role_required(Role.reviewer)
 def mine():
-    assignments = db.session.scalars(
-        sa.select(Assignment).where(Assignment.reviewer_id == current_user.id).order_by(Assignment.due_at)
-    ).all()
+    assignments = offset_page(  # a reviewer's own: a few, numbered pages
+        sa.select(Assignment).where(Assignment.reviewer_id == current_user.id)
+        .options(selectinload(Assignment.proposal).selectinload(Proposal.call))
+        .order_by(Assignment.due_at, Assignment.id)
+    )
     return render_template("reviews/mine.html", assignments=assignments)
 
 

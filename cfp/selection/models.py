@@ -102,7 +102,7 @@ class ProjectListEntry(IdMixin, db.Model):
     project_list_id: Mapped[int] = mapped_column(
         sa.ForeignKey("project_lists.id", ondelete="CASCADE")
     )
-    proposal_id: Mapped[int] = mapped_column(sa.ForeignKey("proposals.id"))
+    proposal_id: Mapped[int] = mapped_column(sa.ForeignKey("proposals.id"), index=True)
     kind: Mapped[EntryKind] = mapped_column(enum_column(EntryKind), default=EntryKind.funded)
     position: Mapped[int] = mapped_column(default=0)
 

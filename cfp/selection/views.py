@@ -10,8 +10,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
-from cfp.calls.models import Call
+from cfp import local_referrer
+from cfp.calls.models import Call, CallState
 from cfp.core.errors import DomainError
+from cfp.core.listing import list_page, offset_page
 from cfp.core.loading import load_visible
 from cfp.core.params import whole_number
 from cfp.core.roles import JOINT_ROLES, Role, role_required
@@ -67,7 +69,8 @@ bp = Blueprint("selection", __name__, url_prefix="/selection")
 @bp.route("/joint")
 @role_required(*JOINT_ROLES)
 def joint_ranking_index():
-    calls = db.session.scalars(sa.select(Call).order_by(Call.opens_at.desc())).all()
+    calls = offset_page(sa.select(Call).where(Call.state.not_in([CallState.draft, CallState.approved]))
+                        .order_by(Call.opens_at.desc(), Call.id))
     return render_template("selection/joint_index.html", calls=calls)
 
 
@@ -75,16 +78,19 @@ def joint_ranking_index():
 @role_required(*JOINT_ROLES)
 def joint_ranking(call_id: int):
     call = load_visible(Call, call_id)
-    rows = compute_joint_ranking(call)
+    # The order needs every row (normalised scores, vetoes, tie-breaks: two queries); the
+    # page shows a slice, each row with its place in the whole ranking.
+    ranking = compute_joint_ranking(call)
+    rows = list_page(ranking)
     lists = db.session.scalars(sa.select(ProjectList).filter_by(call_id=call.id)
                                .order_by(ProjectList.version.desc())).all()
     method_form = ScoreMethodForm(method=score_method(call).value)
     ties: dict = {}
-    for r in rows:
+    for r in ranking:
         if r.tied:
             ties.setdefault(r.combined, []).append(r)
     tie_breaks = db.session.scalars(sa.select(TieBreak).filter_by(call_id=call.id).order_by(TieBreak.id)).all()
-    refs = {r.proposal.id: r.proposal.reference for r in rows}
+    refs = {r.proposal.id: r.proposal.reference for r in ranking}
     return render_template("selection/joint_ranking.html", call=call, rows=rows,
                            outcome_form=OutcomeForm(), lists=lists, method_form=method_form,
                            method=score_method(call), ties=ties, tie_breaks=tie_breaks, refs=refs)
@@ -99,7 +105,8 @@ def outcome(proposal_id: int):
         set_outcome(current_user, proposal, ProposalState(form.outcome.data))
         db.session.commit()
         flash(_("%(ref)s: %(state)s.", ref=proposal.reference, state=proposal.state.label), "success")
-    return redirect(url_for("selection.joint_ranking", call_id=proposal.call_id))
+    # Back to the page of the ranking it was set on.
+    return redirect(local_referrer(url_for("selection.joint_ranking", call_id=proposal.call_id)))
 
 
 @bp.route("/calls/<int:call_id>/archive", methods=["POST"])
