@@ -7,6 +7,7 @@ it passed, and a line a person can act on.
 """
 from __future__ import annotations
 
+import functools
 import logging
 import smtplib
 from dataclasses import dataclass
@@ -47,13 +48,16 @@ def check_database() -> Check:
     return Check("database", True, f"{db.engine.dialect.name} answers")
 
 
-def migration_heads() -> set[str]:
+@functools.cache
+def migration_heads() -> frozenset[str]:
+    """The heads of the migrations this process was started with (read once: files that
+    appear later belong to the code of the next start)."""
     from alembic.config import Config
     from alembic.script import ScriptDirectory
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    return set(ScriptDirectory.from_config(config).get_heads())
+    return frozenset(ScriptDirectory.from_config(config).get_heads())
 
 
 def check_migrations() -> Check:
