@@ -93,6 +93,9 @@ def app(instance_dir, database_url):
 def _transaction(request, app):
     """Every test runs in a transaction rolled back at the end; every session
     opened meanwhile (requests, eager tasks) shares its connection."""
+    if request.node.get_closest_marker("browser"):
+        yield  # a database of its own, served by a live server (tests/browser/conftest.py)
+        return
     if request.node.get_closest_marker("real_commits"):
         with app.app_context():
             yield
@@ -147,6 +150,7 @@ def client(app):
 
 
 def pytest_configure(config):
+    config.addinivalue_line("markers", "browser: a journey in Chromium against the live server, on its own database")
     config.addinivalue_line("markers", "real_commits: the test commits for real (a worker process reads the data)")
     config.addinivalue_line("markers", "production: runs the Procfile on PostgreSQL whatever CFP_TEST_DB says (tests/run.sh runs it in the PostgreSQL run only)")
     config.addinivalue_line("markers", "multihost: web and worker hosts in network namespaces; PostgreSQL only")

@@ -6,10 +6,6 @@ These tests commit for real (`real_commits`); the tables are emptied afterwards.
 from __future__ import annotations
 
 import os
-import re
-import signal
-import subprocess
-import sys
 import time
 import uuid
 from contextlib import contextmanager
@@ -27,6 +23,7 @@ from cfp.extensions import db
 from cfp.proposals.models import Proposal, ProposalState
 from cfp.reviews.models import RankingEntry
 from tests import factories as f
+from tests.workers.process import Worker, run_worker
 
 ROOT = Path(__file__).resolve().parents[2]
 # A Redis database of its own, flushed before and after; not the one conftest names.
@@ -35,24 +32,6 @@ READY_TIMEOUT = 30
 WORK_TIMEOUT = 30
 
 pytestmark = pytest.mark.real_commits
-
-
-class Worker:
-    def __init__(self, process: subprocess.Popen, log: Path):
-        self.process = process
-        self.log = log
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def succeeded(self, task: str, since: int = 0) -> list[str]:
-        """What each run of `task` returned, as the worker logged it."""
-        pattern = re.compile(rf"Task {re.escape(task)}\[[^\]]+\] succeeded in [^:]+: (.*)")
-        return pattern.findall(self.output()[since:])
-
-    def check_alive(self) -> None:
-        if self.process.poll() is not None:
-            pytest.fail(f"the worker exited with {self.process.returncode}:\n{self.output()}")
 
 
 @pytest.fixture(scope="module")
@@ -70,40 +49,13 @@ def broker():
 def worker(app, database_url, instance_dir, broker, tmp_path_factory):
     """`celery -A workers.app worker` in its own process, on the test database."""
     log = tmp_path_factory.mktemp("worker") / "worker.log"
-    env = {
-        **os.environ,
+    with run_worker({
         "CFP_DATABASE_URL": database_url,
         "CFP_REDIS_URL": broker,
         "CFP_INSTANCE_PATH": str(instance_dir),
         "CFP_SECRET_KEY": app.secret_key,  # a production start: web and worker share one key
-        "PYTHONUNBUFFERED": "1",
-    }
-    for name in ("CFP_CELERY_EAGER", "CFP_SMTP_HOST"):
-        env.pop(name, None)
-    command = [
-        sys.executable, "-m", "celery", "-A", "workers.app", "worker", "--pool=solo",
-        "--loglevel=INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
-        "--hostname", f"e2e-{uuid.uuid4().hex[:8]}@%h",
-    ]
-    with open(log, "wb") as out:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
-                                   stdout=out, stderr=subprocess.STDOUT)
-    worker = Worker(process, log)
-    try:
-        deadline = time.monotonic() + READY_TIMEOUT
-        while not re.search(r"\bready\.", worker.output()):
-            worker.check_alive()
-            if time.monotonic() > deadline:
-                pytest.fail(f"the worker was not ready within {READY_TIMEOUT}s:\n{worker.output()}")
-            time.sleep(0.1)
+    }, log) as worker:
         yield worker
-    finally:
-        process.send_signal(signal.SIGTERM)  # warm shutdown: finish the task at hand
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @pytest.fixture(scope="module")

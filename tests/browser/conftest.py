@@ -1,0 +1,194 @@
+"""Browser journeys (issue 15): Debian's Chromium driven by Playwright against one live
+server per run, on a database of its own holding the demo, with a real Celery worker.
+
+The server is the app as the web process runs it (tasks sent to Redis, never eager),
+served by Werkzeug in a thread on an ephemeral loopback port. Every page a journey visits
+is checked (`Journey.check`): no JavaScript error in the console, no failed request for
+an asset, no axe-core violation of impact "serious" or "critical", and, on the pages
+applicants and reviewers use, no horizontal overflow at 390 px wide. The last page of
+each journey is saved as a picture in `CFP_SCREENSHOTS` (default .cache/screenshots/).
+"""
+from __future__ import annotations
+
+import os
+import re
+import threading
+import uuid
+from pathlib import Path
+
+import pytest
+import redis
+import sqlalchemy as sa
+from werkzeug.serving import make_server
+
+from cfp import create_app
+from cfp.extensions import db
+from tests.conftest import PG_ADMIN_URL
+from tests.workers.process import run_worker
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("CFP_CHROMIUM", "/usr/bin/chromium")
+AXE = ROOT / ".cache" / "npm" / "node_modules" / "axe-core" / "axe.min.js"
+SCREENSHOTS = Path(os.environ.get("CFP_SCREENSHOTS", ROOT / ".cache" / "screenshots"))
+BROKER_URL = os.environ.get("CFP_TEST_BROWSER_REDIS_URL", "redis://127.0.0.1:6379/12")
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1366, "height": 900}
+SERIOUS = {"serious", "critical"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/browser/" in str(item.fspath).replace(os.sep, "/"):
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args():
+    """Debian's Chromium (installed by tests/run.sh), never a downloaded browser."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: tests/run.sh installs it (apt-get install chromium)")
+    return {"executable_path": CHROMIUM, "args": [
+        "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]}
+
+
+@pytest.fixture(scope="session")
+def browser_database(instance_dir):
+    if os.environ.get("CFP_TEST_DB", "postgresql") == "sqlite":
+        yield f"sqlite:///{instance_dir / 'browser.sqlite3'}"
+        return
+    name = f"cfp_browser_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+class _Forward:
+    """The server's WSGI app, set once the port (and so the base URL) is known."""
+
+    app = None
+
+    def __call__(self, environ, start_response):
+        return self.app(environ, start_response)
+
+
+@pytest.fixture(scope="session")
+def live(app, browser_database, instance_dir, tmp_path_factory):
+    """The live server's base URL: the demo, a web app that queues to Redis, a worker."""
+    folder = tmp_path_factory.mktemp("browser")
+    forward = _Forward()
+    server = make_server("127.0.0.1", 0, forward, threaded=True)
+    base_url = f"http://127.0.0.1:{server.server_port}"
+    secret = "browser-" + uuid.uuid4().hex + uuid.uuid4().hex
+    web = create_app({
+        "SQLALCHEMY_DATABASE_URI": browser_database, "SECRET_KEY": secret, "BASE_URL": base_url,
+        "UPLOAD_FOLDER": str(folder / "uploads"), "SMTP_HOST": "",
+        "CELERY": {"broker_url": BROKER_URL, "broker_transport_options": {}, "task_always_eager": False},
+    })
+    app.extensions["celery"].set_default()  # the test app's Celery stays the default
+    redis.Redis.from_url(BROKER_URL).flushdb()
+    with web.app_context():
+        from flask_migrate import upgrade
+
+        from cfp.demo import seed_demo
+
+        upgrade(revision="heads")
+        seed_demo()
+        db.session.remove()
+    forward.app = web
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    env = {"CFP_DATABASE_URL": browser_database, "CFP_REDIS_URL": BROKER_URL, "CFP_SECRET_KEY": secret,
+           "CFP_INSTANCE_PATH": str(folder), "CFP_UPLOAD_FOLDER": str(folder / "uploads"),
+           "CFP_BASE_URL": base_url}
+    try:
+        with run_worker(env, folder / "worker.log"):
+            yield base_url
+    finally:
+        server.shutdown()
+        with web.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def base_url(live):
+    """pytest-playwright opens pages relative to it."""
+    return live
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    if not AXE.exists():
+        pytest.fail(f"{AXE} is missing: tests/run.sh installs axe-core with npm")
+    return AXE.read_text()
+
+
+class Journey:
+    """A person's path through the site, checking every page on the way."""
+
+    def __init__(self, page, axe_source: str, name: str, *, phone_pages: bool):
+        self.page, self.axe_source, self.name, self.phone_pages = page, axe_source, name, phone_pages
+        self.problems: list[str] = []
+        self.checked: set[str] = set()
+        page.on("console", self._console)
+        page.on("pageerror", lambda error: self.problems.append(f"{page.url}: JavaScript error: {error}"))
+        page.on("requestfailed", lambda r: self.problems.append(f"{page.url}: request failed: {r.url}"))
+        page.on("response", self._response)
+
+    def _console(self, message):
+        if message.type == "error":
+            self.problems.append(f"{self.page.url}: console error: {message.text}")
+
+    def _response(self, response):
+        if response.request.resource_type in {"stylesheet", "script", "image", "font"} and response.status >= 400:
+            self.problems.append(f"{self.page.url}: asset {response.url} answered {response.status}")
+
+    def check(self) -> None:
+        """The page now shown: axe, and (for applicants and reviewers) no overflow on a phone.
+        Each page is checked once per journey (by its path, ids replaced)."""
+        page = self.page
+        page.wait_for_load_state("load")
+        key = re.sub(r"/\d+", "/N", page.url.split("?")[0])
+        if key in self.checked:
+            return
+        self.checked.add(key)
+        if not page.evaluate("typeof axe !== 'undefined'"):
+            page.evaluate(self.axe_source)  # through the debugger: the page's CSP allows no inline script
+        result = page.evaluate("""async () => {
+            const r = await axe.run(document, {resultTypes: ['violations']});
+            return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                                           nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}));
+        }""")
+        for v in result:
+            if v["impact"] in SERIOUS:
+                self.problems.append(f"{page.url}: axe {v['impact']} {v['id']}: {v['help']} at {v['nodes']}")
+        if self.phone_pages:
+            page.set_viewport_size(PHONE)
+            widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+            if widths[0] > widths[1]:
+                self.problems.append(f"{page.url}: {widths[0]} px wide on a {widths[1]} px phone")
+            page.set_viewport_size(DESKTOP)
+
+    def finish(self) -> None:
+        """Save the last page, then fail with every problem met on the way."""
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(SCREENSHOTS / f"{self.name}.png"), full_page=True)
+        assert self.problems == [], "\n".join(self.problems)
+
+
+@pytest.fixture
+def journey(page, axe_source, request):
+    """journey(name, phone_pages=...) starts one on the test's page."""
+    page.set_viewport_size(DESKTOP)
+    page.set_default_timeout(20_000)
+
+    def start(name: str, *, phone_pages: bool = False) -> Journey:
+        return Journey(page, axe_source, name, phone_pages=phone_pages)
+
+    return start
