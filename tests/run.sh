@@ -47,10 +47,12 @@ if [[ ! -f $stamp || $(cat "$stamp") != "$wanted" ]] \
     printf '%s\n' "$wanted" > "$stamp"
 fi
 
-# 2. Debian packages the tests read PDFs with (poppler's pdffonts, pdftotext) and the
-# TrueType font with Chinese glyphs that PDFs embed; installed only when missing.
+# 2. Debian packages the tests read PDFs with (poppler's pdffonts, pdftotext), the
+# TrueType font with Chinese glyphs that PDFs embed, and the Chromium the browser
+# journeys drive (tests/browser); installed only when missing.
 need=()
 command -v pdffonts >/dev/null 2>&1 || need+=(poppler-utils)
+[[ -x /usr/bin/chromium ]] || need+=(chromium)
 [[ -f /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ]] || need+=(fonts-wqy-zenhei)
 if ((${#need[@]})); then
     say "installing ${need[*]}"
@@ -62,6 +64,18 @@ if ((${#need[@]})); then
         exit 1
     fi
     rm -f "$apt_log"
+fi
+
+# axe-core, which the browser journeys inject into every page they visit (from the npm
+# registry, into .cache/npm; installed only when missing).
+if [[ ! -f $ROOT/.cache/npm/node_modules/axe-core/axe.min.js ]]; then
+    say "installing axe-core"
+    mkdir -p "$ROOT/.cache/npm"
+    if ! npm install --no-save --no-audit --no-fund --prefix "$ROOT/.cache/npm" axe-core@4 \
+        </dev/null >/dev/null 2>&1; then
+        echo "tests/run.sh: npm could not install axe-core" >&2
+        exit 1
+    fi
 fi
 
 # 3. PostgreSQL and Redis, started only when they do not answer.
