@@ -243,6 +243,18 @@ class UserRole(IdMixin, db.Model):
 
     __table_args__ = (sa.UniqueConstraint("user_id", "role", "agency_id", "committee_id"),)
 
+    @property
+    def description(self) -> str:
+        """The role, its side and its committee, in the current language."""
+        parts = [str(self.role.label)]
+        if self.agency is not None:
+            parts.append(self.agency.short_name)
+        if self.committee is not None:
+            parts.append(self.committee.name)
+        elif self.role not in (Role.admin, Role.researcher):
+            parts.append(str(_l("every committee")))
+        return " — ".join(parts)
+
 
 class LoginAttempt(IdMixin, db.Model):
     """One checked try at logging in, successful or not, kept so that guessing can be
