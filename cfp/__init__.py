@@ -148,6 +148,7 @@ def _select_timezone():
 
 
 def _register_blueprints(app: Flask) -> None:
+    from cfp.admin.views import bp as admin_bp
     from cfp.auth.views import bp as auth_bp
     from cfp.calls.views import bp as calls_bp
     from cfp.core.health import bp as health_bp
@@ -160,7 +161,7 @@ def _register_blueprints(app: Flask) -> None:
     from cfp.selection.views import bp as selection_bp
 
     for bp in (core_bp, auth_bp, calls_bp, proposals_bp, reviews_bp, selection_bp, meetings_bp,
-               projects_bp, legacy_bp, health_bp):
+               projects_bp, admin_bp, legacy_bp, health_bp):
         app.register_blueprint(bp)
 
 

@@ -324,6 +324,32 @@ ACCESS = [
     ("POST", "/projects/{project}/trips",
      {"planned_trip_id": "0", "direction": "{cn}-{be}", "traveller": "Li Wei", "days": "5", "year": "1"},
      members(403, pi=302, secretariat=302, **each(OUTSIDERS, 404))),
+    # Administration: admins only.
+    ("GET", "/admin/", None, only("admin")),
+    ("GET", "/admin/agencies", None, only("admin")),
+    ("GET", "/admin/agencies/new", None, only("admin")),
+    ("POST", "/admin/agencies/new", {}, only("admin", ok=422)),  # the empty form comes back
+    ("GET", "/admin/agencies/{cn}/edit", None, only("admin")),
+    ("POST", "/admin/agencies/{cn}/edit", {"currency": "XXZ"}, only("admin", ok=422)),
+    ("GET", "/admin/committees", None, only("admin")),
+    ("GET", "/admin/committees/new", None, only("admin")),
+    ("POST", "/admin/committees/new", {}, only("admin", ok=422)),
+    ("GET", "/admin/committees/{committee}", None, only("admin")),
+    ("POST", "/admin/committees/{committee}", {"name": "Renamed", "agreement_title": "Agreement"},
+     only("admin", ok=302)),
+    ("GET", "/admin/people", None, only("admin")),
+    ("GET", "/admin/people/invite", None, only("admin")),
+    ("POST", "/admin/people/invite", {"email": "new.staff@example.org", "name": "New Staff",
+                                      "role": "staff", "agency_id": "{cn}", "committee_id": "{committee}",
+                                      "locale": "en"}, only("admin", ok=302)),
+    ("GET", "/admin/people/{pi_id}", None, only("admin")),
+    ("POST", "/admin/people/{pi_id}/roles", {"role": "reviewer", "agency_id": "{cn}", "committee_id": "0"},
+     only("admin", ok=302)),
+    ("POST", "/admin/people/{pi_id}/roles/{pi_role}/revoke", None, only("admin", ok=302)),
+    ("POST", "/admin/people/{pi_id}/roles/{staff_cn_role}/revoke", None, only("admin", ok=404)),
+    ("POST", "/admin/people/{pi_id}/deactivate", None, only("admin", ok=302)),
+    ("POST", "/admin/people/{pi_id}/reactivate", None, only("admin", ok=422)),  # it is active
+    ("POST", "/admin/people/{pi_id}/sessions/end", None, only("admin", ok=302)),
     # The committee's pages once lived under /committee/: old addresses answer 308 (the
     # new page then checks access as above); an address that never existed, 404.
     ("GET", "/committee/meetings/{meeting}", None, public(308)),
@@ -414,6 +440,8 @@ def scene(app) -> Scene:
     ids = {
         "cn": cn.id, "be": be.id, "call": call.id, "draft_call": draft_call.id,
         "upcoming_call": upcoming_call.id, "amendment": amendment.id,
+        "committee": committee.id, "pi_id": pi.id, "pi_role": pi.roles[0].id,
+        "staff_cn_role": users["staff_cn"].roles[0].id,
         "area": call.priority_areas[0].id,
         "excellence": call.criteria[0].id, "impact": call.criteria[1].id,
         "draft": draft.id, "submitted": submitted.id, "in_review": in_review.id,

@@ -8,8 +8,9 @@ from cfp.auth.models import User
 from cfp.calls.models import Agency, Call, CallState
 from cfp.core.audit import AuditEntry
 from cfp.core.outbox import OutboxMessage
+from cfp.core.roles import Role
 from cfp.core.types import frozen_time, utcnow
-from cfp.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, seed_demo
+from cfp.demo import DEMO_PASSWORD, demo_accounts, seed_demo
 from cfp.extensions import db
 from cfp.meetings.models import (
     Decision,
@@ -35,7 +36,7 @@ def test_seed_demo_builds_the_real_case_once():
     assert seed_demo() is True
 
     agencies = {a.code: a for a in db.session.scalars(sa.select(Agency))}
-    assert set(agencies) == {"CN", "BE"}
+    assert set(agencies) == {"CN", "BE", "IT"}
     cn, be = agencies["CN"], agencies["BE"]
     assert (cn.short_name, cn.currency, cn.timezone) == ("MOST", "CNY", "Asia/Shanghai")
     assert (be.short_name, be.currency, be.timezone) == ("WBI", "EUR", "Europe/Brussels")
@@ -79,11 +80,19 @@ def test_seed_demo_builds_the_real_case_once():
     open_call = _one(Call, reference="CN-BE-2023")
     assert open_call.state == CallState.open and open_call.accepts_submissions(utcnow())
 
-    for _who, email in DEMO_ACCOUNTS:
+    # MOST's second committee, with MUR of Italy: its own open call and its own staff.
+    italy = _one(Call, reference="CN-IT-2025")
+    assert italy.state == CallState.open and {a.code for a in italy.agencies} == {"CN", "IT"}
+    most_be, most_it = _one(User, email="staff.most@example.org"), _one(User, email="staff.most.it@example.org")
+    assert most_it.has_role(Role.staff, cn, italy.committee) and italy.is_staff(most_it)
+    assert not italy.is_staff(most_be) and open_call.is_staff(most_be) and not open_call.is_staff(most_it)
+    assert italy.is_staff(_one(User, email="staff.mur@example.org"))
+
+    for _who, email in demo_accounts():
         assert _one(User, email=email).check_password(DEMO_PASSWORD), email
 
     assert seed_demo() is False
-    assert db.session.scalar(sa.select(sa.func.count(Agency.id))) == 2
+    assert db.session.scalar(sa.select(sa.func.count(Agency.id))) == 3
 
 
 def test_demo_data_is_consistent():
@@ -133,7 +142,7 @@ def test_demo_data_is_consistent():
 
 def test_every_demo_account_logs_in_and_sees_its_pages(client):
     seed_demo()
-    for _who, email in DEMO_ACCOUNTS:
+    for _who, email in demo_accounts():
         user = _one(User, email=email)
         response = client.post("/login", data={"email": email, "password": DEMO_PASSWORD})
         assert response.status_code == 302, email
@@ -148,7 +157,7 @@ def test_no_demo_page_links_to_what_its_viewer_cannot_open(client):
 
     seed_demo()
     broken = []
-    for _who, email in DEMO_ACCOUNTS:
+    for _who, email in demo_accounts():
         client.post("/login", data={"email": email, "password": DEMO_PASSWORD})
         seen, found_on = _walk(client, "/")
         broken += [f"{email}: {url} ({status}), linked from {found_on[url]}"

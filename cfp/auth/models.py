@@ -146,16 +146,37 @@ class User(IdMixin, UserMixin, db.Model):
             return self.agency.timezone
         return "UTC"
 
-    def has_role(self, role: Role, agency=None) -> bool:
-        agency_id = getattr(agency, "id", agency)
+    def has_role(self, role: Role, agency=None, committee=None) -> bool:
+        """Whether the user holds `role`; for `agency` (a side) and for `committee` when
+        given. A grant without a side or without a committee holds for every side or
+        every committee (admins, and grants made before roles were per committee)."""
+        agency_id, committee_id = getattr(agency, "id", agency), getattr(committee, "id", committee)
         return any(
             r.role == role and (agency_id is None or r.agency_id in (None, agency_id))
+            and (committee_id is None or r.committee_id in (None, committee_id))
             for r in self.roles
         )
 
-    def sides_for(self, role: Role) -> set[int]:
-        """Agency ids for which the user holds a sided role."""
-        return {r.agency_id for r in self.roles if r.role == role and r.agency_id is not None}
+    def committee_ids(self, role: Role | None = None) -> set[int] | None:
+        """The committees the user belongs to through a grant (of `role`, if given):
+        None means every committee (an admin, or a grant not limited to a committee);
+        an empty set, none."""
+        if role is None and self.has_role(Role.admin):
+            return None
+        ids: set[int] = set()
+        for r in self.roles:
+            if (role is None and r.role == Role.researcher) or (role is not None and r.role != role):
+                continue  # a researcher belongs to no committee
+            if r.committee_id is None:
+                return None
+            ids.add(r.committee_id)
+        return ids
+
+    def sides_for(self, role: Role, committee=None) -> set[int]:
+        """Agency ids for which the user holds a sided role (in `committee`, if given)."""
+        committee_id = getattr(committee, "id", committee)
+        return {r.agency_id for r in self.roles if r.role == role and r.agency_id is not None
+                and (committee_id is None or r.committee_id in (None, committee_id))}
 
     def staff_side_ids(self) -> set[int]:
         return self.sides_for(Role.staff)
@@ -172,22 +193,25 @@ class User(IdMixin, UserMixin, db.Model):
     def display_name(self) -> str:
         return f"{self.name} ({self.name_original})" if self.name_original else self.name
 
-    def grant(self, role: Role, agency=None) -> UserRole:
-        agency_id = getattr(agency, "id", agency)
+    def grant(self, role: Role, agency=None, committee=None) -> UserRole:
+        """Give a role: for a side (staff, reviewer, co-chair need one), and for one
+        committee or, without it, for every committee."""
+        agency_id, committee_id = getattr(agency, "id", agency), getattr(committee, "id", committee)
         if role in SIDED_ROLES and agency_id is None:
             raise ValueError(f"role {role.value} needs a side")
         for r in self.roles:
-            if r.role == role and r.agency_id == agency_id:
+            if r.role == role and r.agency_id == agency_id and r.committee_id == committee_id:
                 return r
-        user_role = UserRole(role=role, agency_id=agency_id)
+        user_role = UserRole(role=role, agency_id=agency_id, committee_id=committee_id)
         self.roles.append(user_role)
         self.end_sessions()  # a role change ends every earlier session
         return user_role
 
-    def revoke(self, role: Role, agency=None) -> bool:
-        """Take a role away; True if the user held it."""
-        agency_id = getattr(agency, "id", agency)
-        held = [r for r in self.roles if r.role == role and r.agency_id == agency_id]
+    def revoke(self, role: Role, agency=None, committee=None) -> bool:
+        """Take a role away (that exact grant); True if the user held it."""
+        agency_id, committee_id = getattr(agency, "id", agency), getattr(committee, "id", committee)
+        held = [r for r in self.roles
+                if r.role == role and r.agency_id == agency_id and r.committee_id == committee_id]
         for r in held:
             self.roles.remove(r)
         if held:
@@ -210,11 +234,26 @@ class UserRole(IdMixin, db.Model):
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
     role: Mapped[Role] = mapped_column(enum_column(Role))
     agency_id: Mapped[int | None] = mapped_column(sa.ForeignKey("agencies.id"))
+    # NULL: the grant holds for every committee (admins; grants older than per-committee roles).
+    committee_id: Mapped[int | None] = mapped_column(sa.ForeignKey("joint_committees.id"))
 
     user: Mapped[User] = relationship(back_populates="roles")
     agency = relationship("Agency")
+    committee = relationship("JointCommittee")
 
-    __table_args__ = (sa.UniqueConstraint("user_id", "role", "agency_id"),)
+    __table_args__ = (sa.UniqueConstraint("user_id", "role", "agency_id", "committee_id"),)
+
+    @property
+    def description(self) -> str:
+        """The role, its side and its committee, in the current language."""
+        parts = [str(self.role.label)]
+        if self.agency is not None:
+            parts.append(self.agency.short_name)
+        if self.committee is not None:
+            parts.append(self.committee.name)
+        elif self.role not in (Role.admin, Role.researcher):
+            parts.append(str(_l("every committee")))
+        return " — ".join(parts)
 
 
 class LoginAttempt(IdMixin, db.Model):

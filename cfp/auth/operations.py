@@ -291,6 +291,12 @@ def _issue_token(user: User, purpose: TokenPurpose, lifetime: timedelta,
     return token, row
 
 
+def issue_password_link(user: User, lifetime: timedelta, now: datetime) -> tuple[str, AccountToken]:
+    """A link to choose a password, for an account made by an administrator's invitation:
+    it works like a reset link (once, and proves the address), for `lifetime`."""
+    return _issue_token(user, TokenPurpose.reset_password, lifetime, now)
+
+
 def _usable_token(token: str, purpose: TokenPurpose, now: datetime) -> AccountToken:
     row = db.session.scalar(
         sa.select(AccountToken).where(AccountToken.token_hash == _hash(token),

@@ -238,13 +238,14 @@ class Call(IdMixin, TimestampMixin, db.Model):
         return self.state == CallState.open and self.opens_at <= now < self.closes_at
 
     def is_staff(self, user) -> bool:
-        return any(user.has_role(Role.staff, a) for a in self.agencies)
+        return any(user.has_role(Role.staff, a, self.committee_id) for a in self.agencies)
 
     def is_run_by(self, user) -> bool:
         """Whether the user runs the call's committee: staff or co-chair of one of its
         sides, or its secretariat. They judge its proposals, so they may not be a PI on it."""
-        return user.is_secretariat or any(
-            user.has_role(role, a) for role in (Role.staff, Role.cochair) for a in self.agencies
+        return user.has_role(Role.secretariat, committee=self.committee_id) or any(
+            user.has_role(role, a, self.committee_id)
+            for role in (Role.staff, Role.cochair) for a in self.agencies
         )
 
     def can_view(self, user) -> bool:
@@ -252,17 +253,20 @@ class Call(IdMixin, TimestampMixin, db.Model):
         if self.state != CallState.draft:
             return True
         return user.is_authenticated and (
-            self.is_staff(user) or user.is_secretariat or user.is_admin
+            self.is_staff(user) or user.has_role(Role.secretariat, committee=self.committee_id)
+            or user.is_admin
         )
 
     def can_edit(self, user) -> bool:
-        return self.state == CallState.draft and user.has_role(Role.staff, self.drafted_by_agency_id)
+        return self.state == CallState.draft and user.has_role(Role.staff, self.drafted_by_agency_id,
+                                                                self.committee_id)
 
     def can_approve(self, user) -> bool:
         if self.state != CallState.draft:
             return False
         return any(
-            user.has_role(Role.staff, s.agency_id) and s.approved_at is None for s in self.sides
+            user.has_role(Role.staff, s.agency_id, self.committee_id) and s.approved_at is None
+            for s in self.sides
         )
 
     def can_propose_amendment(self, user) -> bool:

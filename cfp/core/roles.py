@@ -1,7 +1,9 @@
 """Roles and the checks every view uses.
 
 A role is held per side where it makes sense (staff, reviewer, co-chair); the
-secretariat and admins act for both sides. Object-level rules are model methods
+secretariat and admins act for both sides. A grant may be limited to one Joint
+Committee (staff of MOST for CN–BE is not staff for CN–IT); without a committee it
+holds for every committee (admins, and grants made before roles were per committee). Object-level rules are model methods
 (`proposal.can_view(user)`), this module only answers "who is this user".
 """
 from __future__ import annotations

@@ -66,4 +66,6 @@ def _nav_items() -> list[tuple[str, str]]:
     items.append(("core.outbox", _("Mail")))
     if current_user.is_admin or current_user.is_secretariat:
         items.append(("core.audit", _("Audit log")))
+    if current_user.is_admin:
+        items.append(("admin.index", _("Administration")))
     return items

@@ -21,7 +21,7 @@ bp = Blueprint("core", __name__)
 
 # Messages carrying a link that works for whoever holds it: only their recipient reads them.
 PRIVATE_TEMPLATES = {"verify_email", "reset_password", "reviewer_pool_invitation",
-                     "partner_invitation"}
+                     "partner_invitation", "account_invitation"}
 
 
 @bp.route("/")

@@ -1,8 +1,6 @@
-"""The demo: the real case of the MOST–WBI Joint Committee, told by the TOML files here and
-replayed through the operations a user's actions go through, each step inside frozen_time()
-at the instant it happened: the operations check their windows and deadlines as they did
-then, and every row, audit entry and email carries that instant. Only the world (agencies,
-committee, accounts) is written directly, as an administrator sets it up."""
+"""The demo: the MOST–WBI Joint Committee's real case (and MOST's committee with MUR of Italy),
+told by the TOML files here, replayed through the operations inside frozen_time() at each step's
+instant. Only the world (agencies, committees, accounts) is written directly, as by an admin."""
 import contextlib
 import csv
 import io
@@ -20,7 +18,7 @@ from cfp.auth.models import User
 from cfp.calls import operations as calls
 from cfp.calls.models import Agency, Agreement, Instrument, JointCommittee
 from cfp.core.outbox import OutboxMessage
-from cfp.core.roles import Role
+from cfp.core.roles import SIDED_ROLES, Role
 from cfp.core.timezones import local_to_utc, to_zone
 from cfp.core.types import frozen_time, utcnow
 from cfp.extensions import db
@@ -39,6 +37,7 @@ from cfp.selection import funding, ranking
 from cfp.selection import operations as selection
 
 DEMO_PASSWORD = "demo-password-2021"
+WORLD, PARTNER = "world.toml", "committee-cn-it.toml"
 CALLS = ["call-2021.toml", "call-2022.toml", "call-2023.toml", "call-2024.toml"]
 BRUSSELS = "Europe/Brussels"
 OTHER = {"CN": "BE", "BE": "CN"}
@@ -50,20 +49,17 @@ def _read(name: str) -> dict:
     return tomllib.loads(files(__name__).joinpath(name).read_text(encoding="utf-8"))
 
 
-def __getattr__(name: str):
-    """DEMO_ACCOUNTS, (who, email) of each demo account, read from world.toml when asked for."""
-    if name == "DEMO_ACCOUNTS":
-        return [(a["who"], a["email"]) for a in _read("world.toml")["account"]]
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+def demo_accounts() -> list[tuple[str, str]]:
+    """(who, email) of each demo account README lists."""
+    return [(a["who"], a["email"]) for f in (WORLD, PARTNER) for a in _read(f)["account"]]
 
 
 def seed_demo() -> bool:
     """Fill an empty database with the demo; False (and nothing done) if it is not empty."""
     if db.session.scalar(sa.select(Agency.id).limit(1)) is not None:
         return False
-    links = (contextlib.nullcontext() if has_request_context()  # the emails' links need one
-             else current_app.test_request_context(base_url=current_app.config["BASE_URL"]))
-    with links:
+    with (contextlib.nullcontext() if has_request_context()  # the emails' links need one
+          else current_app.test_request_context(base_url=current_app.config["BASE_URL"])):
         _Story().tell()
         db.session.commit()
     return True
@@ -71,8 +67,8 @@ def seed_demo() -> bool:
 
 class _Story:
     def __init__(self):
-        self.now = utcnow()
-        self.today = to_zone(self.now, BRUSSELS).date()
+        self.now = now = utcnow()
+        self.today = to_zone(now, BRUSSELS).date()
         self.steps: list = []  # (instant, order, step)
         (self.users, self.calls, self.proposals, self.lists, self.invitations, self.assignments,
          self.sessions, self.decisions) = ({} for _ in range(8))  # users by key and by email
@@ -90,13 +86,12 @@ class _Story:
             self.steps.append((self.instant(when), len(self.steps), partial(step, *args)))
 
     def tell(self) -> None:
-        world = _read("world.toml")
-        with frozen_time(world["set_up"]):
+        with frozen_time((world := _read(WORLD))["set_up"]):
             self.world(world, _read("people.toml"))
+            self.partner(_read(PARTNER))
         for name in CALLS:
-            self.call(_read(name))
-        for meeting in _read("meetings.toml")["meeting"]:
-            self.meeting(meeting)
+            self.call(_read(name), self.committee, self.agency, self.staff, self.rules)
+        [self.meeting(meeting) for meeting in _read("meetings.toml")["meeting"]]
         for when, _order, step in sorted(self.steps, key=lambda s: s[:2]):
             with frozen_time(when):
                 step()
@@ -104,9 +99,8 @@ class _Story:
 
     def world(self, world: dict, people: dict) -> None:
         self.agency = {a["code"]: Agency(**a) for a in world["agency"]}
-        agreement = Agreement(title=world["agreement"]["title"], agency_a=self.agency["CN"],
-                              agency_b=self.agency["BE"])
-        self.committee = JointCommittee(agreement=agreement, name=world["committee"]["name"])
+        self.committee = JointCommittee(name=world["committee"]["name"], agreement=Agreement(
+            title=world["agreement"]["title"], agency_a=self.agency["CN"], agency_b=self.agency["BE"]))
         db.session.add(self.committee)
         db.session.flush()
         self.criteria = [calls.CriterionTerms(**c | {k: Decimal(c[k]) for k in c if k in MONEY})
@@ -114,12 +108,10 @@ class _Story:
         self.rules, self.opinions = world["rules"], world["opinions"]
         for p in [a for a in world["account"] if "name" in a] + people["researchers"]:
             self.person(p, p.get("roles", ["researcher"]))
-        for p in people["reviewer"]:
-            self.person(p, [])
+        [self.person(p, []) for p in people["reviewer"]]
         self.staff = {s: next(u for u in self.users.values() if u.has_role(Role.staff, a.id))
                       for s, a in self.agency.items()}
         self.secretariat = next(u for u in self.users.values() if u.is_secretariat)
-        db.session.flush()
         for side, agency in self.agency.items():  # each side's staff import their pool
             rows, columns = io.StringIO(), ["name", "affiliation", "keywords", "expertise"]
             csv.writer(rows).writerows([["email", *columns]] + [
@@ -128,38 +120,47 @@ class _Story:
             import_pool(self.staff[side], agency.id, rows.getvalue())
         db.session.flush()
 
-    def person(self, p: dict, roles: list[str]) -> None:  # verified, with the demo password
-        agency = self.agency.get(p.get("side"))
+    def person(self, p: dict, roles: list[str], committee=None, agencies=None) -> User:
+        agency = (agencies or self.agency).get(p.get("side"))  # verified, with the demo password
         user = User(email=p.get("email") or f"{p['key']}@example.org", agency=agency,
                     email_verified_at=utcnow(), **{k: p[k] for k in USER_FIELDS if k in p})
         if not self.users:  # the first account's argon2 hash serves every account
             user.set_password(DEMO_PASSWORD)
         user.password_hash = next(iter(self.users.values()), user).password_hash
         for role in map(Role, roles):
-            user.grant(role, agency if role in (Role.staff, Role.reviewer, Role.cochair) else None)
+            user.grant(role, agency if role in SIDED_ROLES else None,  # one committee
+                       None if role in (Role.admin, Role.researcher) else committee or self.committee)
         db.session.add(user)
         self.users[user.email] = self.users[p.get("key", user.email)] = user
+        return user
 
-    def call(self, part: dict) -> None:
+    def partner(self, data: dict) -> None:  # another committee of MOST, its people and a call
+        cn, other = self.agency["CN"], Agency(**data["agency"])
+        agency, committee = {"CN": cn, other.code: other}, JointCommittee(name=data["committee"][
+            "name"], agreement=Agreement(title=data["agreement"]["title"], agency_a=cn, agency_b=other))
+        db.session.add(committee)
+        db.session.flush()  # the new agency's id, for the grants
+        staff = {p["side"]: self.person(p, p["roles"], committee, agency) for p in data["account"]}
+        self.call(data, committee, agency, staff, data["rules"])
+
+    def call(self, part: dict, committee, agency: dict, staff: dict, rules: dict) -> None:
         c = part["call"]
-        ref, side = c["reference"], c["drafted_by"]
+        ref, side, other = c["reference"], c["drafted_by"], dict(zip(agency, reversed(agency)))
         terms = calls.CallTerms(
             **{k: c[k] for k in ("reference", "title", "description", "priority_areas")},
             opens_at=self.instant(c["opens"]), closes_at=self.instant(c["closes"]),
             review_due_at=self.instant(c["review_due"]), duration_months=c["duration_months"],
             criteria=self.criteria, instrument=Instrument(c.get("instrument", "joint_research")),
             overall_threshold=Decimal(c["overall_threshold"]), sides=[calls.SideTerms(
-                agency_id=self.agency[s].id, **self.rules[s],
-                **{k: Decimal(v) for k, v in c[s].items()}) for s in OTHER])
+                agency_id=agency[s].id, **rules[s],
+                **{k: Decimal(v) for k, v in c[s].items()}) for s in agency])
         self.at(c.get("drafted"), lambda: self.calls.setdefault(ref, calls.draft_call(
-            self.staff[side], self.committee, self.agency[side].id, terms)))
-        self.at(c.get("approved"), lambda: calls.approve_call(self.staff[OTHER[side]],
-                                                              self.calls[ref]))
+            staff[side], committee, agency[side].id, terms)))
+        self.at(c.get("approved"), lambda: calls.approve_call(staff[other[side]], self.calls[ref]))
         for edge in (terms.opens_at, terms.closes_at):  # the beat task, at those instants
             if edge <= self.now:
                 self.at(edge, calls.open_and_close_due_calls)
-        for p in part.get("proposal", []):
-            self.proposal(ref, p)
+        [self.proposal(ref, p) for p in part.get("proposal", [])]
         s, sec, outcomes = part.get("selection", {}), self.secretariat, part.get("proposal", [])
         self.at(s.get("ranked"), lambda: [reviews.compute_side_ranking(self.calls[ref].id, a.id)
                                           for a in self.agency.values()])
@@ -192,8 +193,7 @@ class _Story:
         self.at(w.get("at"), lambda: proposals.withdraw_proposal(starter, proposal(), w["reason"]))
         for side, check in p.get("eligibility", {}).items():
             self.at(check["at"], self.decide, proposal, side, check.get("reason", ""))
-        for review in p.get("review", []):
-            self.review(acronym, review)
+        [self.review(acronym, review) for review in p.get("review", [])]
 
     def content(self, ref: str, p: dict, abstract: str | None = None) -> content.ProposalContent:
         call, ids = self.calls[ref], {s: a.id for s, a in self.agency.items()}

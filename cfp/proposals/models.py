@@ -147,7 +147,8 @@ class Proposal(IdMixin, TimestampMixin, db.Model):
         return user.is_authenticated and self.pi_side(user) is not None
 
     def is_staff(self, user) -> bool:
-        return user.is_authenticated and any(user.has_role(Role.staff, s.agency_id) for s in self.sides)
+        return user.is_authenticated and any(
+            user.has_role(Role.staff, s.agency_id, self.call.committee_id) for s in self.sides)
 
     def can_view(self, user) -> bool:
         """Applicants, staff of either side, secretariat, co-chairs, admins.
@@ -406,6 +407,6 @@ class EligibilityCheck(IdMixin, db.Model):
     __table_args__ = (sa.UniqueConstraint("proposal_id", "agency_id"),)
 
     def can_decide(self, user) -> bool:
-        return user.has_role(Role.staff, self.agency_id) and self.proposal.state in (
+        return user.has_role(Role.staff, self.agency_id, self.proposal.call.committee_id) and self.proposal.state in (
             P.submitted, P.eligible, P.ineligible,
         )
