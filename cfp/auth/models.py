@@ -187,7 +187,18 @@ class User(IdMixin, UserMixin, db.Model):
 
     @property
     def is_secretariat(self) -> bool:
+        """Secretariat of some committee (pages check `is_secretariat_of` the object's)."""
         return self.has_role(Role.secretariat)
+
+    def is_secretariat_of(self, committee) -> bool:
+        return self.has_role(Role.secretariat, committee=committee)
+
+    def is_cochair_of(self, committee) -> bool:
+        return self.has_role(Role.cochair, committee=committee)
+
+    def is_staff_of(self, committee) -> bool:
+        """Staff of either side of `committee`."""
+        return self.has_role(Role.staff, committee=committee)
 
     @property
     def display_name(self) -> str:

@@ -100,7 +100,7 @@ def _check(call: Call, values: dict, changed: set[str], now: datetime) -> None:
 
 
 def _staff_side(actor, call: Call):
-    return next(a for a in call.agencies if actor.has_role(Role.staff, a))
+    return next(a for a in call.agencies if actor.has_role(Role.staff, a, call.committee_id))
 
 
 def propose_call_amendment(actor, call: Call, changes: dict, reason: str,

@@ -65,6 +65,23 @@ class JointCommittee(IdMixin, db.Model):
     def agencies(self) -> list[Agency]:
         return self.agreement.agencies
 
+    @staticmethod
+    def of_user(user, *roles: Role) -> list[JointCommittee]:
+        """The committees `user` works in through `roles` (every role of a committee if
+        none is named), in the order they were created."""
+        from cfp.core.scope import within
+
+        return list(db.session.scalars(sa.select(JointCommittee)
+                                       .where(within(user, JointCommittee.id, *roles))
+                                       .order_by(JointCommittee.id)))
+
+    @staticmethod
+    def chosen(user, requested: int | None, *roles: Role) -> JointCommittee | None:
+        """The committee a page works on: the one asked for (`?committee=`) if the user
+        works in it, else the user's first; None if the user works in none."""
+        mine = JointCommittee.of_user(user, *roles)
+        return next((c for c in mine if c.id == requested), mine[0] if mine else None)
+
 
 class CallState(StateEnum):
     draft = "draft"
@@ -247,6 +264,11 @@ class Call(IdMixin, TimestampMixin, db.Model):
             user.has_role(role, a, self.committee_id)
             for role in (Role.staff, Role.cochair) for a in self.agencies
         )
+
+    def works_on(self, user) -> bool:
+        """The user works in the call's committee (staff of a side, secretariat, co-chair)
+        or is an admin: the committee's internal pages about the call answer 404 to others."""
+        return user.is_authenticated and (user.is_admin or self.is_run_by(user))
 
     def can_view(self, user) -> bool:
         """Approved calls are announced (upcoming); drafts stay with the agencies."""
@@ -443,7 +465,8 @@ class CallAmendment(IdMixin, db.Model):
 
     def _other_side_staff(self, user) -> bool:
         return user.is_authenticated and user.id != self.proposed_by_id and any(
-            user.has_role(Role.staff, a) for a in self.call.agencies if a.id != self.proposed_by_agency_id)
+            user.has_role(Role.staff, a, self.call.committee_id)
+            for a in self.call.agencies if a.id != self.proposed_by_agency_id)
 
     def can_approve(self, user) -> bool:
         """Staff of the side that did not propose it (never the proposer)."""
@@ -456,4 +479,4 @@ class CallAmendment(IdMixin, db.Model):
     def can_withdraw(self, user) -> bool:
         """Staff of the side that proposed it."""
         return (self.state == AmendmentState.proposed and user.is_authenticated
-                and user.has_role(Role.staff, self.proposed_by_agency_id))
+                and user.has_role(Role.staff, self.proposed_by_agency_id, self.call.committee_id))

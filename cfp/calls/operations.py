@@ -179,7 +179,7 @@ def _apply_terms(call: Call, terms: CallTerms) -> None:
 
 def draft_call(actor, committee: JointCommittee, agency_id: int, terms: CallTerms) -> Call:
     """Staff of one side draft a call; their own side's approval is recorded."""
-    if not actor.has_role(Role.staff, agency_id):
+    if not actor.has_role(Role.staff, agency_id, committee.id):
         raise NotAllowed(_("Only agency staff may draft a call."))
     call = Call(
         committee=committee, drafted_by_agency_id=agency_id, created_by_id=actor.id,
@@ -213,7 +213,7 @@ def approve_call(actor, call: Call) -> Call:
     if not call.can_approve(actor):
         raise NotAllowed(_("You cannot approve this call."))
     for side in call.sides:
-        if actor.has_role(Role.staff, side.agency_id) and side.approved_at is None:
+        if actor.has_role(Role.staff, side.agency_id, call.committee_id) and side.approved_at is None:
             side.approved_at = utcnow()
             side.approved_by_id = actor.id
             log_action(actor, "call.approve_side", call, after={"agency_id": side.agency_id})
@@ -265,7 +265,7 @@ def open_and_close_due_calls(now: datetime | None = None) -> dict:
 
 def move_call(actor, call: Call, target: CallState) -> Call:
     """Staff move a call through review and selection (closed → in review → …)."""
-    if not (call.is_staff(actor) or actor.is_secretariat):
+    if not (call.is_staff(actor) or actor.is_secretariat_of(call.committee_id)):
         raise NotAllowed(_("Only staff or the secretariat may change a call's stage."))
     before = change_state(call, target, table=CALL_TRANSITIONS, what=_("The call"))
     log_action(actor, "call.state", call, before={"state": before}, after={"state": target})

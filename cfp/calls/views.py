@@ -3,7 +3,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
@@ -37,7 +37,9 @@ from cfp.calls.operations import (
 from cfp.core.errors import DomainError
 from cfp.core.listing import offset_page
 from cfp.core.loading import load_visible
+from cfp.core.params import whole_number
 from cfp.core.roles import Role, role_required
+from cfp.core.scope import within
 from cfp.core.timezones import local_to_utc, to_zone
 from cfp.extensions import db
 
@@ -47,7 +49,9 @@ PUBLIC_STATES = [s for s in CallState if s != CallState.draft]
 
 
 def _committee() -> JointCommittee:
-    committee = db.session.scalar(sa.select(JointCommittee).order_by(JointCommittee.id))
+    """The committee a new call is drafted in: `?committee=`, among the staff member's."""
+    committee = JointCommittee.chosen(current_user, request.args.get("committee", type=whole_number),
+                                      Role.staff)
     if committee is None:
         abort(404)
     return committee
@@ -60,12 +64,10 @@ def _load_call(call_id: int) -> Call:
 
 @bp.route("/")
 def index():
-    query = sa.select(Call).order_by(Call.opens_at.desc())
-    can_see_drafts = current_user.is_authenticated and (
-        current_user.has_role(Role.staff) or current_user.is_secretariat or current_user.is_admin
-    )
-    if not can_see_drafts:
-        query = query.where(Call.state.in_(PUBLIC_STATES))
+    # Announced calls are public; drafts are their committee's (staff and secretariat).
+    query = sa.select(Call).order_by(Call.opens_at.desc()).where(sa.or_(
+        Call.state.in_(PUBLIC_STATES),
+        within(current_user, Call.committee_id, Role.staff, Role.secretariat)))
     # Numbered pages, newest first; each page's calls grouped by where they stand.
     calls = offset_page(query.order_by(Call.id).options(selectinload(Call.sides)))
     groups = {
@@ -130,7 +132,7 @@ def _terms_from_form(form: CallForm, committee: JointCommittee) -> CallTerms:
 
 def _staff_side(committee: JointCommittee):
     for agency in committee.agencies:
-        if current_user.has_role(Role.staff, agency):
+        if current_user.has_role(Role.staff, agency, committee.id):
             return agency
     abort(403)
 

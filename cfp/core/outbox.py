@@ -27,6 +27,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cfp.core.audit import log_action
+from cfp.core.roles import Role
+from cfp.core.scope import within
 from cfp.core.states import StateEnum, labels
 from cfp.core.tasks import queue_task
 from cfp.core.types import IdMixin, UTCDateTime, enum_column, utcnow
@@ -96,24 +98,35 @@ class OutboxMessage(IdMixin, db.Model):
         return user.is_authenticated and self.recipient_user_id == user.id
 
     def can_view(self, user) -> bool:
-        """Its recipient; admins; the secretariat for the messages about a call."""
+        """Its recipient; admins; the secretariat for the messages about a call of its committee."""
         return self.is_for(user) or (user.is_authenticated and (
-            user.is_admin or (user.is_secretariat and self.call_id is not None)))
+            user.is_admin or self._about_a_call_of_secretariat(user)))
+
+    def _about_a_call_of_secretariat(self, user) -> bool:
+        if self.call_id is None or not user.is_secretariat:
+            return False
+        committee_id = db.session.scalar(sa.select(_CALLS.c.committee_id).where(_CALLS.c.id == self.call_id))
+        return user.is_secretariat_of(committee_id)
 
     def can_retry(self, user) -> bool:
         return self.status == MessageStatus.failed and self.can_view(user) and (
             user.is_admin or user.is_secretariat)
 
 
+# The calls table, by name: a message knows its call's id; core does not import the calls package.
+_CALLS = sa.table("calls", sa.column("id"), sa.column("committee_id"))
+
+
 def visible_messages(user):
     """The messages `user` may read, as a query: their own; the secretariat's, also every
-    message about a call; an admin's, all."""
+    message about a call of its committees; an admin's, all."""
     query = sa.select(OutboxMessage)
     if user.is_admin:
         return query
     mine = OutboxMessage.recipient_user_id == user.id
     if user.is_secretariat:
-        return query.where(sa.or_(mine, OutboxMessage.call_id.is_not(None)))
+        calls = sa.select(_CALLS.c.id).where(within(user, _CALLS.c.committee_id, Role.secretariat))
+        return query.where(sa.or_(mine, OutboxMessage.call_id.in_(calls)))
     return query.where(mine)
 
 

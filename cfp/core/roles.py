@@ -59,13 +59,14 @@ def role_required(*roles: Role):
     return decorator
 
 
-def require_secretariat(actor) -> None:
-    """Operations of the committee's secretariat (admins may act for it)."""
+def require_secretariat(actor, committee_id: int) -> None:
+    """Operations of the committee's secretariat (admins may act for it): the
+    secretariat of `committee_id`, not of another committee."""
     from flask_babel import gettext as _
 
     from cfp.core.errors import NotAllowed
 
-    if not (actor.is_secretariat or actor.is_admin):
+    if not (actor.is_secretariat_of(committee_id) or actor.is_admin):
         raise NotAllowed(_("Only the committee secretariat may do this."))
 
 

@@ -8,8 +8,10 @@ import sqlalchemy as sa
 from flask import url_for
 from flask_babel import lazy_gettext as _l
 
-from cfp.core.outbox import MessageStatus, OutboxMessage
+from cfp.calls.models import Call
+from cfp.core.outbox import MessageStatus, OutboxMessage, visible_messages
 from cfp.core.roles import Role
+from cfp.core.scope import within
 from cfp.core.types import utcnow
 from cfp.extensions import db
 from cfp.meetings.models import Decision, DecisionApproval, DecisionState
@@ -62,13 +64,15 @@ def todo_for(user) -> list[Todo]:
             Assignment.state.in_([AssignmentState.accepted, AssignmentState.overdue]))), url_for("reviews.mine")))
     if user.has_role(Role.staff):
         agencies = [r.agency_id for r in user.roles if r.role == Role.staff and r.agency_id]
-        pending = sa.select(EligibilityCheck.id).join(Proposal).where(
+        pending = sa.select(EligibilityCheck.id).join(Proposal).join(Call, Call.id == Proposal.call_id).where(
+            within(user, Call.committee_id, Role.staff),
             EligibilityCheck.agency_id.in_(agencies), EligibilityCheck.status == EligibilityStatus.pending,
             Proposal.state.in_([P.submitted, P.eligible]))
         items.append(Todo(_l("Eligibility checks to record for your side"), _count(pending),
                           url_for("proposals.staff_index")))
     if user.is_secretariat or user.has_role(Role.cochair):
-        drafts = sa.select(Decision.id).where(Decision.state == DecisionState.draft)
+        drafts = sa.select(Decision.id).where(Decision.state == DecisionState.draft,
+                                              within(user, Decision.committee_id, Role.secretariat, Role.cochair))
         if user.has_role(Role.cochair):
             sides = [r.agency_id for r in user.roles if r.role == Role.cochair and r.agency_id]
             approved = sa.select(DecisionApproval.decision_id).where(DecisionApproval.agency_id.in_(sides))
@@ -76,8 +80,10 @@ def todo_for(user) -> list[Todo]:
                               _count(drafts.where(Decision.id.not_in(approved))), url_for("meetings.index")))
         if user.is_secretariat:
             items.append(Todo(_l("Draft decisions to table and adopt"), _count(drafts), url_for("meetings.index")))
-            held = sa.select(OutboxMessage.id).where(OutboxMessage.status == MessageStatus.held)
+            held = visible_messages(user).with_only_columns(OutboxMessage.id).where(
+                OutboxMessage.status == MessageStatus.held)
             items.append(Todo(_l("Decision letters to release"), _count(held), url_for("meetings.index")))
-            failed = sa.select(OutboxMessage.id).where(OutboxMessage.status == MessageStatus.failed)
+            failed = visible_messages(user).with_only_columns(OutboxMessage.id).where(
+                OutboxMessage.status == MessageStatus.failed)
             items.append(Todo(_l("Emails that failed"), _count(failed), url_for("core.outbox", status="failed")))
     return [item for item in items if item.count]

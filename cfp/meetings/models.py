@@ -107,12 +107,13 @@ class Meeting(IdMixin, TimestampMixin, db.Model):
         return [a for a in self.attendees if a.is_cochair]
 
     def can_manage(self, user) -> bool:
-        return user.is_authenticated and (user.is_secretariat or user.is_admin)
+        return user.is_authenticated and (user.is_secretariat_of(self.committee_id) or user.is_admin)
 
     def can_view(self, user) -> bool:
+        """The committee's people: its secretariat, co-chairs and both sides' staff."""
         return user.is_authenticated and (
-            user.is_secretariat or user.is_admin or user.has_role(Role.cochair)
-            or user.has_role(Role.staff)
+            user.is_admin or user.is_secretariat_of(self.committee_id)
+            or user.is_cochair_of(self.committee_id) or user.is_staff_of(self.committee_id)
         )
 
 
@@ -237,17 +238,20 @@ class Decision(IdMixin, TimestampMixin, db.Model):
 
     def can_view(self, user) -> bool:
         """The committee's people and agency staff; applicants learn of it by their letter."""
-        return user.is_authenticated and (user.is_secretariat or user.is_admin
-                                          or user.has_role(Role.cochair) or user.has_role(Role.staff))
+        return user.is_authenticated and (
+            user.is_admin or user.is_secretariat_of(self.committee_id)
+            or user.is_cochair_of(self.committee_id) or user.is_staff_of(self.committee_id)
+        )
 
     def can_edit(self, user) -> bool:
-        return self.state == DecisionState.draft and (user.is_secretariat or user.is_admin)
+        return self.state == DecisionState.draft and (user.is_secretariat_of(self.committee_id)
+                                                      or user.is_admin)
 
     def can_approve(self, user) -> bool:
         if self.state != DecisionState.draft:
             return False
         return any(
-            user.has_role(Role.cochair, a) and not self.approved_by_side(a)
+            user.has_role(Role.cochair, a, self.committee_id) and not self.approved_by_side(a)
             for a in self.committee.agencies
         )
 

@@ -37,7 +37,7 @@ from cfp.selection.operations import adopt_project_list, check_adoptable
 def create_meeting(actor, committee: JointCommittee, *, number: int, date_: date | None,
                    mode: MeetingMode, host_agency_id: int | None, city: str = "",
                    status: MeetingStatus = MeetingStatus.tentative, date_note: str = "") -> Meeting:
-    require_secretariat(actor)
+    require_secretariat(actor, committee.id)
     if db.session.scalar(sa.select(Meeting.id).filter_by(committee_id=committee.id, number=number)):
         raise DomainError(_("The committee already has a meeting number %(n)s.", n=number))
     meeting = Meeting(committee=committee, number=number, date=date_, mode=mode,
@@ -56,7 +56,7 @@ def create_meeting(actor, committee: JointCommittee, *, number: int, date_: date
 def add_attendee(actor, meeting: Meeting, *, agency_id: int, name: str, title: str = "",
                  organisation: str = "", is_cochair: bool = False, name_original: str | None = None,
                  user_id: int | None = None) -> Attendee:
-    require_secretariat(actor)
+    require_secretariat(actor, meeting.committee_id)
     if is_cochair and any(a.is_cochair and a.agency_id == agency_id for a in meeting.attendees):
         raise DomainError(_("This side already has a co-chair at this meeting."))
     attendee = Attendee(meeting=meeting, agency_id=agency_id, name=name.strip(), title=title,
@@ -68,7 +68,7 @@ def add_attendee(actor, meeting: Meeting, *, agency_id: int, name: str, title: s
 
 
 def add_agenda_item(actor, meeting: Meeting, title: str) -> AgendaItem:
-    require_secretariat(actor)
+    require_secretariat(actor, meeting.committee_id)
     number = max((i.number for i in meeting.agenda_items), default=0) + 1
     item = AgendaItem(meeting=meeting, number=number, title=title.strip())
     db.session.add(item)
@@ -85,7 +85,7 @@ def _decision_number(item: AgendaItem) -> str:
 
 
 def draft_decision(actor, item: AgendaItem, *, kind: DecisionKind, title: str, text: str = "") -> Decision:
-    require_secretariat(actor)
+    require_secretariat(actor, item.meeting.committee_id)
     meeting = item.meeting
     decision = Decision(
         committee_id=meeting.committee_id, meeting=meeting, agenda_item=item, kind=kind,
@@ -126,7 +126,7 @@ def approve_decision(actor, decision: Decision) -> Decision:
     if not decision.can_approve(actor):
         raise NotAllowed(_("Only a co-chair of a side that has not approved yet may approve."))
     for agency in decision.committee.agencies:
-        if actor.has_role(Role.cochair, agency) and not decision.approved_by_side(agency):
+        if actor.has_role(Role.cochair, agency, decision.committee_id) and not decision.approved_by_side(agency):
             decision.approvals.append(DecisionApproval(
                 agency_id=agency.id, approved_by_id=actor.id, cochair_name=actor.name, approved_at=utcnow()))
             log_action(actor, "decision.approve", decision, after={"agency_id": agency.id})
@@ -138,7 +138,7 @@ def approve_decision(actor, decision: Decision) -> Decision:
 
 def record_adoption_at_meeting(actor, decision: Decision) -> Decision:
     """The secretariat records that both co-chairs adopted the decision at the meeting."""
-    require_secretariat(actor)
+    require_secretariat(actor, decision.committee_id)
     meeting = decision.meeting
     if decision.state != DecisionState.draft:
         raise DomainError(_("This decision is already %(s)s.", s=decision.state.label))
@@ -190,7 +190,7 @@ def _adopt(actor, decision: Decision) -> None:
 
 
 def change_meeting_status(actor, meeting: Meeting, status: MeetingStatus) -> Meeting:
-    require_secretariat(actor)
+    require_secretariat(actor, meeting.committee_id)
     before = change_state(meeting, status, table=MEETING_TRANSITIONS, what=_("The meeting"), attr="status")
     log_action(actor, "meeting.status", meeting, before={"status": before}, after={"status": status})
     if status == MeetingStatus.held:
@@ -234,7 +234,7 @@ def draft_written_decision(actor, committee: JointCommittee, *, kind: DecisionKi
                            text: str = "", supersedes: Decision | None = None) -> Decision:
     """A decision taken by written procedure between meetings (no meeting); listed at
     the next meeting once adopted."""
-    require_secretariat(actor)
+    require_secretariat(actor, committee.id)
     count = db.session.scalar(sa.select(sa.func.count(Decision.id)).where(
         Decision.committee_id == committee.id, Decision.written_procedure.is_(True)))
     decision = Decision(committee_id=committee.id, kind=kind, title=title.strip(), text=text,
@@ -250,7 +250,7 @@ def draft_written_decision(actor, committee: JointCommittee, *, kind: DecisionKi
 def draft_superseding_decision(actor, old: Decision, *, item: AgendaItem | None, title: str,
                                text: str = "") -> Decision:
     """An adopted decision is never edited: a new decision supersedes it once adopted."""
-    require_secretariat(actor)
+    require_secretariat(actor, old.committee_id)
     if old.state != DecisionState.adopted:
         raise DomainError(_("Only an adopted decision can be superseded; edit the draft instead."))
     if item is None:

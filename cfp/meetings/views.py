@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
@@ -12,6 +12,7 @@ from cfp.core.errors import DomainError
 from cfp.core.forms import options
 from cfp.core.listing import offset_page
 from cfp.core.loading import load_visible
+from cfp.core.params import whole_number
 from cfp.core.roles import Role, role_required
 from cfp.extensions import db
 from cfp.meetings.forms import (
@@ -58,7 +59,8 @@ bp = Blueprint("meetings", __name__, url_prefix="/meetings")
 
 
 def _committee() -> JointCommittee:
-    committee = db.session.scalar(sa.select(JointCommittee).order_by(JointCommittee.id))
+    """The committee whose meetings the page shows: `?committee=`, among the user's."""
+    committee = JointCommittee.chosen(current_user, request.args.get("committee", type=whole_number))
     if committee is None:
         abort(404)
     return committee
@@ -75,7 +77,7 @@ def index():
     form = MeetingForm()
     form.host_agency_id.choices = _sides_choices(committee)
     if form.validate_on_submit():
-        if not current_user.is_secretariat:
+        if not current_user.is_secretariat_of(committee.id):
             abort(403)
         try:
             meeting = create_meeting(

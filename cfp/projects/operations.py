@@ -163,7 +163,7 @@ def submit_report(actor, project: Project, kind: ReportKind, text: str,
 def decide_project(actor, project: Project, decision: Decision, status: ProjectStatus) -> Project:
     """An adopted later decision renews (second year, after the interim report) or
     stops the project; the final report completes it."""
-    require_secretariat(actor)
+    require_secretariat(actor, project.proposal.call.committee_id)
     if not decision.is_adopted:
         raise DomainError(_("Only an adopted decision can renew or stop a project."))
     if decision.id == project.decision_id:
@@ -187,7 +187,7 @@ def decide_project(actor, project: Project, decision: Decision, status: ProjectS
 def record_trip(actor, project: Project, *, planned_trip_id: int | None, from_agency_id: int,
                 to_agency_id: int, traveller: str, days: int, year: int, started_on=None) -> TripDone:
     if not (any(side.pi_user_id == actor.id for side in project.proposal.sides)
-            or actor.is_secretariat or actor.is_admin):
+            or actor.is_secretariat_of(project.proposal.call.committee_id) or actor.is_admin):
         raise NotAllowed(_("Only a principal investigator or the secretariat may record a trip."))
     if days is None or days < 1 or year is None or year < 1:
         raise DomainError(_("Days and project year must be at least 1."))

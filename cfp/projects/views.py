@@ -10,11 +10,12 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
-from cfp.calls.models import Agency
+from cfp.calls.models import Agency, Call
 from cfp.core.forms import options
 from cfp.core.listing import offset_page
 from cfp.core.loading import load_visible
 from cfp.core.roles import Role, role_required
+from cfp.core.scope import within
 from cfp.extensions import db
 from cfp.meetings.models import Decision, DecisionState, Meeting
 from cfp.projects.forms import (
@@ -71,7 +72,10 @@ def adopted_projects():
 def dashboard():
     from cfp.core.types import utcnow
 
-    projects = offset_page(sa.select(Project).options(
+    # The projects of the committees the user works in (roles are per committee).
+    mine = (sa.select(ProjectList.id).join(Call, Call.id == ProjectList.call_id)
+            .where(within(current_user, Call.committee_id)))
+    projects = offset_page(sa.select(Project).where(Project.project_list_id.in_(mine)).options(
         selectinload(Project.reports),
         selectinload(Project.project_list).selectinload(ProjectList.call)).order_by(Project.code, Project.id))
     today = utcnow().date()
@@ -166,7 +170,7 @@ def project_status(project_id: int):
 @login_required
 def trip(project_id: int):
     project = load_visible(Project, project_id)
-    if not (_is_pi(project) or current_user.is_secretariat):
+    if not (_is_pi(project) or current_user.is_secretariat_of(project.proposal.call.committee_id)):
         abort(403)
     forms = _project_forms(project)
     form = TripForm()

@@ -159,13 +159,13 @@ class Proposal(IdMixin, TimestampMixin, db.Model):
             return True
         if self.pre_submitted_at is not None and self.submitted_at is None and self.state != P.withdrawn:
             # A submitted pre-proposal (and its full stage): staff invite it; others wait.
-            return self.is_staff(user) or user.is_secretariat or user.is_admin
+            return self.is_staff(user) or user.is_secretariat_of(self.call.committee_id) or user.is_admin
         if self.state in (P.draft, P.pre_proposal, P.invited) or self.submitted_at is None:
             return False  # drafts (even withdrawn before submission) are the applicants' own
         return (
             self.is_staff(user)
-            or user.is_secretariat
-            or user.has_role(Role.cochair)
+            or user.is_secretariat_of(self.call.committee_id)
+            or user.is_cochair_of(self.call.committee_id)
             or user.is_admin
         )
 

@@ -16,6 +16,7 @@ from cfp.core.listing import keyset_page, offset_page
 from cfp.core.loading import load_visible
 from cfp.core.params import whole_number
 from cfp.core.roles import Role, role_required
+from cfp.core.scope import within
 from cfp.extensions import db
 from cfp.proposals.content import side_totals, snapshot
 from cfp.proposals.documents import (
@@ -268,9 +269,12 @@ def staff_index():
     """Submitted proposals of every call, with this staff member's side's eligibility."""
     sides = current_user.staff_side_ids()
     call_id = request.args.get("call", type=whole_number)
+    # The calls of the committees the staff member works in (roles are per committee).
+    my_calls = sa.select(Call.id).where(within(current_user, Call.committee_id, Role.staff))
     query = (
         sa.select(Proposal)
-        .where(Proposal.state.not_in([ProposalState.draft, ProposalState.pre_proposal]),
+        .where(Proposal.call_id.in_(my_calls),
+               Proposal.state.not_in([ProposalState.draft, ProposalState.pre_proposal]),
                Proposal.submitted_at.is_not(None), Proposal.reference.is_not(None))
         .options(selectinload(Proposal.eligibility_checks), selectinload(Proposal.call))
     )
@@ -278,10 +282,11 @@ def staff_index():
         query = query.where(Proposal.call_id == call_id)
     # Grows with every call: read by keyset on the (unique) reference, never by OFFSET.
     proposals = keyset_page(query, [Proposal.reference, Proposal.id])
-    calls = db.session.scalars(sa.select(Call).order_by(Call.opens_at.desc())).all()
+    calls = db.session.scalars(sa.select(Call).where(Call.id.in_(my_calls))
+                               .order_by(Call.opens_at.desc())).all()
     pre_query = (
         sa.select(Proposal)
-        .where(Proposal.state == ProposalState.pre_proposal, Proposal.pre_submitted_at.is_not(None))
+        .where(Proposal.call_id.in_(my_calls), Proposal.state == ProposalState.pre_proposal, Proposal.pre_submitted_at.is_not(None))
         .options(selectinload(Proposal.call)).order_by(Proposal.pre_submitted_at, Proposal.id)
     )
     if call_id:

@@ -200,7 +200,7 @@ def side_min_load(call: Call) -> int:
 def start_assignment_job(actor, call: Call, agency_id: int, pins: list[tuple[int, int]] = (),
                          rerun_of: int | None = None) -> Job:
     """Queue a run; `pins` (kept from the run `rerun_of`, if any) are kept in the result."""
-    if not actor.has_role(Role.staff, agency_id):
+    if not actor.has_role(Role.staff, agency_id, call.committee_id):
         raise NotAllowed(_("Only staff of this side may assign its reviewers."))
     params = {"call_id": call.id, "agency_id": agency_id, "pins": [list(p) for p in pins]}
     if rerun_of is not None:
@@ -227,8 +227,10 @@ def cancel_assignment_job(actor, job: Job) -> Job:
 
 
 def can_manage_job(user, job: Job) -> bool:
-    return (user.is_authenticated and job.kind == JOB_KIND and job.params is not None
-            and user.has_role(Role.staff, job.params.get("agency_id")))
+    if not (user.is_authenticated and job.kind == JOB_KIND and job.params is not None):
+        return False
+    call = db.session.get(Call, job.params.get("call_id"))
+    return call is not None and user.has_role(Role.staff, job.params.get("agency_id"), call.committee_id)
 
 
 def _step(job_id: int, progress: int, message: str) -> None:

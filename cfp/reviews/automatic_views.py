@@ -16,6 +16,7 @@ from cfp.calls.models import Call
 from cfp.core.errors import DomainError
 from cfp.core.forms import options
 from cfp.core.jobs import Job
+from cfp.core.loading import load_worked_on
 from cfp.core.params import whole_number
 from cfp.core.roles import Role, role_required
 from cfp.core.timezones import local_to_utc, to_zone
@@ -43,7 +44,7 @@ def _load_job(job_id: int) -> Job:
 @bp.route("/automatic/<int:call_id>/<int:agency_id>", methods=["GET", "POST"])
 @role_required(Role.staff)
 def automatic_start(call_id: int, agency_id: int):
-    call = db.get_or_404(Call, call_id)
+    call = load_worked_on(Call, call_id)
     side = _staff_side(call, agency_id)
     form = AutomaticStartForm()
     if form.validate_on_submit():

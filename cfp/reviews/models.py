@@ -168,7 +168,8 @@ class Assignment(IdMixin, TimestampMixin, db.Model):
         return self.can_see_proposal(user)
 
     def can_manage(self, user) -> bool:
-        return user.is_authenticated and user.has_role(Role.staff, self.agency_id)
+        return user.is_authenticated and user.has_role(Role.staff, self.agency_id,
+                                                        self.proposal.call.committee_id)
 
     def can_see_side_reviews(self, user) -> bool:
         """Mirror review: the other reviews of the same side (never the other side's), only

@@ -98,7 +98,7 @@ def assign_reviewer(actor, proposal: Proposal, reviewer, agency_id: int, due_at:
                     method: AssignmentMethod = AssignmentMethod.manual) -> Assignment:
     """Invite a reviewer of the side. ``actor`` None is the system (an automatic
     replacement run by a worker); every other check applies all the same."""
-    if actor is not None and not actor.has_role(Role.staff, agency_id):
+    if actor is not None and not actor.has_role(Role.staff, agency_id, proposal.call.committee_id):
         raise NotAllowed(_("Only staff of this side may assign its reviewers."))
     if proposal.state not in (ProposalState.eligible, ProposalState.in_review):
         raise DomainError(_("Only an eligible proposal can be sent to reviewers (this one is “%(s)s”).",
@@ -278,7 +278,7 @@ def _queue_ranking(call_id: int, agency_id: int) -> None:
 
 def queue_ranking_recomputation(actor, call: Call) -> int:
     """Recompute the rankings of the sides `actor` is staff of, in the background."""
-    sides = [a for a in call.agencies if actor.has_role(Role.staff, a)]
+    sides = [a for a in call.agencies if actor.has_role(Role.staff, a, call.committee_id)]
     for agency in sides:
         _queue_ranking(call.id, agency.id)
     return len(sides)

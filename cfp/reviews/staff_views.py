@@ -17,8 +17,9 @@ from cfp.calls.models import Agency, Call, CallSide, CallState
 from cfp.core.errors import DomainError
 from cfp.core.forms import options
 from cfp.core.listing import list_page, offset_page
-from cfp.core.loading import load_visible
+from cfp.core.loading import load_visible, load_worked_on
 from cfp.core.roles import Role, role_required
+from cfp.core.scope import within
 from cfp.core.timezones import local_to_utc, to_zone
 from cfp.core.types import utcnow
 from cfp.extensions import db
@@ -54,7 +55,8 @@ from cfp.reviews.views import _load_assignment, bp
 @role_required(Role.staff)
 def assign(proposal_id: int):
     proposal = load_visible(Proposal, proposal_id)
-    sides = [s.agency_id for s in proposal.sides if current_user.has_role(Role.staff, s.agency_id)]
+    sides = [s.agency_id for s in proposal.sides
+             if current_user.has_role(Role.staff, s.agency_id, proposal.call.committee_id)]
     if not sides:
         abort(403)
     agency_id = sides[0]
@@ -102,7 +104,8 @@ def staff_index():
     rows = db.session.execute(
         sa.select(Proposal.call_id, Assignment.agency_id, Assignment.state, sa.func.count())
         .join(Assignment, Assignment.proposal_id == Proposal.id)
-        .where(Assignment.agency_id.in_(sides))
+        .join(Call, Call.id == Proposal.call_id)
+        .where(Assignment.agency_id.in_(sides), within(current_user, Call.committee_id, Role.staff))
         .group_by(Proposal.call_id, Assignment.agency_id, Assignment.state)
     ).all()
     progress: dict[tuple[int, int], Counter] = {}
@@ -110,7 +113,7 @@ def staff_index():
         progress.setdefault((call_id, agency_id), Counter())[state.value] = count
     call_sides = offset_page(  # one row per call and side: few, numbered pages
         sa.select(CallSide).join(Call, Call.id == CallSide.call_id)
-        .where(CallSide.agency_id.in_(sides),
+        .where(CallSide.agency_id.in_(sides), within(current_user, Call.committee_id, Role.staff),
                sa.or_(Call.state.in_(REVIEW_STATES), Call.id.in_({c for c, _a in progress} or {0})))
         .options(sa.orm.selectinload(CallSide.call), sa.orm.selectinload(CallSide.agency))
         .order_by(Call.opens_at.desc(), CallSide.agency_id, CallSide.id)
@@ -128,10 +131,12 @@ REVIEW_STATES = (CallState.closed, CallState.in_review, CallState.in_selection)
 @login_required
 def ranking(call_id: int):
     """A side's ranking: staff see their own side's only."""
-    call = load_visible(Call, call_id)
-    if current_user.is_secretariat or current_user.has_role(Role.cochair):
+    call = load_worked_on(Call, call_id)
+    if not call.works_on(current_user):
+        abort(404)
+    if current_user.is_secretariat_of(call.committee_id) or current_user.is_cochair_of(call.committee_id):
         return redirect(url_for("selection.joint_ranking", call_id=call.id))
-    sides = [a for a in call.agencies if current_user.has_role(Role.staff, a)]
+    sides = [a for a in call.agencies if current_user.has_role(Role.staff, a, call.committee_id)]
     if not sides:
         abort(403)
     agency = sides[0]
@@ -147,7 +152,9 @@ def ranking(call_id: int):
 @bp.route("/ranking/<int:call_id>/recompute", methods=["POST"])
 @role_required(Role.staff)
 def recompute(call_id: int):
-    call = db.get_or_404(Call, call_id)
+    call = load_worked_on(Call, call_id)
+    if not call.works_on(current_user):
+        abort(404)
     queue_ranking_recomputation(current_user, call)
     db.session.commit()
     flash(_("The ranking is being recomputed."), "info")
@@ -156,9 +163,9 @@ def recompute(call_id: int):
 
 def _staff_side(call: Call, agency_id: int):
     """The call side, for staff of that side only (404 outside the user's scope)."""
-    if not call.can_view(current_user) or agency_id not in {s.agency_id for s in call.sides}:
+    if not call.works_on(current_user) or agency_id not in {s.agency_id for s in call.sides}:
         abort(404)
-    if not current_user.has_role(Role.staff, agency_id):
+    if not current_user.has_role(Role.staff, agency_id, call.committee_id):
         abort(403)
     return next(s for s in call.sides if s.agency_id == agency_id)
 
@@ -211,7 +218,7 @@ def dashboard(call_id: int, agency_id: int):
     """Staff of one side: progress per proposal and the aggregated scores of their side."""
     from cfp.reviews.aggregation import side_statistics
 
-    call = db.get_or_404(Call, call_id)
+    call = load_worked_on(Call, call_id)
     side = _staff_side(call, agency_id)
     stats, distribution = side_statistics(call, agency_id)
     settings_form = ReviewSettingsForm(obj=call)
@@ -231,7 +238,7 @@ def dashboard(call_id: int, agency_id: int):
 @bp.route("/settings/<int:call_id>/<int:agency_id>", methods=["POST"])
 @role_required(Role.staff)
 def review_settings(call_id: int, agency_id: int):
-    call = db.get_or_404(Call, call_id)
+    call = load_worked_on(Call, call_id)
     _staff_side(call, agency_id)
     form = ReviewSettingsForm()
     if form.validate_on_submit():
@@ -252,7 +259,7 @@ def _form_errors(form) -> str:
 @role_required(Role.staff)
 def side_settings(call_id: int, agency_id: int):
     """One side's review settings: its staff only (403 for the other side's)."""
-    call = db.get_or_404(Call, call_id)
+    call = load_worked_on(Call, call_id)
     _staff_side(call, agency_id)
     form = SideReviewSettingsForm()
     if form.validate_on_submit():
@@ -287,7 +294,7 @@ def reopen_stage(call_id: int, agency_id: int):
 
 
 def _change_stage(call_id: int, agency_id: int, action: str):
-    call = db.get_or_404(Call, call_id)
+    call = load_worked_on(Call, call_id)
     _staff_side(call, agency_id)
     if not FlaskForm().validate_on_submit():
         abort(400)

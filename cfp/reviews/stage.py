@@ -13,8 +13,8 @@ from cfp.core.roles import Role
 from cfp.core.types import utcnow
 
 
-def _require_staff(actor, agency_id: int) -> None:
-    if not actor.has_role(Role.staff, agency_id):
+def _require_staff(actor, agency_id: int, committee_id: int) -> None:
+    if not actor.has_role(Role.staff, agency_id, committee_id):
         raise NotAllowed(_("Only staff of this side may manage its reviews."))
 
 
@@ -25,7 +25,7 @@ REVIEW_SETTINGS = ("review_reminder_days_before", "review_reminder_days_after",
 def update_review_settings(actor, call, agency_id: int, values: dict):
     """The call's review settings shared by both sides (either side's staff may set them);
     each side's own are set by update_side_review_settings."""
-    _require_staff(actor, agency_id)
+    _require_staff(actor, agency_id, call.committee_id)
     if agency_id not in {s.agency_id for s in call.sides}:
         raise NotAllowed(_("This call has no such side."))
     before = {k: getattr(call, k) for k in REVIEW_SETTINGS}
@@ -43,7 +43,7 @@ def update_side_review_settings(actor, call, agency_id: int, *, reviewers_per_pr
     side = call.side(agency_id)
     if side is None:
         raise NotAllowed(_("This call has no such side."))
-    if not actor.has_role(Role.staff, agency_id):
+    if not actor.has_role(Role.staff, agency_id, call.committee_id):
         raise NotAllowed(_("Only staff of %(side)s may change its review settings.", side=side.agency.short_name))
     if reviewers_per_proposal < 1 or reviewer_answer_days < 1:
         raise DomainError(_("A side needs at least one reviewer per proposal and one day to answer."))
@@ -62,7 +62,7 @@ def _call_side(actor, call, agency_id: int):
     side = call.side(agency_id)
     if side is None:
         raise NotAllowed(_("This call has no such side."))
-    if not actor.has_role(Role.staff, agency_id):
+    if not actor.has_role(Role.staff, agency_id, call.committee_id):
         raise NotAllowed(_("Only staff of %(side)s may close or reopen its review stage.",
                            side=side.agency.short_name))
     return side

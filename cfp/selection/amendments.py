@@ -26,7 +26,7 @@ from cfp.selection.models import (
 
 def draft_amendment(actor, adopted: ProjectList) -> ProjectList:
     """A draft copy of an adopted list (its entries, kinds and amounts), to be changed."""
-    require_secretariat(actor)
+    require_secretariat(actor, adopted.call.committee_id)
     if adopted.state != ProjectListState.adopted:
         raise DomainError(_("Only an adopted list is amended; a draft is edited as it is."))
     version = db.session.scalar(sa.select(sa.func.max(ProjectList.version)).filter_by(call_id=adopted.call_id)) + 1

@@ -40,7 +40,7 @@ def _split(total: Decimal, years: int) -> list[Decimal]:
 def draft_project_list(actor, call: Call) -> ProjectList:
     """A new version of the list: recommended proposals to fund (in joint order),
     reserve ones after, with each side's requested amount spread over the years."""
-    require_secretariat(actor)
+    require_secretariat(actor, call.committee_id)
     version = (db.session.scalar(sa.select(sa.func.max(ProjectList.version)).filter_by(call_id=call.id)) or 0) + 1
     plist = ProjectList(call=call, version=version, created_by_id=actor.id)
     db.session.add(plist)
@@ -97,7 +97,7 @@ def envelope_use(plist: ProjectList) -> dict[int, Decimal]:
 
 
 def propose_project_list(actor, plist: ProjectList) -> ProjectList:
-    require_secretariat(actor)
+    require_secretariat(actor, plist.call.committee_id)
     over = envelope_overruns(plist)
     if over:
         raise DomainError(_("The list exceeds a side's budget envelope (%(over)s).", over="; ".join(over)))
@@ -200,7 +200,7 @@ def year_envelopes(call: Call) -> dict[tuple[int, int], Decimal]:
 
 
 def set_year_envelopes(actor, call: Call, amounts: dict[tuple[int, int], Decimal]) -> None:
-    require_secretariat(actor)
+    require_secretariat(actor, call.committee_id)
     current = {(e.agency_id, e.year): e for e in db.session.scalars(sa.select(YearEnvelope).filter_by(call_id=call.id))}
     for (agency_id, year), value in amounts.items():
         if value is None or value < 0:
@@ -228,7 +228,7 @@ def plan_funding(actor, call: Call) -> ProjectList:
     covers that side's amount; the first that does not fit stops the funded list (the
     notes say which side's envelope ran out, for which year) and it and the rest go to
     the reserve list, in order."""
-    require_secretariat(actor)
+    require_secretariat(actor, call.committee_id)
     version = (db.session.scalar(sa.select(sa.func.max(ProjectList.version)).filter_by(call_id=call.id)) or 0) + 1
     plist = ProjectList(call=call, version=version, created_by_id=actor.id)
     db.session.add(plist)

@@ -9,7 +9,6 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from cfp.core.roles import Role
 from cfp.core.states import StateEnum, labels
 from cfp.core.types import MONEY, IdMixin, TimestampMixin, enum_column
 from cfp.extensions import db
@@ -81,11 +80,13 @@ class ProjectList(IdMixin, TimestampMixin, db.Model):
 
     def can_view(self, user) -> bool:
         """The joint stage: the secretariat, co-chairs and admins."""
-        return user.is_authenticated and (user.is_secretariat or user.is_admin
-                                          or user.has_role(Role.cochair))
+        committee = self.call.committee_id
+        return user.is_authenticated and (user.is_secretariat_of(committee) or user.is_admin
+                                          or user.is_cochair_of(committee))
 
     def can_edit(self, user) -> bool:
-        return self.state == ProjectListState.draft and (user.is_secretariat or user.is_admin)
+        return self.state == ProjectListState.draft and (user.is_secretariat_of(self.call.committee_id)
+                                                         or user.is_admin)
 
 
 class EntryKind(StateEnum):

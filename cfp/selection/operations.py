@@ -141,7 +141,7 @@ def _queue_letters(decision: Decision, decided: list[Proposal], changes: Differe
 
 
 def release_letters(actor, decision: Decision) -> int:
-    require_secretariat(actor)
+    require_secretariat(actor, decision.committee_id)
     if not decision.is_adopted:
         raise DomainError(_("Letters wait until the decision is adopted."))
     messages = db.session.scalars(sa.select(OutboxMessage).where(
@@ -185,7 +185,7 @@ def decision_letters(decision: Decision) -> list[OutboxMessage]:
 
 def release_letter(actor, decision: Decision, message: OutboxMessage) -> bool:
     """Release one held letter; releasing it again changes nothing."""
-    require_secretariat(actor)
+    require_secretariat(actor, decision.committee_id)
     if not decision.is_adopted:
         raise DomainError(_("Letters wait until the decision is adopted."))
     if not message.idempotency_key.startswith(f"letter-{decision.id}-"):
@@ -199,7 +199,7 @@ def archive_call(actor, call: Call) -> list[Proposal]:
     """Close a decided call's selection for good: proposals still on the reserve
     list are rejected (the reserve lives only until the call is closed) and their
     PIs are told. Returns the proposals rejected."""
-    require_secretariat(actor)
+    require_secretariat(actor, call.committee_id)
     before = change_state(call, CallState.archived, table=CALL_TRANSITIONS, what=_("The call"))
     reserve = db.session.scalars(sa.select(Proposal).where(
         Proposal.call_id == call.id, Proposal.state == ProposalState.reserve)).all()

@@ -49,7 +49,7 @@ def score_method(call: Call) -> ScoreMethod:
 
 
 def set_score_method(actor, call: Call, method: ScoreMethod) -> None:
-    require_secretariat(actor)
+    require_secretariat(actor, call.committee_id)
     setting = db.session.scalar(sa.select(SelectionSetting).filter_by(call_id=call.id))
     before = setting.score_method if setting else ScoreMethod.scale
     if setting is None:
@@ -129,7 +129,7 @@ def joint_ranking(call: Call) -> list[JointRow]:
 
 def break_tie(actor, call: Call, proposal_ids: list[int], reason: str) -> TieBreak:
     """Record the order of tied proposals (first ranks higher) and why."""
-    require_secretariat(actor)
+    require_secretariat(actor, call.committee_id)
     reason = (reason or "").strip()
     if not reason:
         raise DomainError(_("Give the reason for this order."))
@@ -150,7 +150,7 @@ OUTCOMES = {ProposalState.recommended, ProposalState.reserve, ProposalState.not_
 
 
 def set_outcome(actor, proposal: Proposal, outcome: ProposalState) -> Proposal:
-    require_secretariat(actor)
+    require_secretariat(actor, proposal.call.committee_id)
     if outcome not in OUTCOMES:
         raise DomainError(_("Choose recommended, reserve or not recommended."))
     if outcome in (ProposalState.recommended, ProposalState.reserve):

@@ -34,7 +34,7 @@ def first_budget_year(call: Call) -> int | None:
 
 
 def set_first_budget_year(actor, call: Call, year: int | None) -> None:
-    require_secretariat(actor)
+    require_secretariat(actor, call.committee_id)
     if year is not None and not 1900 < year < 2200:
         raise DomainError(_("Give the budget year as a year, e.g. 2031."))
     setting = db.session.scalar(sa.select(SelectionSetting).filter_by(call_id=call.id))
@@ -49,7 +49,7 @@ def set_first_budget_year(actor, call: Call, year: int | None) -> None:
 
 def set_shared_envelopes(actor, committee: JointCommittee, amounts: dict[tuple[int, int], Decimal]) -> None:
     """{(agency id, budget year): amount}; an amount of None removes that envelope."""
-    require_secretariat(actor)
+    require_secretariat(actor, committee.id)
     current = {(e.agency_id, e.budget_year): e for e in db.session.scalars(
         sa.select(SharedEnvelope).filter_by(committee_id=committee.id))}
     for key, value in amounts.items():

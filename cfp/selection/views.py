@@ -14,9 +14,10 @@ from cfp import local_referrer
 from cfp.calls.models import Call, CallState
 from cfp.core.errors import DomainError
 from cfp.core.listing import list_page, offset_page
-from cfp.core.loading import load_visible
+from cfp.core.loading import load_visible, load_worked_on
 from cfp.core.params import whole_number
 from cfp.core.roles import JOINT_ROLES, Role, role_required
+from cfp.core.scope import within
 from cfp.extensions import db
 from cfp.meetings.models import Decision
 from cfp.projects.models import Project
@@ -69,7 +70,8 @@ bp = Blueprint("selection", __name__, url_prefix="/selection")
 @bp.route("/joint")
 @role_required(*JOINT_ROLES)
 def joint_ranking_index():
-    calls = offset_page(sa.select(Call).where(Call.state.not_in([CallState.draft, CallState.approved]))
+    calls = offset_page(sa.select(Call).where(Call.state.not_in([CallState.draft, CallState.approved]),
+                                              within(current_user, Call.committee_id))
                         .order_by(Call.opens_at.desc(), Call.id))
     return render_template("selection/joint_index.html", calls=calls)
 
@@ -77,7 +79,7 @@ def joint_ranking_index():
 @bp.route("/joint/<int:call_id>")
 @role_required(*JOINT_ROLES)
 def joint_ranking(call_id: int):
-    call = load_visible(Call, call_id)
+    call = load_worked_on(Call, call_id)
     # The order needs every row (normalised scores, vetoes, tie-breaks: two queries); the
     # page shows a slice, each row with its place in the whole ranking.
     ranking = compute_joint_ranking(call)
@@ -112,7 +114,7 @@ def outcome(proposal_id: int):
 @bp.route("/calls/<int:call_id>/archive", methods=["POST"])
 @role_required(Role.secretariat)
 def archive(call_id: int):
-    call = load_visible(Call, call_id)
+    call = load_worked_on(Call, call_id)
     rejected = archive_call(current_user, call)
     db.session.commit()
     flash(_("The call %(ref)s is closed for good; %(n)s proposals left on the reserve list are "
@@ -123,7 +125,7 @@ def archive(call_id: int):
 @bp.route("/calls/<int:call_id>/lists", methods=["POST"])
 @role_required(Role.secretariat)
 def new_list(call_id: int):
-    call = db.get_or_404(Call, call_id)
+    call = load_worked_on(Call, call_id)
     plist = draft_project_list(current_user, call)
     db.session.commit()
     return redirect(url_for("selection.project_list", list_id=plist.id))
@@ -196,7 +198,7 @@ def propose(list_id: int):
 @bp.route("/joint/<int:call_id>/method", methods=["POST"])
 @role_required(Role.secretariat)
 def score_method_setting(call_id: int):
-    call = load_visible(Call, call_id)
+    call = load_worked_on(Call, call_id)
     form = ScoreMethodForm()
     if form.validate_on_submit():
         set_score_method(current_user, call, ScoreMethod(form.method.data))
@@ -208,7 +210,7 @@ def score_method_setting(call_id: int):
 @bp.route("/joint/<int:call_id>/ties", methods=["POST"])
 @role_required(Role.secretariat)
 def tie_break(call_id: int):
-    call = load_visible(Call, call_id)
+    call = load_worked_on(Call, call_id)
     form = TieBreakForm()
     if not form.validate_on_submit():
         flash(_("Give the order of the tied proposals and the reason."), "danger")
@@ -229,7 +231,7 @@ def tie_break(call_id: int):
 @bp.route("/calls/<int:call_id>/plan", methods=["POST"])
 @role_required(Role.secretariat)
 def plan(call_id: int):
-    call = load_visible(Call, call_id)
+    call = load_worked_on(Call, call_id)
     plist = plan_funding(current_user, call)
     db.session.commit()
     flash(_("The funding plan is drafted as version %(v)s of the list; below, why each proposal is "
@@ -240,10 +242,10 @@ def plan(call_id: int):
 @bp.route("/calls/<int:call_id>/envelopes", methods=["GET", "POST"])
 @role_required(*JOINT_ROLES)
 def envelopes(call_id: int):
-    call = load_visible(Call, call_id)
+    call = load_worked_on(Call, call_id)
     years = list(range(1, call.project_years + 1))
     if request.method == "POST":
-        if not current_user.is_secretariat:
+        if not current_user.is_secretariat_of(call.committee_id):
             abort(403)
         try:
             amounts = {}
@@ -278,7 +280,7 @@ def _render_envelopes(call: Call, typed=None):
 def shared_envelopes(call_id: int):
     """The call's first budget year, and the committee's shared envelopes of the budget
     years its projects run in."""
-    call = load_visible(Call, call_id)
+    call = load_worked_on(Call, call_id)
     try:
         raw_year = request.form.get("first_budget_year", "").strip()
         set_first_budget_year(current_user, call, int(raw_year) if raw_year else None)
@@ -302,7 +304,7 @@ def shared_envelopes(call_id: int):
 @bp.route("/calls/<int:call_id>/scenarios")
 @role_required(*JOINT_ROLES)
 def scenarios(call_id: int):
-    call = load_visible(Call, call_id)
+    call = load_worked_on(Call, call_id)
     lists = db.session.scalars(sa.select(ProjectList).where(ProjectList.call_id == call.id).options(
         selectinload(ProjectList.entries).selectinload(ProjectListEntry.amounts))
         .order_by(ProjectList.version)).all()
