@@ -408,10 +408,15 @@ def pool_reviewer(agency_id: int, user_id: int):
             db.session.commit()
             flash(_("The profile of %(name)s is saved.", name=profile.user.name), "success")
             return redirect(url_for("reviews.pool_reviewer", agency_id=agency.id, user_id=user_id))
+    # The reviewer's load counts every committee of the side (one pool per agency); the
+    # list shows the assignments of the viewer's committees only.
+    query = sa.select(Assignment).filter_by(reviewer_id=user_id, agency_id=agency.id)
+    open_count = db.session.scalar(sa.select(sa.func.count()).select_from(
+        query.where(Assignment.state.in_(OPEN_ASSIGNMENT_STATES)).subquery()))
     assignments = db.session.scalars(
-        sa.select(Assignment).filter_by(reviewer_id=user_id, agency_id=agency.id).order_by(Assignment.id.desc())
+        query.join(Proposal, Proposal.id == Assignment.proposal_id).join(Call, Call.id == Proposal.call_id)
+        .where(within(current_user, Call.committee_id, Role.staff)).order_by(Assignment.id.desc())
     ).all()
-    open_count = sum(a.state in OPEN_ASSIGNMENT_STATES for a in assignments)
     return render_template("reviews/pool_reviewer.html", agency=agency, profile=profile, form=form,
                            assignments=assignments, open_count=open_count), 422 if form.errors else 200
 
