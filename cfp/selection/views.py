@@ -136,7 +136,7 @@ def new_list(call_id: int):
 def project_list(list_id: int):
     plist = db.session.scalar(sa.select(ProjectList).where(ProjectList.id == list_id).options(
         selectinload(ProjectList.entries).selectinload(ProjectListEntry.amounts)))
-    if plist is None:
+    if plist is None or not plist.can_view(current_user):
         abort(404)
     years = list(range(1, plist.call.project_years + 1))
     if request.method == "POST":
