@@ -88,7 +88,9 @@ def _init_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     bootstrap.init_app(app)
-    babel.init_app(app, locale_selector=_select_locale, timezone_selector=_select_timezone)
+    from cfp.core.languages import select_locale
+
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=_select_timezone)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l_login_message()
@@ -127,16 +129,6 @@ def _sqlite_pragmas(engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
         conn.exec_driver_sql("BEGIN")
-
-
-def _select_locale():
-    if not has_request_context():
-        return None  # workers: the default locale, or force_locale() for emails
-    if current_user and current_user.is_authenticated and current_user.locale:
-        return current_user.locale
-    from flask import current_app
-
-    return request.accept_languages.best_match(current_app.config["LANGUAGES"]) or "en"
 
 
 def _select_timezone():

@@ -101,7 +101,10 @@ def load_config(instance_path: str) -> dict:
         "SMTP_STARTTLS": _bool(env.get("CFP_SMTP_STARTTLS")),
         "BABEL_DEFAULT_LOCALE": "en",
         "BABEL_DEFAULT_TIMEZONE": "UTC",
-        "LANGUAGES": ["en", "fr", "zh"],
+        # The offered languages, by the name of their catalog folder in cfp/translations
+        # (also what users.locale and agencies.locale store); en is the source language.
+        "LANGUAGES": ["en", "fr", "zh_Hans"],
+        "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).resolve().parent / "translations"),
         "BOOTSTRAP_SERVE_LOCAL": True,
         "WTF_CSRF_ENABLED": _bool(env.get("CFP_CSRF_ENABLED"), True),
         # How long the work a worker took is trusted to be in hand: past it, the worker is

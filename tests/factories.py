@@ -62,7 +62,7 @@ def _hashed_password() -> str:
 def world():
     """The two sides, their agreement and the Joint Committee."""
     cn = Agency(code="CN", short_name="MOST", name="Ministry of Science and Technology",
-                country="China", currency="CNY", timezone="Asia/Shanghai", locale="zh")
+                country="China", currency="CNY", timezone="Asia/Shanghai", locale="zh_Hans")
     be = Agency(code="BE", short_name="WBI", name="Wallonia-Brussels International",
                 country="Belgium", currency="EUR", timezone="Europe/Brussels", locale="fr")
     agreement = Agreement(title="Agreement on scientific and technological cooperation",

@@ -82,6 +82,7 @@ ACCESS = [
     ("POST", "/logout", None, members(302)),
     ("GET", "/account", None, members(200)),
     ("POST", "/account", {}, members(200)),  # the profile form comes back with what is missing
+    ("POST", "/language", {"language": "fr", "next": "/calls/"}, public(303)),  # the switcher, for everybody
     ("POST", "/account/password", {}, members(200)),
     ("POST", "/account/verify-email", None, members(302)),
     ("POST", "/account/sessions/end", None, members(302)),  # log out everywhere: one's own

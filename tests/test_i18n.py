@@ -52,3 +52,100 @@ def test_the_catalogue_extracts_the_application_strings():
                      "Log in", "Reviewers of my side"):
         assert expected in messages
     assert len(messages) > 500
+
+
+# The catalogs: complete, compiled, and checked by a test that CI runs (tests/run.sh).
+
+from babel.messages.catalog import Catalog
+
+from cfp.core import catalogs
+
+TRANSLATED = ["fr", "zh_Hans"]  # every offered language but the source, English
+
+
+@pytest.fixture(scope="module")
+def template():
+    return catalogs.extract_template()
+
+
+@pytest.mark.parametrize("language", TRANSLATED)
+def test_every_string_of_the_code_has_a_translation_with_the_same_placeholders(language, template):
+    """Fails as soon as a new string is added without its translation (or left fuzzy)."""
+    po = catalogs.po_path(language)
+    assert po.is_file(), f"{po.relative_to(ROOT)} is missing"
+    problems = catalogs.untranslated(catalogs.read_catalog(po, language), template)
+    assert not problems, f"{len(problems)} to translate, e.g. " + "\n".join(problems[:20])
+
+
+@pytest.mark.parametrize("language", TRANSLATED)
+def test_the_committed_mo_is_the_compiled_po(language):
+    """The app reads messages.mo, committed so that an install has it: it must say what
+    messages.po says (bash tools/i18n.sh compile)."""
+    assert catalogs.po_path(language).is_file()
+    assert not catalogs.compiled_differences(language)
+
+
+def test_the_catalogs_are_packaged():
+    import tomllib
+
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    assert "translations/*/LC_MESSAGES/messages.mo" in data["cfp"]
+
+
+def _catalog(*entries) -> Catalog:
+    catalog = Catalog(locale="fr")
+    for msgid, msgstr, *flags in entries:
+        catalog.add(msgid, msgstr, flags=flags)
+    return catalog
+
+
+def test_the_checker_reports_missing_empty_fuzzy_and_changed_placeholders():
+    template = _catalog(("Calls", ""), ("Log in", ""), ("Dear %(name)s,", ""), ("Page %s of %s", ""),
+                        ("Due {when}", ""), ("Mail", ""), ("Joint ranking", ""))
+    catalog = _catalog(
+        ("Calls", "Appels"),                          # fine
+        ("Log in", ""),                               # empty
+        ("Dear %(name)s,", "Cher %(nom)s,"),          # a placeholder renamed
+        ("Page %s of %s", "Page %s"),                 # one placeholder lost
+        ("Due {when}", "Échéance {when}"),            # fine
+        ("Joint ranking", "Classement conjoint", "fuzzy"),
+    )                                                 # "Mail" missing
+    assert catalogs.untranslated(catalog, template) == [
+        "untranslated: 'Log in'",
+        "placeholders differ: 'Dear %(name)s,' -> 'Cher %(nom)s,'",
+        "placeholders differ: 'Page %s of %s' -> 'Page %s'",
+        "untranslated: 'Mail'",
+        "fuzzy: 'Joint ranking'",
+    ]
+
+
+def test_the_checker_accepts_a_complete_catalog_and_checks_plurals():
+    template = Catalog(locale="zh_Hans")
+    template.add(("%(num)d proposal", "%(num)d proposals"), None)
+    good, bad = Catalog(locale="zh_Hans"), Catalog(locale="zh_Hans")
+    good.add(("%(num)d proposal", "%(num)d proposals"), ("%(num)d 项申请",))
+    bad.add(("%(num)d proposal", "%(num)d proposals"), ("若干申请",))
+    assert catalogs.untranslated(good, template) == []
+    assert catalogs.untranslated(bad, template) == [
+        "placeholders differ: '%(num)d proposal' -> '若干申请'"]
+
+
+def test_a_compiled_catalog_that_lags_its_po_is_reported(tmp_path, monkeypatch):
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import write_po
+
+    folder = tmp_path / "fr" / "LC_MESSAGES"
+    folder.mkdir(parents=True)
+    monkeypatch.setattr(catalogs, "TRANSLATIONS", tmp_path)
+    monkeypatch.setattr(catalogs, "ROOT", tmp_path)
+    assert catalogs.compiled_differences("fr") == ["fr/LC_MESSAGES/messages.mo is missing: run bash tools/i18n.sh compile"]
+    old = _catalog(("Calls", "Appels"))
+    with (folder / "messages.mo").open("wb") as mo:
+        write_mo(mo, old)
+    new = _catalog(("Calls", "Appels à projets"), ("Log in", "Se connecter"))
+    with (folder / "messages.po").open("wb") as po:
+        write_po(po, new)
+    assert catalogs.compiled_differences("fr") == ["fr: not compiled: 'Calls'", "fr: not compiled: 'Log in'"]
+    with (folder / "messages.mo").open("wb") as mo:
+        write_mo(mo, new)
+    assert catalogs.compiled_differences("fr") == []

@@ -11,7 +11,7 @@ from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
 from cfp.core.forms import options
 from cfp.core.roles import Role
 
-LANGUAGE_CHOICES = (("en", "English"), ("fr", "Français"), ("zh", "中文"))
+LANGUAGE_CHOICES = (("en", "English"), ("fr", "Français"), ("zh_Hans", "中文"))
 
 
 class AgencyForm(FlaskForm):

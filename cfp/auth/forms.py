@@ -4,7 +4,7 @@ import unicodedata
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField
+from wtforms import EmailField, HiddenField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
 
 from cfp.auth.orcid import is_valid_orcid
@@ -101,3 +101,10 @@ class PasswordResetForm(FlaskForm):
     password = _new_password(_l("New password"))
     confirm = _repeat("password")
     submit = SubmitField(_l("Set my new password"))
+
+
+class LanguageForm(FlaskForm):
+    """The switcher of the navigation bar: one button per language, and the page to go
+    back to."""
+    language = SelectField(_l("Language"), validators=[DataRequired()])
+    next = HiddenField()

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from babel import Locale
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -11,6 +10,7 @@ from wtforms.fields.choices import SelectChoice
 
 from cfp.auth import operations as ops
 from cfp.auth.forms import (
+    LanguageForm,
     LoginForm,
     PasswordChangeForm,
     PasswordResetForm,
@@ -19,9 +19,10 @@ from cfp.auth.forms import (
     RegistrationForm,
 )
 from cfp.calls.models import Agency
+from cfp.core import languages
 from cfp.core.errors import DomainError
 from cfp.core.forms import options
-from cfp.core.redirects import local_path
+from cfp.core.redirects import local_path, local_referrer_path
 from cfp.core.timezones import timezone_choices
 from cfp.extensions import db
 
@@ -199,10 +200,7 @@ def _profile_form(user, posted: bool):
         form.agency_id.choices = _side_choices()
     else:
         del form.agency_id  # shown as text with the reason; never taken from the request
-    form.locale.choices = options(
-        (code, Locale.parse(code).display_name.capitalize())  # each language in its own name
-        for code in current_app.config["LANGUAGES"]
-    )
+    form.locale.choices = options(languages.language_choices())  # each in its own name
     form.timezone.choices = [
         SelectChoice("", _("The time zone of my side (%(zone)s)",
                            zone=user.agency.timezone if user.agency else "UTC")),
@@ -258,3 +256,24 @@ def change_password():
             flash(_("Your password is changed."), "success")
             return redirect(url_for("auth.account"))
     return _account_page(_profile_form(current_user, posted=False), password_form)
+
+
+# The language switcher of the navigation bar.
+
+@bp.route("/language", methods=["POST"])
+def switch_language():
+    """Answer in the chosen language from now on: kept in a cookie for everybody, and for
+    a logged-in user saved as their profile's language (the pages and their emails)."""
+    form = LanguageForm()
+    form.language.choices = languages.language_choices()
+    back = redirect(local_path(form.next.data) or local_referrer_path(request.referrer, request.host)
+                    or url_for("core.home"), code=303)
+    if not form.validate_on_submit():
+        flash(_("This language is not offered."), "danger")
+        return back
+    if current_user.is_authenticated:
+        ops.update_profile(current_user, current_user, locale=form.language.data)
+        db.session.commit()
+    back.set_cookie(languages.COOKIE, form.language.data, max_age=languages.COOKIE_DAYS * 86400,
+                    secure=current_app.config["SESSION_COOKIE_SECURE"], httponly=True, samesite="Lax")
+    return back

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from cfp.core.audit import log_action
 from cfp.core.roles import Role
 from cfp.core.scope import within
+from cfp.core.languages import language_of, offered
 from cfp.core.states import StateEnum, labels
 from cfp.core.tasks import queue_task
 from cfp.core.types import IdMixin, UTCDateTime, enum_column, utcnow
@@ -150,14 +151,22 @@ def queue_email(
     key: str,
     context: dict | None = None,
     hold: bool = False,
+    language: str | None = None,
 ) -> OutboxMessage | None:
     """Write an outbox row for `to` (a User, or an email address) unless one with
-    the same idempotency key exists. Delivery is queued after commit."""
+    the same idempotency key exists. Delivery is queued after commit.
+
+    The message is written in its recipient's language: a user's profile language; for
+    a bare address (somebody invited who has no account yet), `language` as the caller
+    chooses it (the language of the side they are invited to), else English."""
     existing = db.session.scalar(sa.select(OutboxMessage).filter_by(idempotency_key=key))
     if existing is not None:
         return existing
     email = getattr(to, "email", to)
-    language = getattr(to, "locale", None) or "en"
+    if hasattr(to, "locale"):
+        language = language_of(to)
+    else:
+        language = offered(language) or "en"
     ctx = dict(context or {})
     ctx.setdefault("recipient", to)
     ctx.setdefault("base_url", current_app.config["BASE_URL"])

@@ -75,8 +75,9 @@ def numbered_canvas(label: str):
             total = len(self._pages)
             for state in self._pages:
                 self.__dict__.update(state)
-                self.setFont("Helvetica", 8)
-                self.drawRightString(self._pagesize[0] - 40, 20, label % (self._pageNumber, total))
+                text = label % (self._pageNumber, total)
+                self.setFont(cjk_font() if CJK.search(text) else "Helvetica", 8)  # 第 1 页
+                self.drawRightString(self._pagesize[0] - 40, 20, text)
                 super().showPage()
             super().save()
 

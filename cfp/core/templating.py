@@ -1,24 +1,17 @@
-"""Jinja filters and globals: instants in several zones, money, states."""
+"""Jinja filters and globals: instants in several zones, amounts, numbers and days in
+the current language (cfp.core.languages), states."""
 from __future__ import annotations
 
-from decimal import Decimal
-
 from flask import Flask
-from flask_babel import format_decimal, get_locale
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from cfp.core.listing import page_url
+from cfp.core import languages
 from cfp.core.roles import Role
 from cfp.core.timezones import format_instant, viewer_timezone
 from cfp.core.urls import external_url
-
-
-def money(amount, currency: str = "") -> str:
-    if amount is None:
-        return "—"
-    text = format_decimal(Decimal(amount), format="#,##0.00")
-    return f"{text} {currency}".strip()
 
 
 def instant_in_zones(instant, zones) -> list[tuple[str, str]]:
@@ -32,7 +25,11 @@ def instant_in_zones(instant, zones) -> list[tuple[str, str]]:
 
 def register(app: Flask) -> None:
     app.jinja_env.filters["instant"] = format_instant
-    app.jinja_env.filters["money"] = money
+    app.jinja_env.filters["money"] = languages.money
+    app.jinja_env.filters["number"] = languages.number
+    app.jinja_env.filters["day"] = languages.day
+    app.jinja_env.globals["html_lang"] = languages.html_lang
+    app.jinja_env.globals["language_choices"] = languages.language_choices
     app.jinja_env.globals["instant_in_zones"] = instant_in_zones
     app.jinja_env.globals["Role"] = Role
     app.jinja_env.globals["viewer_timezone"] = viewer_timezone

@@ -10,8 +10,10 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
+from cfp.core.languages import day, number
 from cfp.core.pdf import markup as _text
 from cfp.core.pdf import numbered_canvas
 from cfp.extensions import db
@@ -35,15 +37,19 @@ def cache_key(meeting: Meeting) -> str:
 
 
 def minutes_pdf(meeting: Meeting) -> bytes:
-    """The PDF, cached in the instance folder until the meeting's content changes."""
+    """The PDF in the current language (the viewer's; a worker's default, English),
+    cached in the instance folder, one file per language, until the meeting's content
+    changes."""
     folder = Path(current_app.instance_path) / "minutes"
-    path = folder / f"meeting-{meeting.id}-{cache_key(meeting)}.pdf"
+    key = cache_key(meeting)
+    path = folder / f"meeting-{meeting.id}-{key}-{get_locale() or 'en'}.pdf"
     if path.exists():
         return path.read_bytes()
     data = build_minutes(meeting)
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.glob(f"meeting-{meeting.id}-*.pdf"):
-        old.unlink(missing_ok=True)
+        if not old.name.startswith(f"meeting-{meeting.id}-{key}-"):  # the content changed
+            old.unlink(missing_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_bytes(data)
     tmp.replace(path)
@@ -73,7 +79,7 @@ def build_minutes(meeting: Meeting) -> bytes:
         story.append(Paragraph(_text(text), style))
 
     p(_("Minutes of the %(title)s of the %(committee)s", title=meeting.title, committee=meeting.committee.name), h1)
-    when = meeting.date.isoformat() if meeting.date else meeting.date_note
+    when = day(meeting.date, "long") if meeting.date else meeting.date_note
     where = ", ".join(str(x) for x in [meeting.mode.label, meeting.host_agency.short_name if meeting.host_agency else "",
                                        meeting.city] if x)
     p(f"{when} · {where} · {meeting.status.label}")
@@ -131,7 +137,7 @@ def build_minutes(meeting: Meeting) -> bytes:
                 for s in proposal.sides if s.pi is not None)
             cells = [project.code if project else "—", proposal.title, pis,
                      EntryKind(entry.kind).label]
-            cells += [f"{entry.amount_for(a):,.2f}" for a in agencies]
+            cells += [number(entry.amount_for(a), 2) for a in agencies]
             rows.append([Paragraph(_text(c), small) for c in cells])
         table = Table(rows, repeatRows=1, colWidths=[30 * mm, 45 * mm, 50 * mm, 15 * mm] + [20 * mm] * len(agencies))
         table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.25, colors.grey),

@@ -187,6 +187,7 @@ def _send_invitation(actor, proposal: Proposal, agency, email: str) -> PartnerIn
         context={"proposal": proposal, "inviter": actor, "agency": agency,
                  "link": external_url("proposals.join", token=token),
                  "expires_at": format_instant(invitation.expires_at, agency.timezone)},
+        language=agency.locale,  # an address without an account: the language of its side
     )
     return invitation
 

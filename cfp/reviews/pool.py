@@ -90,7 +90,8 @@ def invite_reviewer(actor, agency_id: int, email: str, name: str, affiliation: s
     # To the account that proved it owns the address, if any (then it is in its Mail).
     queue_email(to=verified_account(email) or email, template="reviewer_pool_invitation", key=f"reviewer-pool-invitation-{invitation.id}",
                 context={"invitation": invitation, "inviter": actor,
-                         "link": external_url("reviews.join_pool", token=token)})
+                         "link": external_url("reviews.join_pool", token=token)},
+                language=invitation.agency.locale)  # an address without an account: its side's
     log_action(actor, "reviewer_pool.invite", invitation, after={"email": email, "agency_id": agency_id})
     invitation.token = token  # for the caller (tests, the flash); never stored
     return invitation

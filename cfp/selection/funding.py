@@ -12,9 +12,9 @@ from flask_babel import gettext as _
 from cfp.calls.models import Call
 from cfp.core.audit import log_action
 from cfp.core.errors import DomainError, NotAllowed
+from cfp.core.languages import money
 from cfp.core.roles import require_secretariat
 from cfp.core.states import change_state
-from cfp.core.templating import money
 from cfp.extensions import db
 from cfp.proposals.models import Proposal, ProposalState
 from cfp.selection.models import (

@@ -15,8 +15,8 @@ from flask_babel import gettext as _
 from cfp.calls.models import Call, JointCommittee
 from cfp.core.audit import log_action
 from cfp.core.errors import DomainError
+from cfp.core.languages import money
 from cfp.core.roles import require_secretariat
-from cfp.core.templating import money
 from cfp.extensions import db
 from cfp.selection.models import (
     EntryAmount,

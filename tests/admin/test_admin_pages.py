@@ -77,7 +77,7 @@ def test_an_invited_person_joins_with_the_role_for_that_committee_only(app, clie
     admin = _admin(client)
     answer = client.post("/admin/people/invite", data={
         "email": "Wang.Fang@most.example", "name": "Wang Fang", "role": "staff",
-        "agency_id": cn.id, "committee_id": committee.id, "locale": "zh"})
+        "agency_id": cn.id, "committee_id": committee.id, "locale": "zh_Hans"})
     assert answer.status_code == 302
     person = db.session.scalar(sa.select(User).filter_by(email="wang.fang@most.example"))
     assert person.password_hash is None and not person.email_verified

@@ -55,17 +55,17 @@ def test_the_page_shows_the_profile(client, user):
 def test_a_change_is_saved_and_audited(client, user):
     f.login(client, user)
     response = client.post("/account", data=profile(
-        user, name_original="李伟", orcid="https://orcid.org/0000-0002-1694-233x", locale="zh",
+        user, name_original="李伟", orcid="https://orcid.org/0000-0002-1694-233x", locale="zh_Hans",
         timezone="Europe/Brussels",
     ))
     assert response.status_code == 302 and response.location == "/account"
     db.session.refresh(user)
     assert (user.name_original, user.orcid, user.locale, user.timezone) == (
-        "李伟", "0000-0002-1694-233X", "zh", "Europe/Brussels")
+        "李伟", "0000-0002-1694-233X", "zh_Hans", "Europe/Brussels")
     [entry] = audits(user)
     assert entry.actor_id == user.id
     assert entry.before == {"name_original": None, "orcid": None, "locale": "en", "timezone": None}
-    assert entry.after == {"name_original": "李伟", "orcid": "0000-0002-1694-233X", "locale": "zh",
+    assert entry.after == {"name_original": "李伟", "orcid": "0000-0002-1694-233X", "locale": "zh_Hans",
                            "timezone": "Europe/Brussels"}
     # Saving the same again changes nothing and writes nothing.
     client.post("/account", data=profile(user))

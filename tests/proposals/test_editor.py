@@ -74,7 +74,7 @@ def test_the_editor_saves_members_trips_and_budget_and_computes_each_sides_cost(
     # The saved state, with its lists, is a version.
     assert proposal.version == 2
     page = client.get(f"/proposals/{proposal.id}").data.decode()
-    assert "Wang Fang" in page and "125,000.00 CNY" in page and "7,700.00 EUR" in page
+    assert "Wang Fang" in page and "CN¥125,000.00" in page and "€7,700.00" in page
 
 
 def test_a_trip_row_half_filled_is_shown_with_its_errors_and_keeps_what_was_typed(draft, client):
@@ -99,7 +99,7 @@ def test_a_proposal_over_budget_is_refused_on_submission_saying_by_how_much(draf
     assert any("WBI request within the cap of 30000.00 EUR (it is 31700.00 EUR, 1700.00 EUR over)" in m
                for m in missing), missing
     page = client.get(f"/proposals/{proposal.id}").data.decode()
-    assert "over the maximum by 1,700.00 EUR" in page
+    assert "over the maximum by €1,700.00" in page
     for pi in (pi_cn, pi_be):
         client.post("/logout")
         f.login(client, pi)
@@ -143,13 +143,13 @@ def test_the_pi_table_and_the_totals_give_one_requested_figure(draft, client):
     proposal, cn, be, pi_cn, _ = draft  # requests typed as sums (200,000 CNY and 20,000 EUR), no lines
     f.login(client, pi_cn)
     page = client.get(f"/proposals/{proposal.id}").data.decode()
-    assert _figures(page, "requested") == _figures(page, "total") == ["200,000.00 CNY", "20,000.00 EUR"]
+    assert _figures(page, "requested") == _figures(page, "total") == ["CN¥200,000.00", "€20,000.00"]
     # Lines and trips added since the last save (the stored sums are stale): their total.
     proposal.budget_lines.append(BudgetLine(agency_id=cn.id, year=1, category="personnel", amount=Decimal(378000)))
     proposal.trips.append(MobilityTrip(from_agency_id=be.id, to_agency_id=cn.id, traveller="Anne", days=10, year=1))
     db.session.commit()
     page = client.get(f"/proposals/{proposal.id}").data.decode()
-    assert _figures(page, "requested") == _figures(page, "total") == ["386,000.00 CNY", "1,200.00 EUR"]
+    assert _figures(page, "requested") == _figures(page, "total") == ["CN¥386,000.00", "€1,200.00"]
     assert side_totals(proposal)[cn.id]["total"] == Decimal(386000)
 
 

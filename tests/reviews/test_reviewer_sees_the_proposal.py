@@ -57,9 +57,9 @@ def test_after_declaring_no_conflict_a_reviewer_sees_the_whole_proposal(client):
     for name in ("Wang Fang", "Sophie Lambert", "Zhang Min", "Romain Jadot", "UCLouvain"):
         assert name in page
     # The mobility plan and what it costs each side (BE pays the travel, CN the stay).
-    assert "30" in page and "1,100.00 EUR" in page and "18,000.00 CNY" in page
+    assert "30" in page and "€1,100.00" in page and "CN¥18,000.00" in page
     # Both budgets.
-    assert "123,456.00 CNY" in page and "7,654.00 EUR" in page
+    assert "CN¥123,456.00" in page and "€7,654.00" in page
     # Every document, through the reviewer's own route.
     for document in documents:
         assert document.original_name in page

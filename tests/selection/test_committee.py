@@ -227,7 +227,7 @@ def test_staff_move_and_change_with_a_reason_and_compare_scenarios(client, world
     assert scenarios[1].added == {p2.id} and scenarios[1].dropped == {p1.id}
     assert scenarios[1].totals[(be.id, 2)] == Decimal("9000.00")
     page = client.get(f"/selection/calls/{call.id}/scenarios").data.decode()
-    assert "version 1" in page and "version 2" in page and p2.reference in page and "9,000.00 EUR" in page
+    assert "version 1" in page and "version 2" in page and p2.reference in page and "€9,000.00" in page
 
 
 def test_a_list_over_a_years_envelope_cannot_be_proposed(world):
@@ -572,4 +572,5 @@ def test_adoption_at_a_meeting_builds_the_minutes_in_the_background(app, client,
     db.session.commit()  # the task is queued after commit (eager here)
     from cfp.meetings.minutes import cache_key
 
-    assert (folder / f"meeting-{meeting.id}-{cache_key(meeting)}.pdf").exists()
+    for language in ("en", "fr", "zh_Hans"):  # one file per language, ready for every viewer
+        assert (folder / f"meeting-{meeting.id}-{cache_key(meeting)}-{language}.pdf").exists()

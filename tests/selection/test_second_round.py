@@ -4,9 +4,11 @@ only to the proposals each decision decides, and project codes stay unique."""
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import partial
 
 import pytest
 import sqlalchemy as sa
+from babel.dates import format_date
 
 from cfp.core.errors import DomainError, NotAllowed
 from cfp.core.outbox import OutboxMessage
@@ -173,8 +175,8 @@ def test_the_envelope_page_shows_committed_proposed_and_left(client, round_one):
     table = page[page.index('id="envelope-use"'):]
     first_row = table[table.index("<tr>", table.index("<tbody>")):table.index("</tr>", table.index("<tbody>"))]
     # MOST, year 1: 250,000 envelope, 150,000 committed (A), 100,000 proposed (B), 0 left.
-    assert [cell in first_row for cell in ("MOST", "250,000.00 CNY", "150,000.00 CNY",
-                                           "100,000.00 CNY", "0.00 CNY")] == [True] * 5
+    assert [cell in first_row for cell in ("MOST", "CN¥250,000.00", "CN¥150,000.00",
+                                           "CN¥100,000.00", "CN¥0.00")] == [True] * 5
 
 
 def test_decisions_are_numbered_from_their_agenda_item(round_one):
@@ -231,7 +233,7 @@ def test_the_funding_plan_says_why_each_proposal_is_in_on_the_reserve_or_out(cli
             (w["a"], w["b"], w["d"], best, vetoed)}
     assert "Funded already" in rows[w["a"].reference]
     assert "Fits what is left" in rows[w["b"].reference]
-    assert "Funding stops here: the MOST envelope for year 1 has 0.00 CNY left" in rows[w["d"].reference]
+    assert "Funding stops here: the MOST envelope for year 1 has CN¥0.00 left" in rows[w["d"].reference]
     assert "Not yet reviewed by WBI" in rows[best.reference]
     assert "Vetoed by WBI" in rows[vetoed.reference]
     assert page.count("why each proposal is") == 1  # said once, not flashed and shown again
@@ -252,10 +254,11 @@ def test_letters_summary_and_funded_letters_say_what_happens_next(client, round_
     project = db.session.scalar(sa.select(Project).filter_by(proposal_id=w["a"].id))
     body = letter.body
     assert "S5-CN-BE-2021-01" in body
-    assert "MOST, year 1: 150,000.00 CNY" in body and "WBI, year 2: 15,000.00 EUR" in body
-    assert f"The project runs from {project.start_date} to {project.end_date}" in body
+    assert "MOST, year 1: CN¥150,000.00" in body and "WBI, year 2: €15,000.00" in body
+    day = partial(format_date, format="medium", locale="en")  # the recipient's language
+    assert f"The project runs from {day(project.start_date)} to {day(project.end_date)}" in body
     first_report = min(r.due_on for r in project.reports)
-    assert f"report is due on {first_report}" in body
+    assert f"report is due on {day(first_report)}" in body
 
 
 def test_irreversible_committee_actions_ask_for_confirmation_first(client, round_one):
@@ -333,6 +336,6 @@ def test_an_adopted_list_is_amended_only_by_a_superseding_decision(client, round
     assert letters_of(decision) == {w["a"].id: 2, w["b"].id: 2}
     letter_a = db.session.scalar(sa.select(OutboxMessage).where(
         OutboxMessage.idempotency_key.like(f"letter-{decision.id}-{w['a'].id}-%")))
-    assert "amended" in letter_a.body and "120,000.00 CNY" in letter_a.body
+    assert "amended" in letter_a.body and "CN¥120,000.00" in letter_a.body
     # What the call committed is now the amended list's.
     assert committed(call)[(w["cn"].id, 1)] == Decimal(220000)

@@ -48,7 +48,7 @@ def test_a_call_is_checked_against_what_another_call_committed_to_a_shared_budge
     with pytest.raises(DomainError) as refused:
         propose_project_list(secretariat, listed)
     assert "MOST budget year 2032" in refused.value.message
-    assert "150,000.00 CNY" in refused.value.message and "250,000.00 CNY" in refused.value.message
+    assert "CN¥150,000.00" in refused.value.message and "CN¥250,000.00" in refused.value.message
 
     # The plan funds within what the shared year has left (100,000): B (150,000) stops it.
     plan = plan_funding(secretariat, second)
@@ -59,7 +59,7 @@ def test_a_call_is_checked_against_what_another_call_committed_to_a_shared_budge
 
     f.login(client, secretariat)
     page = client.get(f"/selection/calls/{second.id}/envelopes").data.decode()
-    assert "Shared by the committee" in page and "2032" in page and "100,000.00 CNY" in page
+    assert "Shared by the committee" in page and "2032" in page and "CN¥100,000.00" in page
 
 
 def test_a_mistyped_envelope_is_refused_and_what_was_typed_is_kept(client):

@@ -1,0 +1,82 @@
+"""The languages cfp speaks, which one a request is answered in, and how amounts,
+numbers and calendar days are written in it.
+
+A language is named by its catalog folder in cfp/translations (`en`, `fr`, `zh_Hans`),
+which is also what users.locale and agencies.locale store. A request is answered in
+the logged-in user's language, else the language kept in the `cfp_lang` cookie (set by
+the switcher), else the best of the browser's Accept-Language, else English. Outside
+a request (workers) the caller picks one with force_locale (emails: the recipient's)."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from babel.numbers import format_currency, format_decimal
+from flask import current_app, has_request_context, request
+from flask_babel import format_date, get_locale
+from flask_login import current_user
+
+COOKIE = "cfp_lang"
+COOKIE_DAYS = 365
+# Each language in its own name, as the switcher and the profile offer it.
+NAMES = {"en": "English", "fr": "Français", "zh_Hans": "中文"}
+
+
+def offered(code: str | None) -> str | None:
+    """`code` if it is one of the offered languages, else None."""
+    return code if code in current_app.config["LANGUAGES"] else None
+
+
+def language_of(holder, default: str = "en") -> str:
+    """The offered language of a user or an agency (its `locale`), else `default`."""
+    return offered(getattr(holder, "locale", None)) or default
+
+
+def select_locale() -> str | None:
+    """Flask-Babel's locale selector: the user's profile, the cookie, the browser, English."""
+    if not has_request_context():
+        return None  # workers: the default, or force_locale() (emails: the recipient's)
+    if current_user and current_user.is_authenticated and offered(current_user.locale):
+        return current_user.locale
+    return (offered(request.cookies.get(COOKIE))
+            or request.accept_languages.best_match(current_app.config["LANGUAGES"])
+            or "en")
+
+
+def html_lang(locale=None) -> str:
+    """The BCP 47 tag of the current language, for <html lang> (`zh_Hans` -> `zh-Hans`)."""
+    return str(locale or get_locale() or "en").replace("_", "-")
+
+
+def language_choices() -> list[tuple[str, str]]:
+    return [(code, NAMES.get(code, code)) for code in current_app.config["LANGUAGES"]]
+
+
+def _locale() -> str:
+    return str(get_locale() or "en")
+
+
+def money(amount, currency: str = "") -> str:
+    """An amount in its currency as the current language writes it (`1 234,50 €` in
+    French, `¥420,000.00` in Chinese); without a currency, the number with two decimals."""
+    if amount is None:
+        return "—"
+    if currency:
+        return format_currency(Decimal(amount), currency, locale=_locale())
+    return format_decimal(Decimal(amount), format="#,##0.00", locale=_locale())
+
+
+def number(value, decimals: int | None = None) -> str:
+    """A number with the current language's separators (`1 234,5` in French)."""
+    if value is None:
+        return "—"
+    if decimals is None:
+        return format_decimal(value, locale=_locale())
+    shape = "#,##0" + ("." + "0" * decimals if decimals else "")
+    return format_decimal(Decimal(str(value)), format=shape, locale=_locale())
+
+
+def day(value, shape: str = "medium") -> str:
+    """A calendar day as the current language writes it (14 juil. 2021, 2021年7月14日)."""
+    if value is None:
+        return ""
+    return format_date(value, shape)
