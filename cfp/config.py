@@ -100,6 +100,11 @@ def load_config(instance_path: str) -> dict:
         "LANGUAGES": ["en", "fr", "zh"],
         "BOOTSTRAP_SERVE_LOCAL": True,
         "WTF_CSRF_ENABLED": _bool(env.get("CFP_CSRF_ENABLED"), True),
+        # Retention of personal data (cfp/auth/retention.py, applied daily): drafts never
+        # submitted and unchanged for so many days are deleted; reviewers' confidential
+        # comments and conflict declarations go so many days after their call was decided.
+        "RETAIN_DRAFTS_DAYS": _positive_int("CFP_RETAIN_DRAFTS_DAYS", 730),
+        "RETAIN_REVIEWER_DATA_DAYS": _positive_int("CFP_RETAIN_REVIEWER_DATA_DAYS", 1825),
         "SESSION_IDLE_MINUTES": idle_minutes,
         "SESSION_MAX_HOURS": max_hours,
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=max_hours),  # also the signature's max age
