@@ -115,6 +115,11 @@ def load_config(instance_path: str) -> dict:
         # fewer or more, up to MAX_PAGE_SIZE.
         "PAGE_SIZE": _positive_int("CFP_PAGE_SIZE", 50),
         "MAX_PAGE_SIZE": _positive_int("CFP_MAX_PAGE_SIZE", 200),
+        # Retention of personal data (cfp/auth/retention.py, applied daily): drafts never
+        # submitted and unchanged for so many days are deleted; reviewers' confidential
+        # comments and conflict declarations go so many days after their call was decided.
+        "RETAIN_DRAFTS_DAYS": _positive_int("CFP_RETAIN_DRAFTS_DAYS", 730),
+        "RETAIN_REVIEWER_DATA_DAYS": _positive_int("CFP_RETAIN_REVIEWER_DATA_DAYS", 1825),
         "SESSION_IDLE_MINUTES": idle_minutes,
         "SESSION_MAX_HOURS": max_hours,
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=max_hours),  # also the signature's max age

@@ -86,6 +86,10 @@ ACCESS = [
     ("POST", "/account/password", {}, members(200)),
     ("POST", "/account/verify-email", None, members(302)),
     ("POST", "/account/sessions/end", None, members(302)),  # log out everywhere: one's own
+    # Personal data: one's own copy; deleting one's account (the empty form comes back, 422).
+    ("POST", "/account/data", None, members(200)),
+    ("GET", "/account/delete", None, members(200)),
+    ("POST", "/account/delete", {}, members(422)),
     ("GET", "/verify-email/no-such-token", None, public(400)),
     ("GET", "/reset-password", None, public()),
     ("POST", "/reset-password", {"email": "nobody@example.org"}, public(302)),  # same for all

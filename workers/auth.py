@@ -2,6 +2,7 @@
 from celery import shared_task
 
 from cfp.auth.operations import purge_account_records as purge
+from cfp.auth.retention import apply_retention as retention
 from cfp.extensions import db
 
 
@@ -10,3 +11,10 @@ def purge_account_records() -> list[int]:
     attempts, tokens = purge()
     db.session.commit()
     return [attempts, tokens]
+
+
+@shared_task(name="auth.apply_retention")
+def apply_retention() -> dict:
+    done = retention()
+    db.session.commit()
+    return done

@@ -11,4 +11,5 @@ BEAT_SCHEDULE = {
     "purge-account-records": {
         "task": "auth.purge_account_records", "schedule": crontab(hour=3, minute=17),
     },
+    "apply-retention": {"task": "auth.apply_retention", "schedule": crontab(hour=3, minute=41)},
 }

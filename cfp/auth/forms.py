@@ -4,7 +4,16 @@ import unicodedata
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, PasswordField, SelectField, StringField, SubmitField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    PasswordField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
 
 from cfp.auth.orcid import is_valid_orcid
@@ -108,3 +117,10 @@ class LanguageForm(FlaskForm):
     back to."""
     language = SelectField(_l("Language"), validators=[DataRequired()])
     next = HiddenField()
+class AccountDeletionForm(FlaskForm):
+    password = PasswordField(_l("Your password"), validators=[DataRequired()],
+                             description=_l("To make sure it is you who asks."))
+    reason = TextAreaField(_l("Why (optional)"), validators=[Optional(), Length(max=2000)],
+                           description=_l("Kept in the audit log with your request."))
+    confirm = BooleanField(_l("I understand that this cannot be undone."), validators=[DataRequired()])
+    submit = SubmitField(_l("Delete my account"))

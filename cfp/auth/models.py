@@ -60,6 +60,8 @@ class User(IdMixin, UserMixin, db.Model):
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Part of every session of the user (see get_id): adding one ends them all.
     session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Set when the owner deleted the account: what identified them is gone (cfp/auth/deletion.py).
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Not a column: set by end_sessions() during the request that ends them.
     keeps_current_session = False
 

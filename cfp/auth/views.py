@@ -1,7 +1,18 @@
 from __future__ import annotations
 
+import json
+
 import sqlalchemy as sa
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
@@ -9,7 +20,9 @@ from sqlalchemy.exc import IntegrityError
 from wtforms.fields.choices import SelectChoice
 
 from cfp.auth import operations as ops
+from cfp.auth.deletion import delete_account, deletion_plan
 from cfp.auth.forms import (
+    AccountDeletionForm,
     LanguageForm,
     LoginForm,
     PasswordChangeForm,
@@ -18,6 +31,7 @@ from cfp.auth.forms import (
     ProfileForm,
     RegistrationForm,
 )
+from cfp.auth.personal_data import record_export
 from cfp.calls.models import Agency
 from cfp.core import languages
 from cfp.core.errors import DomainError
@@ -277,3 +291,47 @@ def switch_language():
     back.set_cookie(languages.COOKIE, form.language.data, max_age=languages.COOKIE_DAYS * 86400,
                     secure=current_app.config["SESSION_COOKIE_SECURE"], httponly=True, samesite="Lax")
     return back
+# Personal data: the user's copy of it, and the deletion of the account.
+
+@bp.route("/account/data", methods=["POST"])
+@login_required
+def export_data():
+    """Everything held about the user, as a JSON file to download."""
+    data = record_export(current_user, current_user)
+    db.session.commit()
+    day = data["exported_at"][:10]
+    return Response(json.dumps(data, ensure_ascii=False, indent=2), mimetype="application/json",
+                    headers={"Content-Disposition": f"attachment; filename=cfp-my-data-{day}.json",
+                             "Cache-Control": "no-store"})
+
+
+def _deletion_page(form, refusals=None, status=200):
+    return render_template("auth/delete_account.html", form=form, plan=deletion_plan(current_user),
+                           refusals=refusals), status
+
+
+@bp.route("/account/delete", methods=["GET", "POST"])
+@login_required
+def delete_my_account():
+    form = AccountDeletionForm()
+    if request.method == "GET":
+        return _deletion_page(form)
+    if not form.validate_on_submit():
+        return _deletion_page(form, status=422)
+    try:
+        outcome = delete_account(current_user, current_user, form.reason.data or "",
+                                 password=form.password.data, address=request.remote_addr)
+    except ops.LoginThrottled as exc:
+        db.session.rollback()
+        form.password.errors.append(exc.message)
+        return _deletion_page(form, status=429)
+    except DomainError as exc:
+        db.session.commit()  # a wrong password counts against guessing
+        form.password.errors.append(exc.message)
+        return _deletion_page(form, status=422)
+    db.session.commit()  # the request, and its outcome: refused or done
+    if not outcome.done:
+        return _deletion_page(form, refusals=outcome.refusals, status=422)
+    logout_user()
+    flash(_("Your account is deleted. A confirmation went to your former address."), "info")
+    return redirect(url_for("core.home"))

@@ -185,6 +185,8 @@ class Call(IdMixin, TimestampMixin, db.Model):
     # Two-stage calls: `closes_at` ends the pre-proposal stage; this ends the full stage.
     full_closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     review_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the committee's decision settled the call: reviewers' data is kept so long from then.
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     duration_months: Mapped[int] = mapped_column(default=24)
     abstract_word_limit: Mapped[int] = mapped_column(default=ABSTRACT_WORDS_DEFAULT)
     # {field: most characters} for the fields of TEXT_LIMITS; a field left out has its default.

@@ -27,9 +27,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cfp.core.audit import log_action
+from cfp.core.languages import language_of, offered
 from cfp.core.roles import Role
 from cfp.core.scope import within
-from cfp.core.languages import language_of, offered
 from cfp.core.states import StateEnum, labels
 from cfp.core.tasks import queue_task
 from cfp.core.types import IdMixin, UTCDateTime, enum_column, utcnow

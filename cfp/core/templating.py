@@ -7,8 +7,8 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from cfp.core.listing import page_url
 from cfp.core import languages
+from cfp.core.listing import page_url
 from cfp.core.roles import Role
 from cfp.core.timezones import format_instant, viewer_timezone
 from cfp.core.urls import external_url

@@ -132,9 +132,8 @@ def build_minutes(meeting: Meeting) -> bytes:
         for entry in plist.entries:
             proposal = entry.proposal
             project = projects.get(proposal.id)
-            pis = "; ".join(
-                f"{s.pi.name}{' (' + s.pi.name_original + ')' if getattr(s.pi, 'name_original', None) else ''}, {s.institution}"
-                for s in proposal.sides if s.pi is not None)
+            pis = "; ".join(f"{s.pi_display_name}, {s.institution}"
+                            for s in proposal.sides if s.pi is not None or s.pi_name)
             cells = [project.code if project else "—", proposal.title, pis,
                      EntryKind(entry.kind).label]
             cells += [number(entry.amount_for(a), 2) for a in agencies]

@@ -244,6 +244,10 @@ class ProposalSide(IdMixin, db.Model):
     institution_country: Mapped[str | None] = mapped_column(sa.String(100), default="")
     confirmed_version: Mapped[int | None]
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The PI's name as it was at submission: the programme's record, kept when the
+    # account is later renamed or deleted (anonymised). NULL on a draft.
+    pi_name: Mapped[str | None] = mapped_column(sa.String(200))
+    pi_name_original: Mapped[str | None] = mapped_column(sa.String(200))
 
     proposal: Mapped[Proposal] = relationship(back_populates="sides")
     agency = relationship("Agency", lazy="joined")
@@ -253,6 +257,18 @@ class ProposalSide(IdMixin, db.Model):
         sa.UniqueConstraint("proposal_id", "agency_id"),
         sa.CheckConstraint("requested_amount >= 0", name="request_not_negative"),
     )
+
+    def record_pi_name(self) -> None:
+        """Keep the PI's name as it is now (at submission) on the proposal's record."""
+        if self.pi is not None:
+            self.pi_name, self.pi_name_original = self.pi.name, self.pi.name_original
+
+    @property
+    def pi_display_name(self) -> str:
+        """The PI's name: as recorded at submission, otherwise the account's."""
+        if self.pi_name:
+            return f"{self.pi_name} ({self.pi_name_original})" if self.pi_name_original else self.pi_name
+        return self.pi.display_name if self.pi is not None else ""
 
 
 class ProposalMember(IdMixin, db.Model):

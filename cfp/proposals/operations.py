@@ -279,6 +279,8 @@ def _submit_pre_proposal(actor, proposal: Proposal, now: datetime) -> Proposal:
         raise DomainError(_("The pre-proposal cannot be submitted yet. Missing: %(list)s.",
                             list="; ".join(str(m) for m in missing)))
     proposal.pre_submitted_at = now
+    for side in proposal.sides:
+        side.record_pi_name()
     db.session.add(ProposalVersion(proposal_id=proposal.id, version=proposal.version + 1,
                                    snapshot=snapshot(proposal), created_by_id=actor.id))
     proposal.version += 1  # the submitted pre-proposal is a version of its own
@@ -446,6 +448,7 @@ def submit_proposal(actor, proposal: Proposal, now: datetime | None = None) -> P
     proposal.reference = f"{call.reference}-{call.submitted_count:03d}"
     proposal.submitted_at = now
     for side in proposal.sides:
+        side.record_pi_name()  # the programme's record keeps the names as they are now
         db.session.add(EligibilityCheck(proposal=proposal, agency_id=side.agency_id))
     db.session.flush()
     if db.session.scalar(sa.select(ProposalVersion.id).filter_by(proposal_id=proposal.id,

@@ -14,6 +14,7 @@ from cfp.core.errors import DomainError
 from cfp.core.outbox import MessageStatus, OutboxMessage, queue_email, release_message
 from cfp.core.roles import require_secretariat
 from cfp.core.states import change_state
+from cfp.core.types import utcnow
 from cfp.extensions import db
 from cfp.projects.operations import (
     amend_allocations,
@@ -104,6 +105,7 @@ def adopt_project_list(actor, decision: Decision, plist: ProjectList) -> None:
         decided.append(proposal)
     if call.state == CallState.in_selection:
         change_state(call, CallState.decided, table=CALL_TRANSITIONS, what=_("The call"))
+        call.decided_at = utcnow()
     funded = sum(1 for p in decided if p.state == ProposalState.funded)
     log_action(actor, "project_list.adopted", plist, after={"decision_id": decision.id, "funded": funded})
     _queue_letters(decision, decided, changes)
