@@ -48,7 +48,7 @@ def _work(committee, tag: str) -> dict:
 
 @pytest.fixture
 def two_committees():
-    cn, be, committee_a = f.world()
+    cn, _be, committee_a = f.world()
     committee_b = _committee_b(cn)
     people = {
         "staff": f.user(agency=cn, name="Staff of MOST for A"),
@@ -120,7 +120,7 @@ def test_no_list_shows_another_committees_work(client, two_committees, who):
 
 
 def test_the_same_agencys_staff_of_committee_b_sees_b_and_not_a(client, two_committees):
-    people, work = two_committees
+    _people, work = two_committees
     cn = db.session.get(Agency, work["A"]["agency"])
     committee_b = db.session.scalar(db.select(JointCommittee).filter_by(name="China–Italy Joint Committee"))
     staff_b = f.user(agency=cn, name="Staff of MOST for B")
