@@ -26,13 +26,15 @@ from cfp.selection.models import (
 
 @dataclass
 class JointRow:
-    proposal: Proposal
-    sides: dict  # agency_id -> RankingEntry | None
+    proposal_id: int
+    reference: str | None
+    sides: dict  # agency_id -> the side's ranking entry (its columns) | None
     combined: Decimal | None
     passes_both: bool
     normalised: dict = field(default_factory=dict)  # agency_id -> Decimal | None
     tied: bool = False  # shares its combined score with another proposal going forward
     tie_break: TieBreak | None = None  # the recorded order that settles the tie
+    proposal: Proposal | None = None  # loaded for the rows that are shown or used (attach_proposals)
 
     @property
     def vetoed_by(self) -> list[int]:
@@ -80,17 +82,25 @@ def _normaliser(call: Call, method: ScoreMethod, values: list[Decimal]):
     return lambda x: (x - mean) / sd if sd > 0 else Decimal(0)
 
 
-def joint_ranking(call: Call) -> list[JointRow]:
+def joint_ranking(call: Call, *, with_proposals: bool = True) -> list[JointRow]:
     """Both sides' rankings side by side; a proposal goes forward only if it passes
     both (each side has a veto); ordered by the combined score (the call's method,
     by default the mean of the sides' scores normalised by the scale); proposals going
     forward with the same combined score are flagged as tied, and a recorded tie-break
-    settles their order."""
-    entries = db.session.scalars(sa.select(RankingEntry).filter_by(call_id=call.id)).all()
-    by_proposal: dict[int, dict[int, RankingEntry]] = defaultdict(dict)
+    settles their order.
+
+    The order is computed from columns alone (a call may hold thousands of proposals);
+    each row's proposal is loaded if `with_proposals`, else by `attach_proposals` for the
+    rows a page shows."""
+    entries = db.session.execute(
+        sa.select(RankingEntry.proposal_id, RankingEntry.agency_id, RankingEntry.mean_score,
+                  RankingEntry.passed, RankingEntry.rank, RankingEntry.reviews_count)
+        .where(RankingEntry.call_id == call.id)).all()
+    by_proposal: dict[int, dict[int, sa.Row]] = defaultdict(dict)
     for e in entries:
         by_proposal[e.proposal_id][e.agency_id] = e
-    proposals = db.session.scalars(sa.select(Proposal).where(Proposal.id.in_(by_proposal.keys()))).all()
+    proposals = db.session.execute(sa.select(Proposal.id, Proposal.reference)
+                                   .where(Proposal.call_id == call.id, Proposal.id.in_(by_proposal.keys()))).all()
     method = score_method(call)
     normalise = {
         a.id: _normaliser(call, method, [e.mean_score for e in entries
@@ -106,7 +116,7 @@ def joint_ranking(call: Call) -> list[JointRow]:
         values = [v for v in normalised.values() if v is not None]
         combined = (sum(values, Decimal(0)) / len(values)).quantize(FOUR) if len(values) == len(sides) else None
         passes = all(e is not None and e.passed for e in sides.values())
-        rows.append(JointRow(p, sides, combined, passes, normalised))
+        rows.append(JointRow(p.id, p.reference, sides, combined, passes, normalised))
     groups: dict[Decimal, list[JointRow]] = defaultdict(list)
     for r in rows:
         if r.passes_both and r.combined is not None:
@@ -116,14 +126,24 @@ def joint_ranking(call: Call) -> list[JointRow]:
     for group in groups.values():
         if len(group) < 2:
             continue
-        ids = {r.proposal.id for r in group}
+        ids = {r.proposal_id for r in group}
         settled = next((b for b in breaks if ids <= set(b.proposal_ids)), None)
         for r in group:
             r.tied, r.tie_break = True, settled
             if settled is not None:
-                order[r.proposal.id] = settled.proposal_ids.index(r.proposal.id)
+                order[r.proposal_id] = settled.proposal_ids.index(r.proposal_id)
     rows.sort(key=lambda r: (not r.passes_both, r.combined is None, -(r.combined or 0),
-                             order.get(r.proposal.id, 0), r.proposal.reference or ""))
+                             order.get(r.proposal_id, 0), r.reference or ""))
+    return attach_proposals(rows) if with_proposals else rows
+
+
+def attach_proposals(rows: list[JointRow]) -> list[JointRow]:
+    """Load the proposals of `rows` (one query) and give each row its own."""
+    ids = [r.proposal_id for r in rows if r.proposal is None]
+    if ids:
+        loaded = {p.id: p for p in db.session.scalars(sa.select(Proposal).where(Proposal.id.in_(ids)))}
+        for r in rows:
+            r.proposal = r.proposal or loaded[r.proposal_id]
     return rows
 
 
@@ -133,7 +153,7 @@ def break_tie(actor, call: Call, proposal_ids: list[int], reason: str) -> TieBre
     reason = (reason or "").strip()
     if not reason:
         raise DomainError(_("Give the reason for this order."))
-    rows = {r.proposal.id: r for r in joint_ranking(call)}
+    rows = {r.proposal_id: r for r in joint_ranking(call, with_proposals=False)}
     if len(proposal_ids) < 2 or len(set(proposal_ids)) != len(proposal_ids):
         raise DomainError(_("Order at least two different proposals."))
     tied = [rows.get(pid) for pid in proposal_ids]
@@ -154,7 +174,8 @@ def set_outcome(actor, proposal: Proposal, outcome: ProposalState) -> Proposal:
     if outcome not in OUTCOMES:
         raise DomainError(_("Choose recommended, reserve or not recommended."))
     if outcome in (ProposalState.recommended, ProposalState.reserve):
-        row = next((r for r in joint_ranking(proposal.call) if r.proposal.id == proposal.id), None)
+        row = next((r for r in joint_ranking(proposal.call, with_proposals=False)
+                    if r.proposal_id == proposal.id), None)
         if row is None or not row.passes_both:
             raise DomainError(_("%(ref)s does not pass both sides' thresholds; either side's veto stands.",
                                 ref=proposal.reference))

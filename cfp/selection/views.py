@@ -51,6 +51,7 @@ from cfp.selection.models import (
 )
 from cfp.selection.operations import archive_call
 from cfp.selection.ranking import (
+    attach_proposals,
     break_tie,
     score_method,
     set_outcome,
@@ -82,8 +83,9 @@ def joint_ranking(call_id: int):
     call = load_worked_on(Call, call_id)
     # The order needs every row (normalised scores, vetoes, tie-breaks: two queries); the
     # page shows a slice, each row with its place in the whole ranking.
-    ranking = compute_joint_ranking(call)
+    ranking = compute_joint_ranking(call, with_proposals=False)
     rows = list_page(ranking)
+    attach_proposals(rows.items)  # the page's rows only (and the tied groups' below)
     lists = db.session.scalars(sa.select(ProjectList).filter_by(call_id=call.id)
                                .order_by(ProjectList.version.desc())).all()
     method_form = ScoreMethodForm(method=score_method(call).value)
@@ -91,8 +93,9 @@ def joint_ranking(call_id: int):
     for r in ranking:
         if r.tied:
             ties.setdefault(r.combined, []).append(r)
+    attach_proposals([r for group in ties.values() for r in group])
     tie_breaks = db.session.scalars(sa.select(TieBreak).filter_by(call_id=call.id).order_by(TieBreak.id)).all()
-    refs = {r.proposal.id: r.proposal.reference for r in ranking}
+    refs = {r.proposal_id: r.reference for r in ranking}
     return render_template("selection/joint_ranking.html", call=call, rows=rows,
                            outcome_form=OutcomeForm(), lists=lists, method_form=method_form,
                            method=score_method(call), ties=ties, tie_breaks=tie_breaks, refs=refs)
