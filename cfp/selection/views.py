@@ -93,12 +93,16 @@ def joint_ranking(call_id: int):
     for r in ranking:
         if r.tied:
             ties.setdefault(r.combined, []).append(r)
-    attach_proposals([r for group in ties.values() for r in group])
+    # The ties of the rows shown (each with all its members); the others are counted.
+    shown = {r.combined for r in rows if r.tied}
+    ties_elsewhere = len([score for score in ties if score not in shown])
+    ties = {score: group for score, group in ties.items() if score in shown}
     tie_breaks = db.session.scalars(sa.select(TieBreak).filter_by(call_id=call.id).order_by(TieBreak.id)).all()
     refs = {r.proposal_id: r.reference for r in ranking}
     return render_template("selection/joint_ranking.html", call=call, rows=rows,
                            outcome_form=OutcomeForm(), lists=lists, method_form=method_form,
-                           method=score_method(call), ties=ties, tie_breaks=tie_breaks, refs=refs)
+                           method=score_method(call), ties=ties, ties_elsewhere=ties_elsewhere,
+                           tie_breaks=tie_breaks, refs=refs)
 
 
 @bp.route("/joint/outcome/<int:proposal_id>", methods=["POST"])
