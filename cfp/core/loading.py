@@ -18,10 +18,10 @@ def load_visible(model, object_id: int):
 
 
 def load_worked_on(model, object_id: int):
-    """The `model` row `object_id` if the user works on it (`row.works_on(current_user)`:
+    """The `model` row `object_id` if the user may see it and works on it (`works_on`:
     a committee's own pages about a call, for its staff, secretariat and co-chairs); 404
     otherwise, so that another committee's work is not even seen to exist."""
     row = db.get_or_404(model, object_id)
-    if not row.works_on(current_user):
+    if not (row.can_view(current_user) and row.works_on(current_user)):
         abort(404)
     return row
