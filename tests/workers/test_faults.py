@@ -115,8 +115,11 @@ def test_a_redis_outage_during_a_burst_of_submissions_loses_nothing_and_runs_eac
         db.session.rollback()
         rows = db.session.scalars(sa.select(QueuedTask)).all()
         assert len(rows) == 3 * len(proposals)  # two receipts and the eligibility rules each
-        for row in rows:  # kept, not relayed, with the reason
-            assert row.status == TaskStatus.queued and row.relays == 0 and row.last_error
+        for row in rows:  # kept, not relayed
+            assert row.status == TaskStatus.queued and row.relays == 0
+        # The first relay that met the outage kept the reason; after it, a process leaves its
+        # next relays to the sweep for a few seconds instead of trying the broker for each.
+        assert any("Connection refused" in (row.last_error or "") for row in rows)
         assert inbox.message_ids() == Counter()
 
         broker.start()  # back, empty (it kept nothing on disk)
