@@ -18,7 +18,7 @@ from pathlib import Path
 
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
-from babel.messages.frontend import CommandLineInterface, parse_mapping_cfg
+from babel.messages.frontend import CommandLineInterface, parse_keywords, parse_mapping_cfg
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
@@ -27,8 +27,10 @@ PACKAGE = ROOT / "cfp"
 MAPPING = PACKAGE / "babel.cfg"
 TRANSLATIONS = PACKAGE / "translations"
 TEMPLATE = TRANSLATIONS / "messages.pot"
-# What marks a string for translation, beyond Babel's defaults (_, gettext, ngettext...).
-KEYWORDS = {"_l": None, "lazy_gettext": None, "lazy_ngettext": (1, 2)}
+# What marks a string for translation, beyond Babel's defaults (_, gettext, ngettext,
+# pgettext...), as pybabel's -k spec: "1c,2" reads the context from the first argument.
+KEYWORDS = {"_l": "", "lazy_gettext": "", "lazy_ngettext": "1,2", "pgettext": "1c,2",
+            "lazy_pgettext": "1c,2"}
 # The placeholders a translation must keep: %(name)s, %s, {name}; not a literal %%.
 PLACEHOLDER = re.compile(r"%\([A-Za-z_][A-Za-z0-9_]*\)[-#0 +]*\d*(?:\.\d+)?[sdifr]|%[sdifr]|\{[A-Za-z_0-9]*\}")
 
@@ -40,9 +42,10 @@ def extract_template() -> Catalog:
 
     with MAPPING.open(encoding="utf-8") as cfg:
         method_map, options_map = parse_mapping_cfg(cfg)
+    keywords = parse_keywords([f"{k}:{spec}" if spec else k for k, spec in KEYWORDS.items()])
     catalog = Catalog(project="cfp")
     for filename, lineno, message, comments, context in extract_from_dir(
-        str(ROOT), method_map, options_map, keywords={**DEFAULT_KEYWORDS, **KEYWORDS},
+        str(ROOT), method_map, options_map, keywords={**DEFAULT_KEYWORDS, **keywords},
         comment_tags=("TRANSLATORS:",), strip_comment_tags=True,
     ):
         catalog.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
@@ -120,7 +123,7 @@ def _pybabel(*args: str) -> None:
 
 def extract() -> None:
     TRANSLATIONS.mkdir(exist_ok=True)
-    keywords = [f"-k{k}" + (f":{','.join(map(str, v))}" if v else "") for k, v in KEYWORDS.items()]
+    keywords = [f"-k{k}" + (f":{spec}" if spec else "") for k, spec in KEYWORDS.items()]
     _pybabel("extract", "-F", str(MAPPING), *keywords, "--add-comments=TRANSLATORS:",
              "--project=cfp", "--sort-by-file", "-o", str(TEMPLATE), str(ROOT))  # babel.cfg's paths
 
