@@ -11,6 +11,7 @@ longer matches its .po, or when a string of the code has no translation.
 (`python -m cfp.core.catalogs extract|update|compile|check` does the same.)"""
 from __future__ import annotations
 
+import os
 import re
 import sys
 from collections import Counter
@@ -125,7 +126,7 @@ def extract() -> None:
     TRANSLATIONS.mkdir(exist_ok=True)
     keywords = [f"-k{k}" + (f":{spec}" if spec else "") for k, spec in KEYWORDS.items()]
     _pybabel("extract", "-F", str(MAPPING), *keywords, "--add-comments=TRANSLATORS:",
-             "--project=cfp", "--sort-by-file", "-o", str(TEMPLATE), str(ROOT))  # babel.cfg's paths
+             "--project=cfp", "--sort-by-file", "-o", str(TEMPLATE), ".")  # babel.cfg's paths
 
 
 def update() -> None:
@@ -150,6 +151,7 @@ def check() -> list[str]:
 
 
 def main(argv: list[str]) -> int:
+    os.chdir(ROOT)  # the references in the catalogs are relative to the repository (cfp/...)
     steps = argv or ["extract", "update", "compile"]
     for step in steps:
         if step == "check":
