@@ -107,9 +107,10 @@ def compiled_differences(language: str) -> list[str]:
     source = read_catalog(po, language)
     with mo.open("rb") as f:
         compiled = read_mo(f)
-    wanted = {(m.context, m.id if isinstance(m.id, str) else tuple(m.id)): m.string
+    # Plural translations: a tuple from the .po, a list from the .mo; compare them as tuples.
+    wanted = {(m.context, m.id if isinstance(m.id, str) else tuple(m.id)): tuple(_texts(m.string))
               for m in source if m.id and not m.fuzzy and all(_texts(m.string))}
-    have = {(m.context, m.id if isinstance(m.id, str) else tuple(m.id)): m.string
+    have = {(m.context, m.id if isinstance(m.id, str) else tuple(m.id)): tuple(_texts(m.string))
             for m in compiled if m.id}
     lines = [f"not compiled: {key[1]!r}" for key in wanted if have.get(key) != wanted[key]]
     lines += [f"compiled but not in the .po: {key[1]!r}" for key in have if key not in wanted]
