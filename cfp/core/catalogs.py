@@ -132,7 +132,8 @@ def extract() -> None:
 
 def update() -> None:
     for language in languages():
-        _pybabel("update", "-i", str(TEMPLATE), "-d", str(TRANSLATIONS), "-l", language)
+        _pybabel("update", "-i", str(TEMPLATE), "-d", str(TRANSLATIONS), "-l", language,
+                 "--ignore-obsolete")  # a string gone from the code leaves no #~ entry behind
 
 
 def compile_all() -> None:
