@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cfp.core.roles import Role
@@ -98,8 +99,8 @@ labels(
     {
         CallState.draft: _l("draft"),
         CallState.approved: _l("approved by both sides"),
-        CallState.open: _l("open"),
-        CallState.closed: _l("closed"),
+        CallState.open: lazy_pgettext("call state", "open"),
+        CallState.closed: lazy_pgettext("call state", "closed"),
         CallState.in_review: _l("in review"),
         CallState.in_selection: _l("in selection"),
         CallState.decided: _l("decided"),

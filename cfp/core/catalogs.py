@@ -11,6 +11,7 @@ longer matches its .po, or when a string of the code has no translation.
 (`python -m cfp.core.catalogs extract|update|compile|check` does the same.)"""
 from __future__ import annotations
 
+import os
 import re
 import sys
 from collections import Counter
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
-from babel.messages.frontend import CommandLineInterface, parse_mapping_cfg
+from babel.messages.frontend import CommandLineInterface, parse_keywords, parse_mapping_cfg
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
@@ -27,8 +28,10 @@ PACKAGE = ROOT / "cfp"
 MAPPING = PACKAGE / "babel.cfg"
 TRANSLATIONS = PACKAGE / "translations"
 TEMPLATE = TRANSLATIONS / "messages.pot"
-# What marks a string for translation, beyond Babel's defaults (_, gettext, ngettext...).
-KEYWORDS = {"_l": None, "lazy_gettext": None, "lazy_ngettext": (1, 2)}
+# What marks a string for translation, beyond Babel's defaults (_, gettext, ngettext,
+# pgettext...), as pybabel's -k spec: "1c,2" reads the context from the first argument.
+KEYWORDS = {"_l": "", "lazy_gettext": "", "lazy_ngettext": "1,2", "pgettext": "1c,2",
+            "lazy_pgettext": "1c,2"}
 # The placeholders a translation must keep: %(name)s, %s, {name}; not a literal %%.
 PLACEHOLDER = re.compile(r"%\([A-Za-z_][A-Za-z0-9_]*\)[-#0 +]*\d*(?:\.\d+)?[sdifr]|%[sdifr]|\{[A-Za-z_0-9]*\}")
 
@@ -40,9 +43,10 @@ def extract_template() -> Catalog:
 
     with MAPPING.open(encoding="utf-8") as cfg:
         method_map, options_map = parse_mapping_cfg(cfg)
+    keywords = parse_keywords([f"{k}:{spec}" if spec else k for k, spec in KEYWORDS.items()])
     catalog = Catalog(project="cfp")
     for filename, lineno, message, comments, context in extract_from_dir(
-        str(ROOT), method_map, options_map, keywords={**DEFAULT_KEYWORDS, **KEYWORDS},
+        str(ROOT), method_map, options_map, keywords={**DEFAULT_KEYWORDS, **keywords},
         comment_tags=("TRANSLATORS:",), strip_comment_tags=True,
     ):
         catalog.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
@@ -103,9 +107,10 @@ def compiled_differences(language: str) -> list[str]:
     source = read_catalog(po, language)
     with mo.open("rb") as f:
         compiled = read_mo(f)
-    wanted = {(m.context, m.id if isinstance(m.id, str) else tuple(m.id)): m.string
+    # Plural translations: a tuple from the .po, a list from the .mo; compare them as tuples.
+    wanted = {(m.context, m.id if isinstance(m.id, str) else tuple(m.id)): tuple(_texts(m.string))
               for m in source if m.id and not m.fuzzy and all(_texts(m.string))}
-    have = {(m.context, m.id if isinstance(m.id, str) else tuple(m.id)): m.string
+    have = {(m.context, m.id if isinstance(m.id, str) else tuple(m.id)): tuple(_texts(m.string))
             for m in compiled if m.id}
     lines = [f"not compiled: {key[1]!r}" for key in wanted if have.get(key) != wanted[key]]
     lines += [f"compiled but not in the .po: {key[1]!r}" for key in have if key not in wanted]
@@ -120,14 +125,15 @@ def _pybabel(*args: str) -> None:
 
 def extract() -> None:
     TRANSLATIONS.mkdir(exist_ok=True)
-    keywords = [f"-k{k}" + (f":{','.join(map(str, v))}" if v else "") for k, v in KEYWORDS.items()]
+    keywords = [f"-k{k}" + (f":{spec}" if spec else "") for k, spec in KEYWORDS.items()]
     _pybabel("extract", "-F", str(MAPPING), *keywords, "--add-comments=TRANSLATORS:",
-             "--project=cfp", "--sort-by-file", "-o", str(TEMPLATE), str(ROOT))  # babel.cfg's paths
+             "--project=cfp", "--sort-by-file", "-o", str(TEMPLATE), ".")  # babel.cfg's paths
 
 
 def update() -> None:
     for language in languages():
-        _pybabel("update", "-i", str(TEMPLATE), "-d", str(TRANSLATIONS), "-l", language)
+        _pybabel("update", "-i", str(TEMPLATE), "-d", str(TRANSLATIONS), "-l", language,
+                 "--ignore-obsolete")  # a string gone from the code leaves no #~ entry behind
 
 
 def compile_all() -> None:
@@ -147,6 +153,7 @@ def check() -> list[str]:
 
 
 def main(argv: list[str]) -> int:
+    os.chdir(ROOT)  # the references in the catalogs are relative to the repository (cfp/...)
     steps = argv or ["extract", "update", "compile"]
     for step in steps:
         if step == "check":

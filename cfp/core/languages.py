@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from babel.lists import format_list
 from babel.numbers import format_currency, format_decimal
 from flask import current_app, has_request_context, request
 from flask_babel import format_date, get_locale
@@ -80,3 +81,9 @@ def day(value, shape: str = "medium") -> str:
     if value is None:
         return ""
     return format_date(value, shape)
+
+
+def items(values) -> str:
+    """A list as the current language writes it: `a, b, and c`, `a, b et c`, `a、b和c`
+    (for "Missing: %(list)s.", never an English "; " between translated items)."""
+    return format_list([str(v) for v in values], locale=_locale())

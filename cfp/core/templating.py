@@ -28,6 +28,7 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["money"] = languages.money
     app.jinja_env.filters["number"] = languages.number
     app.jinja_env.filters["day"] = languages.day
+    app.jinja_env.filters["items"] = languages.items
     app.jinja_env.globals["html_lang"] = languages.html_lang
     app.jinja_env.globals["language_choices"] = languages.language_choices
     app.jinja_env.globals["instant_in_zones"] = instant_in_zones

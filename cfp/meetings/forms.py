@@ -1,5 +1,6 @@
 """Forms of meetings and decisions."""
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -31,7 +32,7 @@ class AttendeeForm(FlaskForm):
     agency_id = SelectField(_l("Side"), coerce=int)
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     name_original = StringField(_l("Name in original script"), validators=[Optional(), Length(max=200)])
-    title = StringField(_l("Title"), validators=[Optional(), Length(max=300)])
+    title = StringField(lazy_pgettext("attendee's job title", "Title"), validators=[Optional(), Length(max=300)])
     organisation = StringField(_l("Organisation"), validators=[Optional(), Length(max=300)])
     is_cochair = BooleanField(_l("Co-chair"))
     submit = SubmitField(_l("Add"))

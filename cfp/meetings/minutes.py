@@ -92,7 +92,7 @@ def build_minutes(meeting: Meeting) -> bytes:
                 continue
             name = a.name + (f" ({a.name_original})" if a.name_original else "")
             details = ", ".join(x for x in [a.title, a.organisation] if x)
-            prefix = _("Co-chair") + ": " if a.is_cochair else ""
+            prefix = _("Co-chair:") + " " if a.is_cochair else ""
             p(f"{prefix}{name}" + (f", {details}" if details else ""))
 
     p(_("Agenda and decisions"), h2)

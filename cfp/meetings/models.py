@@ -6,6 +6,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -49,6 +50,15 @@ MEETING_TRANSITIONS = {
 
 
 def ordinal(n: int) -> str:
+    """The n-th as the current language writes it before "meeting" (its only use):
+    5th in English, 5e (1re: une réunion) in French, and the bare number in Chinese,
+    whose translation of "%(n)s meeting" puts it inside 第…届."""
+    locale = get_locale()
+    language = locale.language if locale else "en"
+    if language == "fr":
+        return "1re" if n == 1 else f"{n}e"
+    if language == "zh":
+        return str(n)
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
 

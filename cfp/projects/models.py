@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cfp.core.states import StateEnum, labels
@@ -104,7 +105,7 @@ labels(
         ReportKind.interim: _l("interim report"),
         ReportKind.final: _l("final report"),
         ReportState.due: _l("due"),
-        ReportState.submitted: _l("submitted"),
+        ReportState.submitted: lazy_pgettext("report state", "submitted"),
         ReportState.accepted: _l("accepted"),
     }
 )

@@ -7,6 +7,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
@@ -113,7 +114,8 @@ def _project_forms(project: Project) -> dict:
         .order_by(Decision.id.desc()))])
     trip_form = TripForm()
     trip_form.planned_trip_id.choices = options([(0, _("not planned"))] + [
-        (t.id, f"{t.traveller}, {t.days} d, {_('year %(y)s', y=t.year)}") for t in project.proposal.trips])
+        (t.id, ngettext("%(traveller)s, %(num)s day, year %(y)s", "%(traveller)s, %(num)s days, year %(y)s",
+                        t.days, traveller=t.traveller, y=t.year)) for t in project.proposal.trips])
     agencies = project.proposal.call.agencies
     trip_form.direction.choices = options([(f"{a.id}-{b.id}", f"{a.short_name} → {b.short_name}")
                                            for a in agencies for b in agencies if a.id != b.id])

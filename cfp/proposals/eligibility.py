@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 
 from cfp.core.audit import log_action
 from cfp.core.errors import DomainError, NotAllowed
+from cfp.core.languages import items
 from cfp.core.types import utcnow
 from cfp.extensions import db
 from cfp.proposals.models import EligibilityCheck, Proposal, ProposalSide, ProposalState
@@ -79,7 +80,7 @@ def _documents_present(proposal: Proposal, side: ProposalSide, params: dict) -> 
     present = {d.kind for d in proposal.documents if d.agency_id == side.agency_id}
     missing = [k for k in call_side.required_documents or [] if k not in present]
     if missing:
-        return False, _("Missing: %(list)s.", list=", ".join(missing))
+        return False, _("Missing: %(list)s.", list=items(missing))
     return True, _("All present.")
 
 

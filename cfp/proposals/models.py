@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cfp.core.roles import Role
@@ -37,7 +38,7 @@ labels(
         ProposalState.pre_proposal: _l("pre-proposal"),
         ProposalState.invited: _l("invited to the full stage"),
         ProposalState.draft: _l("draft"),
-        ProposalState.submitted: _l("submitted"),
+        ProposalState.submitted: lazy_pgettext("proposal state", "submitted"),
         ProposalState.eligible: _l("eligible"),
         ProposalState.ineligible: _l("ineligible"),
         ProposalState.in_review: _l("in review"),

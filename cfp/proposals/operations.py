@@ -14,6 +14,7 @@ from cfp.auth.models import verified_account
 from cfp.calls.models import Call, CallState, Stages
 from cfp.core.audit import log_action
 from cfp.core.errors import DomainError, NotAllowed
+from cfp.core.languages import items
 from cfp.core.outbox import queue_email
 from cfp.core.roles import Role
 from cfp.core.states import change_state
@@ -40,7 +41,6 @@ INVITATION_DAYS = 14
 # The call's stages in which a proposal whose own deadline is later than the call's
 # (an individual extension, a full stage) may still be submitted.
 LATE_SUBMISSION_STATES = (CallState.open, CallState.closed, CallState.in_review)
-WHAT = "The proposal"
 
 
 def _hash(token: str) -> str:
@@ -48,7 +48,7 @@ def _hash(token: str) -> str:
 
 
 def _move(proposal: Proposal, target: ProposalState):
-    return change_state(proposal, target, table=PROPOSAL_TRANSITIONS, what=_(WHAT))
+    return change_state(proposal, target, table=PROPOSAL_TRANSITIONS, what=_("The proposal"))
 
 
 def _require_verified(actor) -> None:
@@ -277,7 +277,7 @@ def _submit_pre_proposal(actor, proposal: Proposal, now: datetime) -> Proposal:
     missing = missing_for_submission(proposal)
     if missing:
         raise DomainError(_("The pre-proposal cannot be submitted yet. Missing: %(list)s.",
-                            list="; ".join(str(m) for m in missing)))
+                            list=items(missing)))
     proposal.pre_submitted_at = now
     for side in proposal.sides:
         side.record_pi_name()
@@ -442,7 +442,7 @@ def submit_proposal(actor, proposal: Proposal, now: datetime | None = None) -> P
     missing = missing_for_submission(proposal)
     if missing:
         raise DomainError(_("The proposal cannot be submitted yet. Missing: %(list)s.",
-                            list="; ".join(str(m) for m in missing)))
+                            list=items(missing)))
     _move(proposal, ProposalState.submitted)
     call.submitted_count += 1
     proposal.reference = f"{call.reference}-{call.submitted_count:03d}"

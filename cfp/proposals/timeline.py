@@ -8,6 +8,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 
 from cfp.core.audit import AuditEntry
 from cfp.extensions import db
@@ -25,7 +26,7 @@ MILESTONES = {
     "proposal.decline_pre_proposal": _l("Pre-proposal declined"),
     "proposal.start_full_stage": _l("Full proposal started"),
     "proposal.extend_deadline": _l("Individual deadline extension granted"),
-    "proposal.submit": _l("Submitted"),
+    "proposal.submit": lazy_pgettext("timeline event", "Submitted"),
     "proposal.withdraw": _l("Withdrawn"),
 }
 

@@ -12,6 +12,7 @@ from cfp import local_referrer
 from cfp.calls.models import Call
 from cfp.core.arrival import arrived_at
 from cfp.core.errors import DomainError
+from cfp.core.languages import items
 from cfp.core.listing import keyset_page, offset_page
 from cfp.core.loading import load_visible
 from cfp.core.params import whole_number
@@ -204,7 +205,7 @@ def edit(proposal_id: int):
             flash(_("Saved (version %(v)s).", v=proposal.version), "success")
             if confirmed and proposal.version != version:
                 flash(_("%(names)s had confirmed version %(old)s: that confirmation no longer counts, and "
-                        "we emailed them to confirm version %(v)s.", names=", ".join(confirmed), old=version,
+                        "we emailed them to confirm version %(v)s.", names=items(confirmed), old=version,
                         v=proposal.version), "info")
             return redirect(url_for("proposals.show", proposal_id=proposal.id))
     return render_template("proposals/form.html", form=form, call=call, sides=sides,

@@ -341,9 +341,9 @@ def problems(exc: AssignmentInfeasible, instance, proposal_rows, reviewer_rows, 
 
 def _editable(actor, job: Job) -> dict:
     if not can_manage_job(actor, job):
-        raise NotAllowed(_("You cannot change this proposal of assignment."))
+        raise NotAllowed(_("You cannot change this proposed assignment."))
     if job.status != JobStatus.done or not job.result or "pairs" not in job.result:
-        raise DomainError(_("This assignment is not ready for review."))
+        raise DomainError(_("This assignment is not ready to be checked."))
     if job.result.get("approved_at"):
         raise DomainError(_("This assignment is already approved."))
     return dict(job.result)

@@ -1,6 +1,7 @@
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
@@ -30,7 +31,7 @@ class AssignForm(FlaskForm):
 
 class AnswerForm(FlaskForm):
     accept = SubmitField(_l("Accept"))
-    decline = SubmitField(_l("Decline"))
+    decline = SubmitField(lazy_pgettext("reviewer declines an invitation", "Decline"))
 
 
 class InterestsForm(FlaskForm):
@@ -95,7 +96,7 @@ class ExtendForm(FlaskForm):
 class PoolInviteForm(FlaskForm):
     email = StringField(_l("Email"), validators=[DataRequired(), Email(), Length(max=320)])
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
-    affiliation = StringField(_l("Institution"), validators=[Optional(), Length(max=300)])
+    affiliation = StringField(lazy_pgettext("reviewer's institution", "Institution"), validators=[Optional(), Length(max=300)])
     keywords = StringField(_l("Expertise keywords"), validators=[Optional(), Length(max=500)])
     max_load = IntegerField(_l("Maximum number of proposals"), default=8,
                             validators=[InputRequired(), NumberRange(min=0, max=100)])

@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from cfp.calls.models import CALL_TRANSITIONS, Call, CallSide, CallState
 from cfp.core.audit import log_action
 from cfp.core.errors import DomainError, NotAllowed
+from cfp.core.languages import items
 from cfp.core.outbox import queue_email
 from cfp.core.roles import Role
 from cfp.core.states import change_state
@@ -241,7 +242,7 @@ def save_review(actor, assignment: Assignment, scores: dict[int, Decimal | None]
         missing = [c.name for c in call.criteria if review.score_for(c) is None]
         if missing:
             raise DomainError(_("Score every criterion before submitting. Missing: %(list)s.",
-                                list=", ".join(missing)))
+                                list=items(missing)))
         if not review.comments_to_applicants.strip():
             raise DomainError(_("Write comments to the applicants before submitting."))
         revision = _record_revision(review, call.criteria)

@@ -21,7 +21,10 @@
     if (ms > days * 86400000) { el.classList.add("d-none"); return true; }
     var s = Math.floor(ms / 1000), d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600),
         m = Math.floor((s % 3600) / 60), sec = s % 60;
-    el.textContent = el.getAttribute("data-label") + " " + d + "d " + h + "h " + m + "m " + sec + "s";
+    // The unit labels come translated from the page (the countdown macro's data-unit-*).
+    var unit = function (name) { return el.getAttribute("data-unit-" + name); };
+    el.textContent = el.getAttribute("data-label") + " " + d + unit("d") + " " + h + unit("h") + " " +
+      m + unit("m") + " " + sec + unit("s");
     el.classList.remove("d-none");
     return true;
   }

@@ -220,7 +220,7 @@ def test_staff_propose_from_the_call_page_and_the_other_side_approves_there(scen
     assert client.post(f"/calls/{call.id}/amendments/{amendment.id}/reject", data={"reason": ""}).status_code == 422
     assert client.post(f"/calls/{call.id}/amendments/{amendment.id}/approve").status_code == 302
     page = client.get(f"/calls/{call.id}").data.decode()
-    assert "Amended once; version 1" in page and "made version 1" in page
+    assert "Amended 1 time; version 1" in page and "made version 1" in page
     assert db.session.scalar(sa.select(sa.func.count(OutboxMessage.id)).filter_by(template="call_amended")) == 1
 
 

@@ -11,6 +11,7 @@ from cfp.extensions import db
 from cfp.proposals.documents import upload_document
 from cfp.proposals.operations import confirm_proposal, missing_for_submission
 from tests import factories as f
+from tests.i18n.translations import translation
 from tests.proposals.browser import form_data
 
 
@@ -55,7 +56,10 @@ def test_a_save_of_the_partner_voids_a_confirmation_and_tells_its_pi(draft, clie
     data = form_data(page, "proposal-editor")
     data["acronym"] = "PSC2"
     page = client.post(f"/proposals/{proposal.id}/edit", data=data, follow_redirects=True).data.decode()
-    assert "Chen Yu had confirmed version 1: that confirmation no longer counts" in page
+    # The page is in the language of Sophie Lambert, who saved.
+    said = translation("fr", "%(names)s had confirmed version %(old)s: that confirmation no longer counts, and "
+                             "we emailed them to confirm version %(v)s.") % {"names": "Chen Yu", "old": 1, "v": 2}
+    assert said in page
     [mail] = _voided_mail()
     assert mail.recipient_user_id == pi_cn.id and mail.language == "en"
     assert "Sophie Lambert" in mail.body and "version 1" in mail.body and "version 2" in mail.body

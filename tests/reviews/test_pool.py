@@ -60,6 +60,15 @@ def test_staff_invite_an_expert_who_creates_an_account_on_acceptance(app, client
     assert bad.status_code == 422 and b"kept text" in bad.data
 
 
+def test_the_join_page_shows_whom_the_invitation_is_for(app, client):
+    _cn, be, _committee = f.world()
+    f.login(client, f.user(Role.staff, agency=be))
+    client.post(f"/reviews/pool/{be.id}", data={"email": "claire@uliege.example", "name": "Claire Expert",
+                                                 "max_load": "5"})
+    page = app.test_client().get(invitation_link("claire@uliege.example"))
+    assert "Claire Expert (claire@uliege.example)" in page.get_data(as_text=True)
+
+
 def test_an_existing_account_must_log_in_to_accept(app, client):
     _cn, be, _committee = f.world()
     staff = f.user(Role.staff, agency=be)

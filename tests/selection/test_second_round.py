@@ -258,7 +258,8 @@ def test_letters_summary_and_funded_letters_say_what_happens_next(client, round_
     day = partial(format_date, format="medium", locale="en")  # the recipient's language
     assert f"The project runs from {day(project.start_date)} to {day(project.end_date)}" in body
     first_report = min(r.due_on for r in project.reports)
-    assert f"report is due on {day(first_report)}" in body
+    first = min(project.reports, key=lambda r: r.due_on)
+    assert f"The {first.kind.label} is due on {day(first_report)}." in body and "report report" not in body
 
 
 def test_irreversible_committee_actions_ask_for_confirmation_first(client, round_one):
