@@ -65,6 +65,8 @@ def test_staff_compute_preview_adjust_and_approve(client):
                           (proposals[2].id, reviewers[2].id)}
     assert job.result["certified_optimal"] is True
     assert all(a > 0 for a in pairs.values())
+    # How long each phase took, kept with the result.
+    assert {"candidates", "flow", "certificate"} <= set(job.result["seconds"])
 
     preview = client.get(response.headers["Location"])
     assert preview.status_code == 200
@@ -166,6 +168,35 @@ def test_a_cancelled_job_stops_between_phases(client):
     assert run_assignment_job(job.id) is None
     db.session.refresh(job)
     assert job.status == JobStatus.cancelled and job.result is None
+
+
+def test_progress_is_written_through_the_phases_and_a_cancel_stops_inside_one(client):
+    """What the solver reports becomes the job's progress and message; once staff cancel,
+    the next report (at most a second later, inside any phase) stops the run."""
+    import pytest
+
+    from cfp.reviews.automatic import JOB_KIND, JobCancelled, JobProgress
+
+    call, be, staff, _proposals, _reviewers = setup_call()
+    job = Job(kind=JOB_KIND, status=JobStatus.running, created_by_id=staff.id,
+              params={"call_id": call.id, "agency_id": be.id, "pins": []})
+    db.session.add(job)
+    db.session.flush()
+    progress = JobProgress(job.id, every=0)
+    seen = []
+    for report in [("candidates", 0, 0.0), ("candidates", 0, 0.5), ("candidates", 0, 1.0), ("flow", 1, None),
+                   ("certificate", 1, 0.5), ("repair", 1, 0.5), ("flow", 2, None), ("certificate", 2, 1.0)]:
+        progress(*report)
+        db.session.refresh(job)
+        seen.append((job.progress, job.message))
+    percents = [p for p, _m in seen]
+    assert percents == sorted(percents) and percents[0] == 10 and percents[2] == 60 and percents[-1] < 100
+    assert "50% of the proposals" in seen[1][1] and "Solving (round 2)" in seen[6][1]
+    assert "optimal over every pair (round 1)" in seen[4][1]
+    job.cancel_requested = True
+    db.session.flush()
+    with pytest.raises(JobCancelled):
+        progress("flow", 3, None)
 
 
 def test_indexed_conflict_detection_agrees_with_the_pairwise_rule():

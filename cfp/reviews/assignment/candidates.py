@@ -85,7 +85,8 @@ def top_candidates(instance: Instance, k: int, block: int = BLOCK, progress=None
     return Candidates(index, value, left_out, extra)
 
 
-def _spare_arcs(instance: Instance, short: np.ndarray, spare: np.ndarray, arc_p, arc_r) -> np.ndarray:
+def _spare_arcs(instance: Instance, short: np.ndarray, spare: np.ndarray, arc_p, arc_r,
+                progress=None) -> np.ndarray:
     """(proposal, reviewer, scaled affinity) rows: for each proposal short of reviewers, its
     best reviewers among those with room, not conflicted and not yet in the graph."""
     if not len(short) or not len(spare):
@@ -96,6 +97,8 @@ def _spare_arcs(instance: Instance, short: np.ndarray, spare: np.ndarray, arc_p,
     per_row = min(PER_ROW, len(spare))
     out = []
     for lo in range(0, len(short), BLOCK):
+        if progress:
+            progress(lo / len(short))
         idx = short[lo:lo + BLOCK]
         block = scaled(instance.affinity.rows(idx, spare))
         where = np.full(m, -1, dtype=np.int64)

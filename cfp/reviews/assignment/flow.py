@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 from flask_babel import gettext as _
 from scipy import sparse
 
 from .candidates import DEFAULT_K, PER_ROW, RESERVE, Candidates, _spare_arcs, _split, top_candidates
+from .mcf import min_cost_flow
 from .problem import BLOCK, SCALE, AssignmentInfeasible, Instance, Reason, diagnose, scaled
 
 
@@ -28,7 +30,7 @@ class Solution:
     def gap(self) -> int:
         return self.dual_bound - self.total
 
-def _potentials(num_nodes: int, tail: np.ndarray, head: np.ndarray, cost: np.ndarray) -> np.ndarray:
+def _potentials(num_nodes: int, tail: np.ndarray, head: np.ndarray, cost: np.ndarray, poll=None) -> np.ndarray:
     """Shortest distances from a virtual root (0 to every node) on a graph without negative
     cycles: Bellman-Ford, vectorised, relaxing only arcs out of nodes that just changed."""
     order = np.argsort(head, kind="stable")
@@ -36,6 +38,8 @@ def _potentials(num_nodes: int, tail: np.ndarray, head: np.ndarray, cost: np.nda
     dist = np.zeros(num_nodes, dtype=np.int64)
     frontier = np.ones(num_nodes, dtype=bool)
     for _round in range(num_nodes + 1):
+        if poll is not None:
+            poll()
         active = frontier[tail]
         if not active.any():
             return dist
@@ -58,8 +62,15 @@ def solve(instance: Instance, k: int = DEFAULT_K, candidates: Candidates | None 
     The graph starts with each proposal's top ``k`` reviewers; the next ``reserve`` ones are
     kept aside (index and affinity) so the certificate can check them without recomputing
     affinities; every other pair is covered by the bound ``left_out_best`` or, failing
-    that, by recomputing that proposal's row."""
-    from ortools.graph.python import min_cost_flow
+    that, by recomputing that proposal's row.
+
+    ``progress(phase, round, fraction)`` is called often (at least every second of work
+    or so) with the phase ("candidates", "flow", "certificate", "repair"), the round and
+    the fraction of the phase done (None when unknown); it may raise to stop the solve."""
+
+    def report(phase: str, round_: int, fraction: float | None) -> None:
+        if progress is not None:
+            progress(phase, round_, fraction)
 
     phases = {"flow": 0.0, "certificate": 0.0, "repair": 0.0, "added": [], "peak_mib": {}}
     n, m = instance.n, instance.m
@@ -82,8 +93,10 @@ def solve(instance: Instance, k: int = DEFAULT_K, candidates: Candidates | None 
         raise AssignmentInfeasible(diagnose(instance, pin_load, need))
     k = max(k, int(need.max(initial=0)))
     if candidates is None:
-        candidates = top_candidates(instance, k + reserve,
-                                    progress=(lambda f: progress(0.5 * f)) if progress else None)
+        t0 = time.perf_counter()
+        candidates = top_candidates(instance, k + reserve, progress=partial(report, "candidates", 0))
+        phases["candidates"] = time.perf_counter() - t0
+        _peak(phases, "candidates")
     arc_p, arc_r, arc_a, res_i, res_v, left_out = _split(candidates, k)
     demand = int(need.sum())
     if len(pins):
@@ -106,37 +119,33 @@ def solve(instance: Instance, k: int = DEFAULT_K, candidates: Candidates | None 
     rv = n + np.arange(m)
     repaired = False
     for round_ in range(1, max_rounds + 1):
-        flow = min_cost_flow.SimpleMinCostFlow()
         # proposal -> reviewer, reviewer -> sink (load above the minimum), overflow arcs.
         tails = np.concatenate([arc_p, rv, np.arange(n), [overflow]])
         heads = np.concatenate([n + arc_r, np.full(m, sink), np.full(n, overflow), [sink]])
         caps = np.concatenate([np.ones(len(arc_p), np.int64), capacity - min_rest, need, [demand]])
         costs = np.concatenate([-arc_a, np.zeros(m, np.int64), np.full(n, big), [0]])
-        flow.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, costs)
         supplies = np.concatenate([need, -min_rest, [0], [-(demand - int(min_rest.sum()))]])
-        flow.set_nodes_supplies(np.arange(n + m + 2), supplies)
+        report("flow", round_, 0.0)
         t0 = time.perf_counter()
-        status = flow.solve()
+        optimal, x = min_cost_flow(tails, heads, caps, costs, supplies,
+                                   poll=partial(report, "flow", round_, None) if progress else None)
         phases["flow"] += time.perf_counter() - t0
         _peak(phases, "flow")
-        if status != flow.OPTIMAL:
+        if not optimal:
             # Only reviewers' minimum loads can make the pruned graph infeasible.
             reasons = diagnose(instance, pin_load, need)
             generic = [r.kind for r in reasons] == ["generic"]
             if not generic or candidates.index.shape[1] >= m:
                 raise AssignmentInfeasible(reasons)
             k = min(m, candidates.index.shape[1] * 2)
-            candidates = top_candidates(instance, k + reserve)
+            candidates = top_candidates(instance, k + reserve, progress=partial(report, "candidates", round_))
             arc_p, arc_r, arc_a, res_i, res_v, left_out = _split(candidates, k)
             continue
-        x = flow.flows(np.arange(len(tails)))
         na = len(arc_p)
         pair_flow = x[:na].astype(bool)
         sink_flow = x[na:na + m]
         over_flow = x[na + m:na + m + n]
         total = int(arc_a[pair_flow].sum())
-        if progress:
-            progress(0.5 + 0.4 * round_ / (round_ + 1))
 
         room = (capacity - min_rest) - sink_flow
         if over_flow.any() and not repaired:
@@ -146,7 +155,8 @@ def solve(instance: Instance, k: int = DEFAULT_K, candidates: Candidates | None 
             # (which would otherwise recompute nearly every proposal's row).
             repaired = True
             t0 = time.perf_counter()
-            new = _spare_arcs(instance, np.flatnonzero(over_flow), np.flatnonzero(room > 0), arc_p, arc_r)
+            new = _spare_arcs(instance, np.flatnonzero(over_flow), np.flatnonzero(room > 0), arc_p, arc_r,
+                              progress=partial(report, "repair", round_))
             phases["repair"] += time.perf_counter() - t0
             _peak(phases, "repair")
             if len(new):
@@ -177,7 +187,8 @@ def solve(instance: Instance, k: int = DEFAULT_K, candidates: Candidates | None 
         r_tail, r_head, r_cost = (np.concatenate([np.asarray(p[c], np.int64) for p in parts])
                                   for c in range(3))
         t0 = time.perf_counter()
-        d = _potentials(n + m + 2, r_tail, r_head, r_cost)
+        report("certificate", round_, 0.0)
+        d = _potentials(n + m + 2, r_tail, r_head, r_cost, poll=partial(report, "certificate", round_, None))
         u = d[:n] - d[sink]  # proposal prices
         y = d[sink] - d[n:n + m]  # reviewer prices (capacity minus minimum-load duals)
         # Without a minimum load a reviewer's price may be raised to 0: same objective,
@@ -217,6 +228,7 @@ def solve(instance: Instance, k: int = DEFAULT_K, candidates: Candidates | None 
             y_order = np.argsort(y, kind="stable")
             y_sorted = y[y_order]
         for lo in range(0, len(suspect), BLOCK):
+            report("certificate", round_, lo / len(suspect))
             idx = suspect[lo:lo + BLOCK]
             cols = np.sort(y_order[:np.searchsorted(y_sorted, threshold[lo:lo + BLOCK].max())])
             if not len(cols):
