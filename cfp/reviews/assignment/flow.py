@@ -25,6 +25,10 @@ class Solution:
     rounds: int
     arcs: int
     phases: dict = field(default_factory=dict)  # seconds per phase of the solve
+    # The fractional problem (solve with units > 1): each pair's share, out of `units`;
+    # totals are then in SCALE/units.
+    amount: np.ndarray | None = None
+    units: int = 1
 
     @property
     def gap(self) -> int:
@@ -56,13 +60,18 @@ def _potentials(num_nodes: int, tail: np.ndarray, head: np.ndarray, cost: np.nda
 
 
 def solve(instance: Instance, k: int = DEFAULT_K, candidates: Candidates | None = None,
-          progress=None, max_rounds: int = 100, reserve: int = RESERVE) -> Solution:
+          progress=None, max_rounds: int = 100, reserve: int = RESERVE, units: int = 1,
+          pair_cap: int | None = None) -> Solution:
     """The assignment of maximal total affinity, proved optimal by a dual certificate.
 
     The graph starts with each proposal's top ``k`` reviewers; the next ``reserve`` ones are
     kept aside (index and affinity) so the certificate can check them without recomputing
     affinities; every other pair is covered by the bound ``left_out_best`` or, failing
     that, by recomputing that proposal's row.
+
+    With ``units`` > 1 it solves the fractional problem in which a pair takes at most
+    ``pair_cap``/``units`` of a review (every need and load counted in units): the first
+    step of a randomised assignment. The same certificate proves that optimum.
 
     ``progress(phase, round, fraction)`` is called often (at least every second of work
     or so) with the phase ("candidates", "flow", "certificate", "repair"), the round and
@@ -91,7 +100,10 @@ def solve(instance: Instance, k: int = DEFAULT_K, candidates: Candidates | None 
     if (need < 0).any() or (capacity < 0).any() or capacity.sum() < need.sum() \
             or min_rest.sum() > need.sum() or (min_rest > capacity).any():
         raise AssignmentInfeasible(diagnose(instance, pin_load, need))
-    k = max(k, int(need.max(initial=0)))
+    pair_cap = units if pair_cap is None else pair_cap
+    # Enough candidates for each proposal's need at pair_cap each.
+    k = max(k, -(-int(need.max(initial=0)) * units // max(pair_cap, 1)))
+    need, capacity, min_rest = need * units, capacity * units, min_rest * units
     if candidates is None:
         t0 = time.perf_counter()
         candidates = top_candidates(instance, k + reserve, progress=partial(report, "candidates", 0))
@@ -122,7 +134,7 @@ def solve(instance: Instance, k: int = DEFAULT_K, candidates: Candidates | None 
         # proposal -> reviewer, reviewer -> sink (load above the minimum), overflow arcs.
         tails = np.concatenate([arc_p, rv, np.arange(n), [overflow]])
         heads = np.concatenate([n + arc_r, np.full(m, sink), np.full(n, overflow), [sink]])
-        caps = np.concatenate([np.ones(len(arc_p), np.int64), capacity - min_rest, need, [demand]])
+        caps = np.concatenate([np.full(len(arc_p), pair_cap, np.int64), capacity - min_rest, need, [demand]])
         costs = np.concatenate([-arc_a, np.zeros(m, np.int64), np.full(n, big), [0]])
         supplies = np.concatenate([need, -min_rest, [0], [-(demand - int(min_rest.sum()))]])
         report("flow", round_, 0.0)
@@ -142,10 +154,12 @@ def solve(instance: Instance, k: int = DEFAULT_K, candidates: Candidates | None 
             arc_p, arc_r, arc_a, res_i, res_v, left_out = _split(candidates, k)
             continue
         na = len(arc_p)
-        pair_flow = x[:na].astype(bool)
+        amount = x[:na]
+        pair_flow = amount > 0
+        pair_room = amount < pair_cap
         sink_flow = x[na:na + m]
         over_flow = x[na + m:na + m + n]
-        total = int(arc_a[pair_flow].sum())
+        total = int((arc_a * amount).sum())
 
         room = (capacity - min_rest) - sink_flow
         if over_flow.any() and not repaired:
@@ -170,7 +184,7 @@ def solve(instance: Instance, k: int = DEFAULT_K, candidates: Candidates | None 
         ip = np.arange(n)
         o_used = int(over_flow.sum())
         parts = [
-            (arc_p[~pair_flow], n + arc_r[~pair_flow], -arc_a[~pair_flow]),
+            (arc_p[pair_room], n + arc_r[pair_room], -arc_a[pair_room]),
             (n + arc_r[pair_flow], arc_p[pair_flow], arc_a[pair_flow]),
             (rv[room > 0], np.full(int((room > 0).sum()), sink), np.zeros(int((room > 0).sum()), np.int64)),
             (np.full(int((sink_flow > 0).sum()), sink), rv[sink_flow > 0],
@@ -197,7 +211,7 @@ def solve(instance: Instance, k: int = DEFAULT_K, candidates: Candidates | None 
         w = np.maximum(arc_a - u[arc_p] - y[arc_r], 0)
         # Dual objective (scaled): prices times right-hand sides, plus the arc slacks.
         dual = int((need * u).sum() + (capacity * np.maximum(y, 0)).sum()
-                   - (min_rest * np.maximum(-y, 0)).sum() + w.sum())
+                   - (min_rest * np.maximum(-y, 0)).sum() + pair_cap * w.sum())
         # Every pair left out must satisfy a_ij <= u_i + y_j. Cheap bound first, then the
         # suspect proposals' rows exactly; the worst violators are added to the graph.
         floor = int(y.min()) if m else 0
@@ -260,8 +274,12 @@ def solve(instance: Instance, k: int = DEFAULT_K, candidates: Candidates | None 
         phases["added"].append(added)
         _peak(phases, "certificate")
         if not added and not over_flow.any():
-            return _solution(instance, arc_p[pair_flow], arc_r[pair_flow], arc_a[pair_flow],
-                             pins, pin_aff, total, dual, dual == total, round_, na, phases)
+            solution = _solution(instance, arc_p[pair_flow], arc_r[pair_flow], arc_a[pair_flow],
+                                 pins, pin_aff, total, dual, dual == total, round_, na, phases, units)
+            if units > 1:
+                solution.amount = np.concatenate([amount[pair_flow], np.full(len(pins), units)])
+                solution.units = units
+            return solution
         if not added and big < proof_cost:
             big = min(big * 64, proof_cost)
             continue
@@ -288,11 +306,12 @@ def _peak(phases: dict, phase: str) -> None:
 
     phases["peak_mib"][phase] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
 
-def _solution(instance, p, r, a, pins, pin_aff, total, dual, certified, rounds, arcs, phases) -> Solution:
+def _solution(instance, p, r, a, pins, pin_aff, total, dual, certified, rounds, arcs, phases,
+              units=1) -> Solution:
     pairs = np.concatenate([np.stack([p, r], axis=1).reshape(-1, 2), pins.reshape(-1, 2)])
     values = np.concatenate([a, pin_aff])
     pinned = np.concatenate([np.zeros(len(p), bool), np.ones(len(pins), bool)])
-    pin_total = int(pin_aff.sum())
+    pin_total = int(pin_aff.sum()) * units
     return Solution(pairs=pairs, affinity=values / SCALE, pinned=pinned, total=total + pin_total,
                     dual_bound=dual + pin_total, certified=certified, rounds=rounds, arcs=arcs,
                     phases=phases)
