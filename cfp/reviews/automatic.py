@@ -3,10 +3,12 @@ computes affinities and the optimal assignment (cfp/reviews/assignment.py), writ
 progress to a Job; staff preview and adjust the proposed pairs, then approve them."""
 from __future__ import annotations
 
+import secrets
 import time
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 import numpy as np
 import sqlalchemy as sa
@@ -22,7 +24,17 @@ from cfp.core.tasks import queue_task
 from cfp.core.types import utcnow
 from cfp.extensions import db
 from cfp.proposals.models import Proposal, ProposalState
-from cfp.reviews.assignment import AssignmentInfeasible, Instance, Reason, solve, text_affinity
+from cfp.reviews.assignment import (
+    DEFAULT_K,
+    RESERVE,
+    AssignmentInfeasible,
+    Instance,
+    Reason,
+    solve,
+    text_affinity,
+    top_candidates,
+)
+from cfp.reviews.assignment.fairness import randomised
 from cfp.reviews.models import (
     ACTIVE_ASSIGNMENT_STATES,
     OPEN_ASSIGNMENT_STATES,
@@ -199,11 +211,24 @@ def side_min_load(call: Call) -> int:
 
 
 def start_assignment_job(actor, call: Call, agency_id: int, pins: list[tuple[int, int]] = (),
-                         rerun_of: int | None = None) -> Job:
-    """Queue a run; `pins` (kept from the run `rerun_of`, if any) are kept in the result."""
+                         rerun_of: int | None = None, random_cap: int | None = ...) -> Job:
+    """Queue a run; `pins` (kept from the run `rerun_of`, if any) are kept in the result.
+
+    `random_cap` (a percentage, or None for off) becomes the side's setting; left out,
+    the side's setting is used. A randomised run records the seed it draws with."""
     if not actor.has_role(Role.staff, agency_id):
         raise NotAllowed(_("Only staff of this side may assign its reviewers."))
+    side = call.side(agency_id)
+    if random_cap is not ... and random_cap != side.assignment_random_cap:
+        if random_cap is not None and not 1 <= random_cap <= 100:
+            raise DomainError(_("The cap on each pair's probability is a percentage between 1 and 100."))
+        log_action(actor, "call_side.assignment_fairness", side,
+                   before={"random_cap": side.assignment_random_cap}, after={"random_cap": random_cap})
+        side.assignment_random_cap = random_cap
     params = {"call_id": call.id, "agency_id": agency_id, "pins": [list(p) for p in pins]}
+    if side.assignment_random_cap:
+        params["random_cap"] = side.assignment_random_cap
+        params["seed"] = secrets.randbelow(2**31)
     if rerun_of is not None:
         params["rerun_of"] = rerun_of
     job = Job(kind=JOB_KIND, status=JobStatus.queued, progress=0, created_by_id=actor.id, params=params,
@@ -249,7 +274,7 @@ class JobProgress:
 
     def __init__(self, job_id: int, every: float = 1.0):
         self.job_id, self.every = job_id, every
-        self.last, self.last_phase = 0.0, None
+        self.last, self.last_phase, self.best = 0.0, None, 0
 
     def percent(self, phase: str, round_: int, fraction: float | None) -> int:
         fraction = 0.0 if fraction is None else min(max(fraction, 0.0), 1.0)
@@ -274,7 +299,8 @@ class JobProgress:
         if (phase, round_) == self.last_phase and now - self.last < self.every:
             return
         self.last, self.last_phase = now, (phase, round_)
-        _step(self.job_id, self.percent(phase, round_, fraction), self.message(phase, round_, fraction))
+        self.best = max(self.best, self.percent(phase, round_, fraction))  # a second solve never goes back
+        _step(self.job_id, self.best, self.message(phase, round_, fraction))
 
 
 def run_assignment_job(job_id: int) -> dict | None:
@@ -302,7 +328,21 @@ def run_assignment_job(job_id: int) -> dict | None:
             raise AssignmentInfeasible([Reason("empty", _("there are no eligible proposals or no reviewers "
                                                            "in this side's pool"))])
         _step(job_id, 10, _("Affinities computed; finding each proposal's best reviewers…"))
-        solution = solve(instance, progress=JobProgress(job_id))
+        progress = JobProgress(job_id)
+        randomness = None
+        if params.get("random_cap"):
+            candidates = top_candidates(instance, DEFAULT_K + RESERVE, progress=partial(progress, "candidates", 0))
+            drawn = randomised(instance, params["random_cap"], params["seed"], candidates=candidates,
+                               progress=progress)
+            optimum = solve(instance, candidates=candidates, progress=progress)
+            solution = drawn.solution
+            randomness = {"cap_percent": drawn.cap_percent, "seed": drawn.seed,
+                          "expected_total": round(drawn.expected_total, 6),
+                          "drawn_total": round(solution.total / 1_000_000, 6),
+                          "optimum": round(optimum.total / 1_000_000, 6),
+                          "certified": drawn.fractional.certified and optimum.certified}
+        else:
+            solution = solve(instance, progress=progress)
         _step(job_id, 99, _("Saving the result…"))
     except JobCancelled:
         db.session.rollback()
@@ -336,8 +376,8 @@ def run_assignment_job(job_id: int) -> dict | None:
         })
     pairs.sort(key=lambda p: (p["proposal"], -p["affinity"]))
     result = {"pairs": pairs, "total_affinity": round(solution.total / 1_000_000, 6),
-              "certified_optimal": solution.certified, "gap": solution.gap / 1_000_000,
-              "rounds": solution.rounds,
+              "certified_optimal": solution.certified and randomness is None, "gap": solution.gap / 1_000_000,
+              "rounds": solution.rounds, "random": randomness,
               "seconds": {k: round(v, 3) for k, v in solution.phases.items() if isinstance(v, float)}}
     db.session.execute(sa.update(Job).where(Job.id == job_id).values(
         status=JobStatus.done, progress=100, finished_at=utcnow(), result=result,

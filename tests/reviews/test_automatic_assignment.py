@@ -219,3 +219,33 @@ def test_indexed_conflict_detection_agrees_with_the_pairwise_rule():
                 if detected_conflict(p, pr.user, pr)}
     assert expected == conflict_pairs(proposals, profiles)
     assert {(0, 0), (2, 2), (1, 3)} <= expected and {(0, 1), (1, 1), (2, 1)} <= expected
+
+
+def test_staff_randomise_the_assignment_with_a_cap_from_the_page(client):
+    """The cap is kept for this side of the call, the draw records its seed, and the page
+    shows the expected total affinity against the single best assignment."""
+    from cfp.core.audit import AuditEntry
+
+    call, be, staff, proposals, _reviewers = setup_call()
+    f.login(client, staff)
+    refused = client.post(f"/reviews/automatic/{call.id}/{be.id}", data={"random_cap": "150"})
+    assert refused.status_code == 422 and b'value="150"' in refused.data
+    assert call.side(be.id).assignment_random_cap is None
+    response = client.post(f"/reviews/automatic/{call.id}/{be.id}", data={"random_cap": "50"})
+    assert response.status_code == 302
+    assert call.side(be.id).assignment_random_cap == 50
+    assert db.session.scalar(sa.select(AuditEntry).filter_by(action="call_side.assignment_fairness"))
+    job = db.session.scalars(sa.select(Job).order_by(Job.id.desc())).first()
+    assert job.status == JobStatus.done
+    random = job.result["random"]
+    assert random["cap_percent"] == 50 and random["seed"] == job.params["seed"] and random["certified"]
+    # Each proposal is served by two reviewers half the time each: the expectation is below the optimum.
+    assert random["expected_total"] < random["optimum"]
+    assert sorted(p["proposal_id"] for p in job.result["pairs"]) == sorted(p.id for p in proposals)
+    assert job.result["certified_optimal"] is False
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "at most 50% likely" in page and f"seed {random['seed']}" in page
+    # The form shows the side's setting; an empty field turns it off again.
+    assert 'value="50"' in client.get(f"/reviews/automatic/{call.id}/{be.id}").get_data(as_text=True)
+    client.post(f"/reviews/automatic/{call.id}/{be.id}", data={"random_cap": ""})
+    assert call.side(be.id).assignment_random_cap is None
