@@ -19,6 +19,7 @@ defaults keep the figures comparable with earlier runs). For each size it prints
     .venv/bin/python bench/assignment.py 500x300    # one size
     .venv/bin/python bench/assignment.py --lp 500x300   # also the unpruned LP (HiGHS)
     .venv/bin/python bench/assignment.py --need 3 --max-load 14 300000x70000
+    .venv/bin/python bench/assignment.py --fair 50 20000x10000   # also the randomised option, q = 50 %
 """
 from __future__ import annotations
 
@@ -136,6 +137,25 @@ def run_solver(n: int, m: int, out: str, need: int, max_load: int) -> dict:
             "rounds": solution.rounds, "arcs": solution.arcs}
 
 
+def run_fair(n: int, m: int, out: str, need: int, max_load: int, cap: int) -> dict:
+    """The randomised option (each pair at most cap %) from the same saved candidates, in a
+    fresh process: its time and its expected total affinity."""
+    from scipy import sparse
+
+    from cfp.reviews.assignment import Candidates, Instance, TextAffinity
+    from cfp.reviews.assignment.fairness import randomised
+
+    data = np.load(out + ".npz")
+    affinity = TextAffinity(sparse.load_npz(out + ".p.npz"), sparse.load_npz(out + ".r.npz"))
+    instance = Instance(affinity, need=need, max_load=max_load, conflicts=data["conflicts"])
+    candidates = Candidates(data["index"], data["value"], data["left"], data["extra"])
+    start = time.perf_counter()
+    result = randomised(instance, cap, seed=n, candidates=candidates)
+    return {"fair_s": time.perf_counter() - start, "fair_peak_mib": peak_mib(),
+            "expected": result.fractional.total / 100, "drawn": result.solution.total,
+            "certified": result.fractional.certified}
+
+
 def run_lp(n: int, m: int, seed: int, need: int, max_load: int) -> dict:
     """The full, unpruned linear program (HiGHS): an independent optimum."""
     from scipy import sparse
@@ -161,7 +181,8 @@ def run_lp(n: int, m: int, seed: int, need: int, max_load: int) -> dict:
 def child(kind: str, n: int, m: int, seed: int, out: str, need: int, max_load: int) -> None:
     result = {"whole": lambda: run_whole(n, m, seed, out, need, max_load),
               "solver": lambda: run_solver(n, m, out, need, max_load),
-              "lp": lambda: run_lp(n, m, seed, need, max_load)}[kind]()
+              "lp": lambda: run_lp(n, m, seed, need, max_load),
+              "fair": lambda: run_fair(n, m, out, need, max_load, seed)}[kind]()
     print(json.dumps(result))
 
 
@@ -181,6 +202,7 @@ def main(argv: list[str]) -> None:
     with_lp = "--lp" in argv
     need = int(argv[argv.index("--need") + 1]) if "--need" in argv else NEED
     max_load = int(argv[argv.index("--max-load") + 1]) if "--max-load" in argv else MAX_LOAD
+    fair = int(argv[argv.index("--fair") + 1]) if "--fair" in argv else None
     wanted = [a for a in argv if "x" in a and not a.startswith("-")]
     sizes = [tuple(map(int, a.split("x"))) for a in wanted] or SIZES
     from cfp.reviews.assignment import SCALE
@@ -194,6 +216,8 @@ def main(argv: list[str]) -> None:
             out = str(Path(tmp) / "instance")
             whole = in_fresh_process("whole", n, m, seed, out, need, max_load)
             alone = in_fresh_process("solver", n, m, seed, out, need, max_load)
+            if fair:  # the seed argument carries the cap for this child
+                randomised = in_fresh_process("fair", n, m, fair, out, need, max_load)
         assert alone["total"] == whole["total"], (alone, whole)
         gap = (whole["dual"] - whole["total"]) / SCALE
         print(f"{n:>6}x{m:<6} {alone['solver_s']:>9.2f} {alone['solver_peak_mib']:>10.0f} "
@@ -207,6 +231,13 @@ def main(argv: list[str]) -> None:
               f"flow {ph['flow']:.1f} / {whole['flow_child_mib']:.0f} (child), certificate "
               f"{ph['certificate']:.1f} / {ph['peak_mib'].get('certificate', 0):.0f}, repair {ph['repair']:.1f}; "
               f"pairs added per round {ph['added']}", flush=True)
+        if fair:
+            r = randomised
+            print(f"{'':>13} randomised, each pair at most {fair}%: {r['fair_s']:.2f} s "
+                  f"({r['fair_s'] / alone['solver_s']:.1f}x the solver alone), {r['fair_peak_mib']:.0f} MiB; "
+                  f"expected total affinity {r['expected'] / SCALE:.6f} = "
+                  f"{100 * r['expected'] / whole['total']:.2f}% of the optimum (this draw "
+                  f"{r['drawn'] / SCALE:.6f}); fractional optimum certified: {r['certified']}", flush=True)
         if with_lp:
             lp = in_fresh_process("lp", n, m, seed, "", need, max_load)
             print(f"{'':>13} full LP (HiGHS, unpruned): optimum {lp['lp_optimum'] / SCALE:.6f} "
