@@ -31,6 +31,8 @@ def min_cost_flow(tails, heads, caps, costs, supplies, poll=None, interval: floa
     """(optimal?, flow on each arc)."""
     if poll is None:
         return _solve_here(tails, heads, caps, costs, supplies)
+    import ortools.graph.python.min_cost_flow  # noqa: F401  (imported before the fork, not in the child)
+
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: solve, send the answer, leave without any cleanup
