@@ -2,18 +2,24 @@
 
 Seeded synthetic instances: proposals and reviewers are topic-word documents drawn from a
 seeded vocabulary (so TF-IDF is meaningful), 1% of pairs are random conflicts, 3 reviewers
-per proposal, each reviewer at most 8. For each size it prints:
+per proposal, each reviewer at most 8 (``--need`` and ``--max-load`` change these; the
+defaults keep the figures comparable with earlier runs). For each size it prints:
 
 * the solver alone (candidate lists already computed → certified assignment): time and
   peak memory (ru_maxrss of a fresh process that does only that);
 * the whole job from text (TF-IDF, affinity, top-k candidates, solve, certificate): time
   and peak memory (ru_maxrss of its own fresh process);
 * the total affinity, the dual bound and the gap to the optimum (0 when the certificate
-  proves the assignment optimal; the dual bound is an upper bound on every assignment).
+  proves the assignment optimal; the dual bound is an upper bound on every assignment);
+* then each phase of the job: seconds and the peak memory at its end (TF-IDF, candidates,
+  flow, certificate, repair; the flow solves run in a child process, as in the app, so
+  their memory is counted apart and the job's figure is the sum of both peaks).
 
     .venv/bin/python bench/assignment.py            # the three sizes
     .venv/bin/python bench/assignment.py 500x300    # one size
     .venv/bin/python bench/assignment.py --lp 500x300   # also the unpruned LP (HiGHS)
+    .venv/bin/python bench/assignment.py --need 3 --max-load 14 300000x70000
+    .venv/bin/python bench/assignment.py --fair 50 20000x10000   # also the randomised option, q = 50 %
 """
 from __future__ import annotations
 
@@ -67,7 +73,11 @@ def peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
-def run_whole(n: int, m: int, seed: int, out: str) -> dict:
+def children_peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def run_whole(n: int, m: int, seed: int, out: str, need: int, max_load: int) -> dict:
     """The whole job from text, in this (fresh) process; saves what the solver needs."""
     from scipy import sparse
 
@@ -82,28 +92,34 @@ def run_whole(n: int, m: int, seed: int, out: str) -> dict:
 
     proposals, reviewers = documents(seed, n, m)
     pairs = conflicts(seed, n, m)
+    base = peak_mib()
     start = time.perf_counter()
     affinity = text_affinity(proposals, reviewers)
-    instance = Instance(affinity, need=NEED, max_load=MAX_LOAD, conflicts=pairs)
+    instance = Instance(affinity, need=need, max_load=max_load, conflicts=pairs)
     t_affinity = time.perf_counter()
+    tfidf_mib = peak_mib()
     candidates = top_candidates(instance, DEFAULT_K + RESERVE)
     t_candidates = time.perf_counter()
-    solution = solve(instance, candidates=candidates)
+    candidates_mib = peak_mib()
+    # With a progress callback, as in the app: the flow solves run in a child process.
+    solution = solve(instance, candidates=candidates, progress=lambda *_args: None)
     end = time.perf_counter()
     np.savez(out, index=candidates.index, value=candidates.value, left=candidates.left_out_best,
-             conflicts=pairs)
+             extra=candidates.extra, conflicts=pairs)
     sparse.save_npz(out + ".p.npz", affinity.proposals)
     sparse.save_npz(out + ".r.npz", affinity.reviewers_t.T.tocsr())
     return {
         "whole_s": end - start, "tfidf_s": t_affinity - start,
         "candidates_s": t_candidates - t_affinity, "solve_in_job_s": end - t_candidates,
-        "whole_peak_mib": peak_mib(), "total": solution.total, "dual": solution.dual_bound,
-        "certified": solution.certified, "rounds": solution.rounds, "arcs": solution.arcs,
-        "pairs": len(solution.pairs),
+        "whole_peak_mib": peak_mib() + children_peak_mib(), "total": solution.total,
+        "dual": solution.dual_bound, "certified": solution.certified, "rounds": solution.rounds,
+        "arcs": solution.arcs, "pairs": len(solution.pairs), "documents_mib": base,
+        "tfidf_mib": tfidf_mib, "candidates_mib": candidates_mib,
+        "flow_child_mib": children_peak_mib(), "phases": solution.phases,
     }
 
 
-def run_solver(n: int, m: int, out: str) -> dict:
+def run_solver(n: int, m: int, out: str, need: int, max_load: int) -> dict:
     """The solver alone, from saved candidate lists, in a fresh process."""
     from scipy import sparse
 
@@ -111,8 +127,8 @@ def run_solver(n: int, m: int, out: str) -> dict:
 
     data = np.load(out + ".npz")
     affinity = TextAffinity(sparse.load_npz(out + ".p.npz"), sparse.load_npz(out + ".r.npz"))
-    instance = Instance(affinity, need=NEED, max_load=MAX_LOAD, conflicts=data["conflicts"])
-    candidates = Candidates(data["index"], data["value"], data["left"])
+    instance = Instance(affinity, need=need, max_load=max_load, conflicts=data["conflicts"])
+    candidates = Candidates(data["index"], data["value"], data["left"], data["extra"])
     start = time.perf_counter()
     solution = solve(instance, candidates=candidates)
     elapsed = time.perf_counter() - start
@@ -121,7 +137,26 @@ def run_solver(n: int, m: int, out: str) -> dict:
             "rounds": solution.rounds, "arcs": solution.arcs}
 
 
-def run_lp(n: int, m: int, seed: int) -> dict:
+def run_fair(n: int, m: int, out: str, need: int, max_load: int, cap: int) -> dict:
+    """The randomised option (each pair at most cap %) from the same saved candidates, in a
+    fresh process: its time and its expected total affinity."""
+    from scipy import sparse
+
+    from cfp.reviews.assignment import Candidates, Instance, TextAffinity
+    from cfp.reviews.assignment.fairness import randomised
+
+    data = np.load(out + ".npz")
+    affinity = TextAffinity(sparse.load_npz(out + ".p.npz"), sparse.load_npz(out + ".r.npz"))
+    instance = Instance(affinity, need=need, max_load=max_load, conflicts=data["conflicts"])
+    candidates = Candidates(data["index"], data["value"], data["left"], data["extra"])
+    start = time.perf_counter()
+    result = randomised(instance, cap, seed=n, candidates=candidates)
+    return {"fair_s": time.perf_counter() - start, "fair_peak_mib": peak_mib(),
+            "expected": result.fractional.total / 100, "drawn": result.solution.total,
+            "certified": result.fractional.certified}
+
+
+def run_lp(n: int, m: int, seed: int, need: int, max_load: int) -> dict:
     """The full, unpruned linear program (HiGHS): an independent optimum."""
     from scipy import sparse
     from scipy.optimize import linprog
@@ -138,21 +173,23 @@ def run_lp(n: int, m: int, seed: int) -> dict:
     cols = np.arange(len(ii))
     a_eq = sparse.csr_matrix((np.ones(len(ii)), (ii, cols)), shape=(n, len(ii)))
     a_ub = sparse.csr_matrix((np.ones(len(ii)), (jj, cols)), shape=(m, len(ii)))
-    result = linprog(-a[ii, jj].astype(float), A_ub=a_ub, b_ub=np.full(m, MAX_LOAD), A_eq=a_eq,
-                     b_eq=np.full(n, NEED), bounds=(0, 1), method="highs")
+    result = linprog(-a[ii, jj].astype(float), A_ub=a_ub, b_ub=np.full(m, max_load), A_eq=a_eq,
+                     b_eq=np.full(n, need), bounds=(0, 1), method="highs")
     return {"lp_s": time.perf_counter() - start, "lp_optimum": -result.fun}
 
 
-def child(kind: str, n: int, m: int, seed: int, out: str) -> None:
-    result = {"whole": lambda: run_whole(n, m, seed, out), "solver": lambda: run_solver(n, m, out),
-              "lp": lambda: run_lp(n, m, seed)}[kind]()
+def child(kind: str, n: int, m: int, seed: int, out: str, need: int, max_load: int) -> None:
+    result = {"whole": lambda: run_whole(n, m, seed, out, need, max_load),
+              "solver": lambda: run_solver(n, m, out, need, max_load),
+              "lp": lambda: run_lp(n, m, seed, need, max_load),
+              "fair": lambda: run_fair(n, m, out, need, max_load, seed)}[kind]()
     print(json.dumps(result))
 
 
-def in_fresh_process(kind: str, n: int, m: int, seed: int, out: str) -> dict:
+def in_fresh_process(kind: str, n: int, m: int, seed: int, out: str, need: int, max_load: int) -> dict:
     env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "2")}
-    proc = subprocess.run([sys.executable, __file__, "--child", kind, str(n), str(m), str(seed), out],
-                          capture_output=True, text=True, env=env, check=False)
+    proc = subprocess.run([sys.executable, __file__, "--child", kind, str(n), str(m), str(seed), out,
+                           str(need), str(max_load)], capture_output=True, text=True, env=env, check=False)
     if proc.returncode != 0:
         raise SystemExit(f"{kind} {n}x{m} failed:\n{proc.stderr}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -160,21 +197,27 @@ def in_fresh_process(kind: str, n: int, m: int, seed: int, out: str) -> dict:
 
 def main(argv: list[str]) -> None:
     if argv[:1] == ["--child"]:
-        child(argv[1], int(argv[2]), int(argv[3]), int(argv[4]), argv[5])
+        child(argv[1], int(argv[2]), int(argv[3]), int(argv[4]), argv[5], int(argv[6]), int(argv[7]))
         return
     with_lp = "--lp" in argv
+    need = int(argv[argv.index("--need") + 1]) if "--need" in argv else NEED
+    max_load = int(argv[argv.index("--max-load") + 1]) if "--max-load" in argv else MAX_LOAD
+    fair = int(argv[argv.index("--fair") + 1]) if "--fair" in argv else None
     wanted = [a for a in argv if "x" in a and not a.startswith("-")]
     sizes = [tuple(map(int, a.split("x"))) for a in wanted] or SIZES
     from cfp.reviews.assignment import SCALE
 
+    print(f"need {need}, max load {max_load}, {CONFLICT_RATE:.0%} conflicts")
     print(f"{'size':>13} {'solver s':>9} {'solver MiB':>10} {'job s':>7} {'job MiB':>8} "
           f"{'(tfidf+top-k s)':>15} {'total affinity':>15} {'gap':>5} {'certified':>9} rounds")
     for n, m in sizes:
         seed = n  # the same instance whichever sizes are run
         with tempfile.TemporaryDirectory() as tmp:
             out = str(Path(tmp) / "instance")
-            whole = in_fresh_process("whole", n, m, seed, out)
-            alone = in_fresh_process("solver", n, m, seed, out)
+            whole = in_fresh_process("whole", n, m, seed, out, need, max_load)
+            alone = in_fresh_process("solver", n, m, seed, out, need, max_load)
+            if fair:  # the seed argument carries the cap for this child
+                randomised = in_fresh_process("fair", n, m, fair, out, need, max_load)
         assert alone["total"] == whole["total"], (alone, whole)
         gap = (whole["dual"] - whole["total"]) / SCALE
         print(f"{n:>6}x{m:<6} {alone['solver_s']:>9.2f} {alone['solver_peak_mib']:>10.0f} "
@@ -182,8 +225,21 @@ def main(argv: list[str]) -> None:
               f"{whole['tfidf_s'] + whole['candidates_s']:>15.2f} "
               f"{whole['total'] / SCALE:>15.6f} {gap:>5.3g} {whole['certified']!s:>9} "
               f"{whole['rounds']} ({whole['arcs']} arcs, {whole['pairs']} pairs)", flush=True)
+        ph = whole["phases"]
+        print(f"{'':>13} phases (s / peak MiB at the end): tfidf {whole['tfidf_s']:.1f} / "
+              f"{whole['tfidf_mib']:.0f}, candidates {whole['candidates_s']:.1f} / {whole['candidates_mib']:.0f}, "
+              f"flow {ph['flow']:.1f} / {whole['flow_child_mib']:.0f} (child), certificate "
+              f"{ph['certificate']:.1f} / {ph['peak_mib'].get('certificate', 0):.0f}, repair {ph['repair']:.1f}; "
+              f"pairs added per round {ph['added']}", flush=True)
+        if fair:
+            r = randomised
+            print(f"{'':>13} randomised, each pair at most {fair}%: {r['fair_s']:.2f} s "
+                  f"({r['fair_s'] / alone['solver_s']:.1f}x the solver alone), {r['fair_peak_mib']:.0f} MiB; "
+                  f"expected total affinity {r['expected'] / SCALE:.6f} = "
+                  f"{100 * r['expected'] / whole['total']:.2f}% of the optimum (this draw "
+                  f"{r['drawn'] / SCALE:.6f}); fractional optimum certified: {r['certified']}", flush=True)
         if with_lp:
-            lp = in_fresh_process("lp", n, m, seed, "")
+            lp = in_fresh_process("lp", n, m, seed, "", need, max_load)
             print(f"{'':>13} full LP (HiGHS, unpruned): optimum {lp['lp_optimum'] / SCALE:.6f} "
                   f"in {lp['lp_s']:.1f} s; difference "
                   f"{(lp['lp_optimum'] - whole['total']) / SCALE:.2g}", flush=True)

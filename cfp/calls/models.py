@@ -337,6 +337,9 @@ class CallSide(IdMixin, db.Model):
     # When that side's staff closed its review stage: from then on none of its reviews is
     # submitted or revised, and none of its reviewers invited or reminded (None: open).
     review_closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Fairness of this side's automatic assignment (issue 16; None: off): each
+    # (proposal, reviewer) pair is drawn with probability at most this percentage.
+    assignment_random_cap: Mapped[int | None]
     approved_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -352,6 +355,8 @@ class CallSide(IdMixin, db.Model):
         sa.CheckConstraint("reviewer_answer_days >= 1", name="answer_days_positive"),
         sa.CheckConstraint("max_document_pages > 0", name="positive_document_pages"),
         sa.CheckConstraint("max_document_bytes > 0", name="positive_document_bytes"),
+        sa.CheckConstraint("assignment_random_cap >= 1 AND assignment_random_cap <= 100",
+                           name="random_cap_percent"),
     )
 
     @property

@@ -3,9 +3,12 @@ computes affinities and the optimal assignment (cfp/reviews/assignment.py), writ
 progress to a Job; staff preview and adjust the proposed pairs, then approve them."""
 from __future__ import annotations
 
+import secrets
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 import numpy as np
 import sqlalchemy as sa
@@ -21,7 +24,17 @@ from cfp.core.tasks import queue_task
 from cfp.core.types import utcnow
 from cfp.extensions import db
 from cfp.proposals.models import Proposal, ProposalState
-from cfp.reviews.assignment import AssignmentInfeasible, Instance, Reason, solve, text_affinity
+from cfp.reviews.assignment import (
+    DEFAULT_K,
+    RESERVE,
+    AssignmentInfeasible,
+    Instance,
+    Reason,
+    solve,
+    text_affinity,
+    top_candidates,
+)
+from cfp.reviews.assignment.fairness import randomised
 from cfp.reviews.models import (
     ACTIVE_ASSIGNMENT_STATES,
     OPEN_ASSIGNMENT_STATES,
@@ -35,7 +48,7 @@ ASSIGNABLE_STATES = (ProposalState.eligible, ProposalState.in_review)
 
 
 class JobCancelled(Exception):
-    """Staff cancelled the job; it stops between two phases."""
+    """Staff cancelled the job; it stops within about a second, inside a phase too."""
 
 
 def proposal_text(p: Proposal) -> str:
@@ -198,11 +211,24 @@ def side_min_load(call: Call) -> int:
 
 
 def start_assignment_job(actor, call: Call, agency_id: int, pins: list[tuple[int, int]] = (),
-                         rerun_of: int | None = None) -> Job:
-    """Queue a run; `pins` (kept from the run `rerun_of`, if any) are kept in the result."""
+                         rerun_of: int | None = None, random_cap: int | None = ...) -> Job:
+    """Queue a run; `pins` (kept from the run `rerun_of`, if any) are kept in the result.
+
+    `random_cap` (a percentage, or None for off) becomes the side's setting; left out,
+    the side's setting is used. A randomised run records the seed it draws with."""
     if not actor.has_role(Role.staff, agency_id, call.committee_id):
         raise NotAllowed(_("Only staff of this side may assign its reviewers."))
+    side = call.side(agency_id)
+    if random_cap is not ... and random_cap != side.assignment_random_cap:
+        if random_cap is not None and not 1 <= random_cap <= 100:
+            raise DomainError(_("The cap on each pair's probability is a percentage between 1 and 100."))
+        log_action(actor, "call_side.assignment_fairness", side,
+                   before={"random_cap": side.assignment_random_cap}, after={"random_cap": random_cap})
+        side.assignment_random_cap = random_cap
     params = {"call_id": call.id, "agency_id": agency_id, "pins": [list(p) for p in pins]}
+    if side.assignment_random_cap:
+        params["random_cap"] = side.assignment_random_cap
+        params["seed"] = secrets.randbelow(2**31)
     if rerun_of is not None:
         params["rerun_of"] = rerun_of
     job = Job(kind=JOB_KIND, status=JobStatus.queued, progress=0, created_by_id=actor.id, params=params,
@@ -241,6 +267,44 @@ def _step(job_id: int, progress: int, message: str) -> None:
         raise JobCancelled
 
 
+class JobProgress:
+    """The solver's progress(phase, round, fraction) written to the job: candidates take
+    10–60%, then each round of solve and certificate half of what is left (the number of
+    rounds is not known in advance). Written, and the cancel flag read, at most once per
+    ``every`` seconds (and at each change of phase), so the solver is never slowed down
+    and a cancel stops it within about a second, inside a phase as well."""
+
+    def __init__(self, job_id: int, every: float = 1.0):
+        self.job_id, self.every = job_id, every
+        self.last, self.last_phase, self.best = 0.0, None, 0
+
+    def percent(self, phase: str, round_: int, fraction: float | None) -> int:
+        fraction = 0.0 if fraction is None else min(max(fraction, 0.0), 1.0)
+        if phase == "candidates":
+            return int(10 + 50 * fraction)
+        done, width = 60 + 38 * (1 - 0.5 ** (round_ - 1)), 38 * 0.5 ** round_
+        return int(done + width * (0.5 * fraction if phase == "flow" else 0.5 + 0.5 * fraction))
+
+    def message(self, phase: str, round_: int, fraction: float | None) -> str:
+        if phase == "candidates":
+            return _("Finding each proposal's best reviewers: %(pct)s%% of the proposals…",
+                     pct=int(100 * (fraction or 0)))
+        if phase == "flow":
+            return _("Solving (round %(round)s)…", round=round_)
+        if phase == "repair":
+            return _("Offering reviewers with room to the proposals short of reviewers (round %(round)s)…",
+                     round=round_)
+        return _("Proving the result optimal over every pair (round %(round)s)…", round=round_)
+
+    def __call__(self, phase: str, round_: int, fraction: float | None) -> None:
+        now = time.monotonic()
+        if (phase, round_) == self.last_phase and now - self.last < self.every:
+            return
+        self.last, self.last_phase = now, (phase, round_)
+        self.best = max(self.best, self.percent(phase, round_, fraction))  # a second solve never goes back
+        _step(self.job_id, self.best, self.message(phase, round_, fraction))
+
+
 def run_assignment_job(job_id: int) -> dict | None:
     """The body of the Celery task: idempotent (a finished job is left as it is)."""
     job = db.session.get(Job, job_id)
@@ -254,7 +318,7 @@ def run_assignment_job(job_id: int) -> dict | None:
     params = dict(job.params or {})
     db.session.commit()
     try:
-        _step(job_id, 5, _("Reading proposals and the reviewer pool…"))
+        _step(job_id, 2, _("Reading proposals and the reviewer pool; computing affinities…"))
         call = db.session.get(Call, params["call_id"])
         instance, proposals, profiles, _reasons = side_problem(
             call, params["agency_id"], [tuple(p) for p in params.get("pins", [])])
@@ -265,9 +329,23 @@ def run_assignment_job(job_id: int) -> dict | None:
         if instance is None:
             raise AssignmentInfeasible([Reason("empty", _("there are no eligible proposals or no reviewers "
                                                            "in this side's pool"))])
-        _step(job_id, 30, _("Affinities computed; solving…"))
-        solution = solve(instance)
-        _step(job_id, 90, _("Checking the result…"))
+        _step(job_id, 10, _("Affinities computed; finding each proposal's best reviewers…"))
+        progress = JobProgress(job_id)
+        randomness = None
+        if params.get("random_cap"):
+            candidates = top_candidates(instance, DEFAULT_K + RESERVE, progress=partial(progress, "candidates", 0))
+            drawn = randomised(instance, params["random_cap"], params["seed"], candidates=candidates,
+                               progress=progress)
+            optimum = solve(instance, candidates=candidates, progress=progress)
+            solution = drawn.solution
+            randomness = {"cap_percent": drawn.cap_percent, "seed": drawn.seed,
+                          "expected_total": round(drawn.expected_total, 6),
+                          "drawn_total": round(solution.total / 1_000_000, 6),
+                          "optimum": round(optimum.total / 1_000_000, 6),
+                          "certified": drawn.fractional.certified and optimum.certified}
+        else:
+            solution = solve(instance, progress=progress)
+        _step(job_id, 99, _("Saving the result…"))
     except JobCancelled:
         db.session.rollback()
         db.session.execute(sa.update(Job).where(Job.id == job_id)
@@ -300,7 +378,9 @@ def run_assignment_job(job_id: int) -> dict | None:
         })
     pairs.sort(key=lambda p: (p["proposal"], -p["affinity"]))
     result = {"pairs": pairs, "total_affinity": round(solution.total / 1_000_000, 6),
-              "certified_optimal": solution.certified, "gap": solution.gap / 1_000_000}
+              "certified_optimal": solution.certified and randomness is None, "gap": solution.gap / 1_000_000,
+              "rounds": solution.rounds, "random": randomness,
+              "seconds": {k: round(v, 3) for k, v in solution.phases.items() if isinstance(v, float)}}
     db.session.execute(sa.update(Job).where(Job.id == job_id).values(
         status=JobStatus.done, progress=100, finished_at=utcnow(), result=result,
         message=_("Done: %(n)s pairs, total affinity %(t)s.", n=len(pairs), t=result["total_affinity"])))

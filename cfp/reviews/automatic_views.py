@@ -47,15 +47,22 @@ def automatic_start(call_id: int, agency_id: int):
     call = load_worked_on(Call, call_id)
     side = _staff_side(call, agency_id)
     form = AutomaticStartForm()
+    if request.method == "GET":
+        form.random_cap.data = side.assignment_random_cap
     if form.validate_on_submit():
-        job = automatic.start_assignment_job(current_user, call, agency_id)
-        db.session.commit()
-        return redirect(url_for("reviews.automatic_job", job_id=job.id))
+        try:
+            job = automatic.start_assignment_job(current_user, call, agency_id, random_cap=form.random_cap.data)
+        except DomainError as exc:
+            form.random_cap.errors.append(exc.message)
+        else:
+            db.session.commit()
+            return redirect(url_for("reviews.automatic_job", job_id=job.id))
     jobs = db.session.scalars(
         sa.select(Job).where(Job.kind == automatic.JOB_KIND).order_by(Job.id.desc()).limit(200)
     ).all()
     jobs = [j for j in jobs if j.params.get("call_id") == call.id and j.params.get("agency_id") == agency_id][:10]
-    return render_template("reviews/automatic_start.html", call=call, side=side, form=form, jobs=jobs)
+    return render_template("reviews/automatic_start.html", call=call, side=side, form=form, jobs=jobs), \
+        422 if form.errors else 200
 
 
 @bp.route("/automatic/jobs/<int:job_id>")

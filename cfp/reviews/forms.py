@@ -72,6 +72,12 @@ def review_form_class(criteria):
 
 
 class AutomaticStartForm(FlaskForm):
+    random_cap = IntegerField(
+        _l("Randomise: each reviewer–proposal pair at most this likely (%)"),
+        validators=[Optional(), NumberRange(min=1, max=100)],
+        description=_l("Empty: off, the single best assignment. With a cap, the assignment is drawn at random "
+                       "from the best one that respects it, so nobody can be sure to review a chosen proposal; "
+                       "the seed is recorded and the expected total affinity shown against the optimum."))
     submit = SubmitField(_l("Compute an optimal assignment"))
 
 

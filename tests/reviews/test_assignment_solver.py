@@ -159,3 +159,31 @@ def test_text_affinity_prefers_matching_expertise():
     assert sorted(map(tuple, solution.pairs.tolist())) == [(0, 1), (1, 0)]
     assert solution.total == int(scaled(rows[0, 1]) + scaled(rows[1, 0]))
     assert 0 < solution.total <= 2 * SCALE
+
+
+@pytest.mark.parametrize("ties", [False, True])
+def test_candidates_are_each_rows_best_and_the_best_left_out(ties):
+    """The thresholded selection (wide instances) against a full sort of every row, with
+    conflicts and, in one case, many equal affinities."""
+    from cfp.reviews.assignment import top_candidates
+
+    rng = np.random.default_rng(5)
+    n, m, k = 300, 4200, 64
+    a = rng.random((n, m))
+    if ties:
+        a = np.round(a, 2)
+    conflicts = np.stack([rng.integers(0, n, 3000), rng.integers(0, m, 3000)], axis=1)
+    instance = Instance(DenseAffinity(a), need=3, max_load=8, conflicts=conflicts)
+    candidates = top_candidates(instance, k, block=128)
+    ints = scaled(a)
+    ints[conflicts[:, 0], conflicts[:, 1]] = -1
+    expected = -np.sort(-ints, axis=1)
+    got = np.take_along_axis(ints, candidates.index.astype(np.int64), axis=1)
+    assert (got == candidates.value).all() and (candidates.value == expected[:, :k]).all()
+    assert (candidates.left_out_best == expected[:, k]).all()
+    # Each reviewer's 12 best proposals are arcs (in the lists or as extras).
+    arcs = {(int(i), int(j)) for i, row in enumerate(candidates.index) for j in row}
+    arcs |= {(int(i), int(j)) for i, j, _v in candidates.extra}
+    col_best = -np.sort(-ints, axis=0)[11]
+    for j in range(0, m, 97):
+        assert {(i, j) for i in np.flatnonzero(ints[:, j] > col_best[j])} <= arcs

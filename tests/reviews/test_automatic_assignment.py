@@ -65,6 +65,8 @@ def test_staff_compute_preview_adjust_and_approve(client):
                           (proposals[2].id, reviewers[2].id)}
     assert job.result["certified_optimal"] is True
     assert all(a > 0 for a in pairs.values())
+    # How long each phase took, kept with the result.
+    assert {"candidates", "flow", "certificate"} <= set(job.result["seconds"])
 
     preview = client.get(response.headers["Location"])
     assert preview.status_code == 200
@@ -168,6 +170,35 @@ def test_a_cancelled_job_stops_between_phases(client):
     assert job.status == JobStatus.cancelled and job.result is None
 
 
+def test_progress_is_written_through_the_phases_and_a_cancel_stops_inside_one(client):
+    """What the solver reports becomes the job's progress and message; once staff cancel,
+    the next report (at most a second later, inside any phase) stops the run."""
+    import pytest
+
+    from cfp.reviews.automatic import JOB_KIND, JobCancelled, JobProgress
+
+    call, be, staff, _proposals, _reviewers = setup_call()
+    job = Job(kind=JOB_KIND, status=JobStatus.running, created_by_id=staff.id,
+              params={"call_id": call.id, "agency_id": be.id, "pins": []})
+    db.session.add(job)
+    db.session.flush()
+    progress = JobProgress(job.id, every=0)
+    seen = []
+    for report in [("candidates", 0, 0.0), ("candidates", 0, 0.5), ("candidates", 0, 1.0), ("flow", 1, None),
+                   ("certificate", 1, 0.5), ("repair", 1, 0.5), ("flow", 2, None), ("certificate", 2, 1.0)]:
+        progress(*report)
+        db.session.refresh(job)
+        seen.append((job.progress, job.message))
+    percents = [p for p, _m in seen]
+    assert percents == sorted(percents) and percents[0] == 10 and percents[2] == 60 and percents[-1] < 100
+    assert "50% of the proposals" in seen[1][1] and "Solving (round 2)" in seen[6][1]
+    assert "optimal over every pair (round 1)" in seen[4][1]
+    job.cancel_requested = True
+    db.session.flush()
+    with pytest.raises(JobCancelled):
+        progress("flow", 3, None)
+
+
 def test_indexed_conflict_detection_agrees_with_the_pairwise_rule():
     """conflict_pairs (used for whole calls) finds exactly the pairs detected_conflict refuses."""
     from cfp.reviews.automatic import conflict_pairs
@@ -188,3 +219,33 @@ def test_indexed_conflict_detection_agrees_with_the_pairwise_rule():
                 if detected_conflict(p, pr.user, pr)}
     assert expected == conflict_pairs(proposals, profiles)
     assert {(0, 0), (2, 2), (1, 3)} <= expected and {(0, 1), (1, 1), (2, 1)} <= expected
+
+
+def test_staff_randomise_the_assignment_with_a_cap_from_the_page(client):
+    """The cap is kept for this side of the call, the draw records its seed, and the page
+    shows the expected total affinity against the single best assignment."""
+    from cfp.core.audit import AuditEntry
+
+    call, be, staff, proposals, _reviewers = setup_call()
+    f.login(client, staff)
+    refused = client.post(f"/reviews/automatic/{call.id}/{be.id}", data={"random_cap": "150"})
+    assert refused.status_code == 422 and b'value="150"' in refused.data
+    assert call.side(be.id).assignment_random_cap is None
+    response = client.post(f"/reviews/automatic/{call.id}/{be.id}", data={"random_cap": "50"})
+    assert response.status_code == 302
+    assert call.side(be.id).assignment_random_cap == 50
+    assert db.session.scalar(sa.select(AuditEntry).filter_by(action="call_side.assignment_fairness"))
+    job = db.session.scalars(sa.select(Job).order_by(Job.id.desc())).first()
+    assert job.status == JobStatus.done
+    random = job.result["random"]
+    assert random["cap_percent"] == 50 and random["seed"] == job.params["seed"] and random["certified"]
+    # Each proposal is served by two reviewers half the time each: the expectation is below the optimum.
+    assert random["expected_total"] < random["optimum"]
+    assert sorted(p["proposal_id"] for p in job.result["pairs"]) == sorted(p.id for p in proposals)
+    assert job.result["certified_optimal"] is False
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "at most 50% likely" in page and f"seed {random['seed']}" in page
+    # The form shows the side's setting; an empty field turns it off again.
+    assert 'value="50"' in client.get(f"/reviews/automatic/{call.id}/{be.id}").get_data(as_text=True)
+    client.post(f"/reviews/automatic/{call.id}/{be.id}", data={"random_cap": ""})
+    assert call.side(be.id).assignment_random_cap is None

@@ -1,0 +1,317 @@
+"""The solver: min-cost flow on the pruned graph, certified over every pair."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from functools import partial
+
+import numpy as np
+from flask_babel import gettext as _
+from scipy import sparse
+
+from .candidates import DEFAULT_K, PER_ROW, RESERVE, Candidates, _spare_arcs, _split, top_candidates
+from .mcf import min_cost_flow
+from .problem import BLOCK, SCALE, AssignmentInfeasible, Instance, Reason, diagnose, scaled
+
+
+@dataclass
+class Solution:
+    pairs: np.ndarray  # p × 2 (proposal, reviewer), pins included
+    affinity: np.ndarray  # p, float (scaled back)
+    pinned: np.ndarray  # p, bool
+    total: int  # scaled total affinity (pins included)
+    dual_bound: int  # scaled upper bound on the total from the certificate
+    certified: bool
+    rounds: int
+    arcs: int
+    phases: dict = field(default_factory=dict)  # seconds per phase of the solve
+    # The fractional problem (solve with units > 1): each pair's share, out of `units`;
+    # totals are then in SCALE/units.
+    amount: np.ndarray | None = None
+    units: int = 1
+
+    @property
+    def gap(self) -> int:
+        return self.dual_bound - self.total
+
+def _potentials(num_nodes: int, tail: np.ndarray, head: np.ndarray, cost: np.ndarray, poll=None) -> np.ndarray:
+    """Shortest distances from a virtual root (0 to every node) on a graph without negative
+    cycles: Bellman-Ford, vectorised, relaxing only arcs out of nodes that just changed."""
+    order = np.argsort(head, kind="stable")
+    tail, head, cost = tail[order], head[order], cost[order]
+    dist = np.zeros(num_nodes, dtype=np.int64)
+    frontier = np.ones(num_nodes, dtype=bool)
+    for _round in range(num_nodes + 1):
+        if poll is not None:
+            poll()
+        active = frontier[tail]
+        if not active.any():
+            return dist
+        t, h, c = tail[active], head[active], cost[active]
+        cand = dist[t] + c
+        starts = np.flatnonzero(np.r_[True, h[1:] != h[:-1]])
+        best = np.minimum.reduceat(cand, starts)
+        heads = h[starts]
+        better = best < dist[heads]
+        frontier = np.zeros(num_nodes, dtype=bool)
+        frontier[heads[better]] = True
+        dist[heads[better]] = best[better]
+    raise RuntimeError("negative cycle in the residual graph: the flow is not optimal")
+
+
+def solve(instance: Instance, k: int = DEFAULT_K, candidates: Candidates | None = None,
+          progress=None, max_rounds: int = 100, reserve: int = RESERVE, units: int = 1,
+          pair_cap: int | None = None) -> Solution:
+    """The assignment of maximal total affinity, proved optimal by a dual certificate.
+
+    The graph starts with each proposal's top ``k`` reviewers; the next ``reserve`` ones are
+    kept aside (index and affinity) so the certificate can check them without recomputing
+    affinities; every other pair is covered by the bound ``left_out_best`` or, failing
+    that, by recomputing that proposal's row.
+
+    With ``units`` > 1 it solves the fractional problem in which a pair takes at most
+    ``pair_cap``/``units`` of a review (every need and load counted in units): the first
+    step of a randomised assignment. The same certificate proves that optimum.
+
+    ``progress(phase, round, fraction)`` is called often (at least every second of work
+    or so) with the phase ("candidates", "flow", "certificate", "repair"), the round and
+    the fraction of the phase done (None when unknown); it may raise to stop the solve."""
+
+    def report(phase: str, round_: int, fraction: float | None) -> None:
+        if progress is not None:
+            progress(phase, round_, fraction)
+
+    phases = {"flow": 0.0, "certificate": 0.0, "repair": 0.0, "added": [], "peak_mib": {}}
+    n, m = instance.n, instance.m
+    pins = instance.pin_pairs
+    pin_load = np.bincount(pins[:, 1], minlength=m).astype(np.int64) if len(pins) else np.zeros(m, np.int64)
+    pin_count = np.bincount(pins[:, 0], minlength=n).astype(np.int64) if len(pins) else np.zeros(n, np.int64)
+    if len(pins) and instance.conflict_matrix[pins[:, 0], pins[:, 1]].any():
+        bad = [(int(i), int(j)) for i, j in pins if instance.conflict_matrix[int(i), int(j)]]
+        raise AssignmentInfeasible([
+            Reason("pinned_conflict",
+                   _("reviewer %(who)s is pinned to proposal %(what)s despite a conflict of interest: "
+                     "remove that pin", who=instance.reviewer_label(j), what=instance.proposal_label(i)),
+                   proposal=i, reviewer=j)
+            for i, j in bad[:10]])
+    need = instance.need - pin_count
+    capacity = instance.max_load - pin_load
+    min_rest = np.maximum(instance.min_load - pin_load, 0)
+    if (need < 0).any() or (capacity < 0).any() or capacity.sum() < need.sum() \
+            or min_rest.sum() > need.sum() or (min_rest > capacity).any():
+        raise AssignmentInfeasible(diagnose(instance, pin_load, need))
+    pair_cap = units if pair_cap is None else pair_cap
+    # Enough candidates for each proposal's need at pair_cap each.
+    k = max(k, -(-int(need.max(initial=0)) * units // max(pair_cap, 1)))
+    need, capacity, min_rest = need * units, capacity * units, min_rest * units
+    if candidates is None:
+        t0 = time.perf_counter()
+        candidates = top_candidates(instance, k + reserve, progress=partial(report, "candidates", 0))
+        phases["candidates"] = time.perf_counter() - t0
+        _peak(phases, "candidates")
+    arc_p, arc_r, arc_a, res_i, res_v, left_out = _split(candidates, k)
+    demand = int(need.sum())
+    if len(pins):
+        pin_aff = scaled(np.concatenate([instance.affinity.rows(np.array([i]))[0, [j]] for i, j in pins]))
+    else:
+        pin_aff = np.zeros(0, dtype=np.int64)
+
+    # An overflow node lets every proposal be served in the pruned graph at a prohibitive
+    # cost; using it makes the proposal's price very low, so the certificate pulls in the
+    # pruned pairs that can replace it. It is still used at the end only if no valid
+    # assignment exists at all.
+    # Its cost starts low (a wide cost range slows the cost-scaling solver down, in every
+    # solve): a solution certified over every pair that uses no overflow is optimal whatever
+    # that cost; one that still uses it is solved again with a higher cost, up to the one
+    # that proves no valid assignment exists (any path that frees an overflow unit changes
+    # at most `demand` pairs, each by at most SCALE).
+    overflow, sink = n + m, n + m + 1
+    proof_cost = SCALE * (demand + 1)
+    big = min(4 * SCALE, proof_cost)
+    rv = n + np.arange(m)
+    repaired = False
+    for round_ in range(1, max_rounds + 1):
+        # proposal -> reviewer, reviewer -> sink (load above the minimum), overflow arcs.
+        tails = np.concatenate([arc_p, rv, np.arange(n), [overflow]])
+        heads = np.concatenate([n + arc_r, np.full(m, sink), np.full(n, overflow), [sink]])
+        caps = np.concatenate([np.full(len(arc_p), pair_cap, np.int64), capacity - min_rest, need, [demand]])
+        costs = np.concatenate([-arc_a, np.zeros(m, np.int64), np.full(n, big), [0]])
+        supplies = np.concatenate([need, -min_rest, [0], [-(demand - int(min_rest.sum()))]])
+        report("flow", round_, 0.0)
+        t0 = time.perf_counter()
+        optimal, x = min_cost_flow(tails, heads, caps, costs, supplies,
+                                   poll=partial(report, "flow", round_, None) if progress else None)
+        phases["flow"] += time.perf_counter() - t0
+        _peak(phases, "flow")
+        if not optimal:
+            # Only reviewers' minimum loads can make the pruned graph infeasible.
+            reasons = diagnose(instance, pin_load, need)
+            generic = [r.kind for r in reasons] == ["generic"]
+            if not generic or candidates.index.shape[1] >= m:
+                raise AssignmentInfeasible(reasons)
+            k = min(m, candidates.index.shape[1] * 2)
+            candidates = top_candidates(instance, k + reserve, progress=partial(report, "candidates", round_))
+            arc_p, arc_r, arc_a, res_i, res_v, left_out = _split(candidates, k)
+            continue
+        na = len(arc_p)
+        amount = x[:na]
+        pair_flow = amount > 0
+        pair_room = amount < pair_cap
+        sink_flow = x[na:na + m]
+        over_flow = x[na + m:na + m + n]
+        total = int((arc_a * amount).sum())
+
+        room = (capacity - min_rest) - sink_flow
+        if over_flow.any() and not repaired:
+            # The pruned graph cannot serve everyone (the proposals' favourite reviewers are
+            # too few): offer those short of reviewers the best reviewers who still have
+            # room, from their affinities to those reviewers only, before any certificate
+            # (which would otherwise recompute nearly every proposal's row).
+            repaired = True
+            t0 = time.perf_counter()
+            new = _spare_arcs(instance, np.flatnonzero(over_flow), np.flatnonzero(room > 0), arc_p, arc_r,
+                              progress=partial(report, "repair", round_))
+            phases["repair"] += time.perf_counter() - t0
+            _peak(phases, "repair")
+            if len(new):
+                arc_p, arc_r, arc_a = (np.concatenate([a, b]) for a, b in zip((arc_p, arc_r, arc_a), new.T))
+                if res_i.shape[1]:
+                    res_v[np.isin(np.arange(n)[:, None] * m + res_i, new[:, 0] * m + new[:, 1])] = -1
+                continue
+
+        # Residual graph: unused arcs forward, used ones backward.
+        over_room = need - over_flow
+        ip = np.arange(n)
+        o_used = int(over_flow.sum())
+        parts = [
+            (arc_p[pair_room], n + arc_r[pair_room], -arc_a[pair_room]),
+            (n + arc_r[pair_flow], arc_p[pair_flow], arc_a[pair_flow]),
+            (rv[room > 0], np.full(int((room > 0).sum()), sink), np.zeros(int((room > 0).sum()), np.int64)),
+            (np.full(int((sink_flow > 0).sum()), sink), rv[sink_flow > 0],
+             np.zeros(int((sink_flow > 0).sum()), np.int64)),
+            (ip[over_room > 0], np.full(int((over_room > 0).sum()), overflow),
+             np.full(int((over_room > 0).sum()), big)),
+            (np.full(int((over_flow > 0).sum()), overflow), ip[over_flow > 0],
+             np.full(int((over_flow > 0).sum()), -big)),
+            (np.array([overflow] * (o_used < demand)), np.array([sink] * (o_used < demand)),
+             np.zeros(int(o_used < demand), np.int64)),
+            (np.array([sink] * (o_used > 0)), np.array([overflow] * (o_used > 0)),
+             np.zeros(int(o_used > 0), np.int64)),
+        ]
+        r_tail, r_head, r_cost = (np.concatenate([np.asarray(p[c], np.int64) for p in parts])
+                                  for c in range(3))
+        t0 = time.perf_counter()
+        report("certificate", round_, 0.0)
+        d = _potentials(n + m + 2, r_tail, r_head, r_cost, poll=partial(report, "certificate", round_, None))
+        u = d[:n] - d[sink]  # proposal prices
+        y = d[sink] - d[n:n + m]  # reviewer prices (capacity minus minimum-load duals)
+        # Without a minimum load a reviewer's price may be raised to 0: same objective,
+        # easier constraints.
+        y = np.where(min_rest > 0, y, np.maximum(y, 0))
+        w = np.maximum(arc_a - u[arc_p] - y[arc_r], 0)
+        # Dual objective (scaled): prices times right-hand sides, plus the arc slacks.
+        dual = int((need * u).sum() + (capacity * np.maximum(y, 0)).sum()
+                   - (min_rest * np.maximum(-y, 0)).sum() + pair_cap * w.sum())
+        # Every pair left out must satisfy a_ij <= u_i + y_j. Cheap bound first, then the
+        # suspect proposals' rows exactly; the worst violators are added to the graph.
+        floor = int(y.min()) if m else 0
+        add_p, add_r, add_a = [], [], []
+        # The reserve: exact, vectorised (entries already added are marked -1).
+        if res_i.shape[1]:
+            excess = np.where(res_v >= 0, res_v - u[:, None] - y[np.maximum(res_i, 0)], 0)
+            rr, cc = np.nonzero(excess > 0)
+            if len(rr):
+                order = np.lexsort((-excess[rr, cc], rr))
+                rr, cc = rr[order], cc[order]
+                first = np.r_[True, rr[1:] != rr[:-1]]
+                rank = np.arange(len(rr)) - np.maximum.accumulate(np.where(first, np.arange(len(rr)), 0))
+                keep = rank < PER_ROW
+                rr, cc = rr[keep], cc[keep]
+                add_p.append(rr.astype(np.int64))
+                add_r.append(res_i[rr, cc])
+                add_a.append(res_v[rr, cc])
+                res_v[rr, cc] = -1
+        suspect = np.flatnonzero(left_out > u + floor)
+        if len(suspect):
+            present = sparse.csr_matrix((np.ones(na, dtype=bool), (arc_p, arc_r)), shape=(n, m))
+            # A pair left out can break its constraint only if y_j < left_out_i - u_i: each
+            # block of rows (in order of that threshold) is computed on those reviewers only.
+            threshold = left_out[suspect] - u[suspect]
+            suspect = suspect[np.argsort(threshold, kind="stable")]
+            threshold = np.sort(threshold)
+            y_order = np.argsort(y, kind="stable")
+            y_sorted = y[y_order]
+        for lo in range(0, len(suspect), BLOCK):
+            report("certificate", round_, lo / len(suspect))
+            idx = suspect[lo:lo + BLOCK]
+            cols = np.sort(y_order[:np.searchsorted(y_sorted, threshold[lo:lo + BLOCK].max())])
+            if not len(cols):
+                continue
+            block = instance.affinity.rows(idx, cols)
+            where = np.full(m, -1, dtype=np.int64)
+            where[cols] = np.arange(len(cols))
+            ex_r, ex_c = instance.excluded(idx)
+            ex_c = where[ex_c]
+            block[ex_r[ex_c >= 0], ex_c[ex_c >= 0]] = -1
+            known = present[idx][:, cols].tocoo()
+            block[known.row, known.col] = -1
+            # Each row's worst offenders by a float estimate, then the exact integer test.
+            estimate = np.where(block >= 0, block * SCALE - (u[idx][:, None] + y[cols][None, :]), -np.inf)
+            per_row = min(PER_ROW, len(cols))
+            worst = np.argpartition(-estimate, per_row - 1, axis=1)[:, :per_row]
+            rr = np.repeat(np.arange(len(idx)), per_row)
+            cc = worst.ravel()
+            plausible = estimate[rr, cc] > -2
+            rr, cc = rr[plausible], cc[plausible]
+            values = scaled(block[rr, cc])
+            jj = cols[cc]
+            keep = (values >= 0) & (values - u[idx[rr]] - y[jj] > 0)
+            add_p.append(idx[rr[keep]])
+            add_r.append(jj[keep])
+            add_a.append(values[keep])
+        added = int(sum(len(a) for a in add_p))
+        phases["certificate"] += time.perf_counter() - t0
+        phases["added"].append(added)
+        _peak(phases, "certificate")
+        if not added and not over_flow.any():
+            solution = _solution(instance, arc_p[pair_flow], arc_r[pair_flow], arc_a[pair_flow],
+                                 pins, pin_aff, total, dual, dual == total, round_, na, phases, units)
+            if units > 1:
+                solution.amount = np.concatenate([amount[pair_flow], np.full(len(pins), units)])
+                solution.units = units
+            return solution
+        if not added and big < proof_cost:
+            big = min(big * 64, proof_cost)
+            continue
+        if not added:
+            # Optimal with the overflow even over every pair: no valid assignment exists.
+            raise AssignmentInfeasible(diagnose(instance, pin_load, need))
+        new_p = np.concatenate(add_p).astype(np.int64)
+        new_r = np.concatenate(add_r).astype(np.int64)
+        new_a = np.concatenate(add_a).astype(np.int64)
+        # The reserve and the exact rows may name the same pair: add each pair once.
+        _unique, first = np.unique(new_p * m + new_r, return_index=True)
+        arc_p = np.concatenate([arc_p, new_p[first]])
+        arc_r = np.concatenate([arc_r, new_r[first]])
+        arc_a = np.concatenate([arc_a, new_a[first]])
+        if res_i.shape[1]:
+            in_graph = np.isin(np.arange(n)[:, None] * m + res_i, new_p[first] * m + new_r[first])
+            res_v[in_graph] = -1
+    raise RuntimeError("assignment not certified after the maximum number of rounds")
+
+
+def _peak(phases: dict, phase: str) -> None:
+    """The process's peak memory so far (MiB), as it stands at the end of a phase."""
+    import resource
+
+    phases["peak_mib"][phase] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+
+def _solution(instance, p, r, a, pins, pin_aff, total, dual, certified, rounds, arcs, phases,
+              units=1) -> Solution:
+    pairs = np.concatenate([np.stack([p, r], axis=1).reshape(-1, 2), pins.reshape(-1, 2)])
+    values = np.concatenate([a, pin_aff])
+    pinned = np.concatenate([np.zeros(len(p), bool), np.ones(len(pins), bool)])
+    pin_total = int(pin_aff.sum()) * units
+    return Solution(pairs=pairs, affinity=values / SCALE, pinned=pinned, total=total + pin_total,
+                    dual_bound=dual + pin_total, certified=certified, rounds=rounds, arcs=arcs,
+                    phases=phases)
