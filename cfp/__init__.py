@@ -126,7 +126,11 @@ def _sqlite_pragmas(engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        conn.exec_driver_sql("BEGIN")
+        # A transaction that may write takes the write lock when it begins: with a deferred
+        # BEGIN, a read followed by a write is refused at once ("database is locked", no busy
+        # wait) when the worker committed in between. Pages that only read stay concurrent.
+        reading = has_request_context() and request.method in ("GET", "HEAD", "OPTIONS")
+        conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
 
 def _select_locale():
