@@ -126,13 +126,12 @@ def _sqlite_pragmas(engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        # A request that may write (a POST) takes the write lock when it begins: with a
-        # deferred BEGIN, its read followed by its write is refused at once ("database is
-        # locked", no busy wait) when the worker committed in between. Pages that only read
-        # stay concurrent; workers and scripts keep a deferred BEGIN (a session left open
-        # idle must not hold the lock; a task refused so is retried).
-        posting = has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS")
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if posting else "BEGIN")
+        # A request takes the write lock when it begins: with a deferred BEGIN, its read
+        # followed by a write (a login, a verification link, which is a GET) is refused at
+        # once ("database is locked", no busy wait) when the worker committed in between.
+        # Workers and scripts keep a deferred BEGIN: a session left open idle must not hold
+        # the lock, and a task refused so is retried.
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if has_request_context() else "BEGIN")
 
 
 def _select_locale():

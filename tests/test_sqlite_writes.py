@@ -4,7 +4,7 @@ A request that reads and then writes (logging in reads the account, then records
 attempt) must not fail because the worker committed in between: with a deferred BEGIN,
 SQLite (WAL) refuses the late write at once ("database is locked", no busy wait), which a
 browser test met on the login right after registering (the worker had just delivered the
-verification email). Transactions that may write take the write lock when they begin.
+verification email). A request takes the write lock when it begins; a worker does not.
 """
 from __future__ import annotations
 
@@ -59,8 +59,17 @@ def test_a_post_that_reads_then_writes_is_not_refused_when_the_worker_wrote_betw
     other.close()
 
 
-def test_pages_that_only_read_do_not_hold_the_write_lock(sqlite_app):
+def test_a_verification_link_a_get_that_writes_is_not_refused_either(sqlite_app):
     app, path = sqlite_app
-    with app.test_request_context("/calls/", method="GET"), db.engine.connect() as conn:
+    with app.test_request_context("/verify/token", method="GET"), db.engine.connect() as conn:
+        assert conn.scalar(sa.text("SELECT n FROM counter")) == 0
+        _other_process_writes(path)
+        conn.execute(sa.text("UPDATE counter SET n = n + 1"))
+        conn.commit()
+
+
+def test_a_worker_left_idle_in_a_transaction_does_not_hold_the_write_lock(sqlite_app):
+    app, path = sqlite_app
+    with app.app_context(), db.engine.connect() as conn:  # no request: a task, a script
         assert conn.scalar(sa.text("SELECT n FROM counter")) == 0
         assert _other_process_writes(path)

@@ -2,7 +2,6 @@
 the registration form, on a phone as well (they are tomorrow's applicants)."""
 from __future__ import annotations
 
-
 from playwright.sync_api import expect
 
 
