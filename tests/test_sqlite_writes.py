@@ -68,8 +68,38 @@ def test_a_verification_link_a_get_that_writes_is_not_refused_either(sqlite_app)
         conn.commit()
 
 
+def test_once_a_request_committed_its_reading_to_render_does_not_hold_the_lock(sqlite_app):
+    """After the view's commit, the relay of its tasks writes from a session of its own
+    while the request's session reads on: waiting for each other would stall the request."""
+    app, path = sqlite_app
+    with app.test_request_context("/reviews/automatic/jobs/1/approve", method="POST"), \
+            db.engine.connect() as conn:
+        conn.execute(sa.text("UPDATE counter SET n = n + 1"))
+        conn.commit()
+        assert conn.scalar(sa.text("SELECT n FROM counter")) == 1  # rendering
+        assert _other_process_writes(path)
+
+
 def test_a_worker_left_idle_in_a_transaction_does_not_hold_the_write_lock(sqlite_app):
     app, path = sqlite_app
     with app.app_context(), db.engine.connect() as conn:  # no request: a task, a script
         assert conn.scalar(sa.text("SELECT n FROM counter")) == 0
         assert _other_process_writes(path)
+
+
+def test_a_savepoint_released_runs_no_after_commit_callback(sqlite_app):
+    """Approving an automatic assignment invites each pair in a savepoint; their tasks are
+    relayed when the request commits, not when a savepoint is released (then the relay
+    waited on the request's own write lock, and a later refusal could not call them back)."""
+    from cfp.core.aftercommit import after_commit
+
+    app, _path = sqlite_app
+    ran = []
+    with app.test_request_context("/reviews/automatic/jobs/1/approve", method="POST"):
+        db.session.execute(sa.text("SELECT 1"))
+        with db.session.begin_nested():
+            after_commit(lambda: ran.append("relayed"))
+        assert ran == []
+        db.session.commit()
+        assert ran == ["relayed"]
+        db.session.remove()
