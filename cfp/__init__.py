@@ -142,7 +142,8 @@ def _sqlite_pragmas(engine) -> None:
         # render) must not hold the lock: the relay notes its tasks in a context of its own.
         # Workers and scripts keep a deferred BEGIN (an idle open session must not hold the
         # lock; a task refused so is retried).
-        first = has_request_context() and not g.get("sqlite_committed")
+        first = (has_request_context() and not g.get("sqlite_committed")
+                 and not conn.get_execution_options().get("reading_only"))  # probes only read
         conn.exec_driver_sql("BEGIN IMMEDIATE" if first else "BEGIN")
 
     @event.listens_for(engine, "commit")

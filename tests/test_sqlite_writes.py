@@ -103,3 +103,18 @@ def test_a_savepoint_released_runs_no_after_commit_callback(sqlite_app):
         db.session.commit()
         assert ran == ["relayed"]
         db.session.remove()
+
+
+def test_the_readiness_probe_answers_while_a_request_holds_the_write_lock(sqlite_app):
+    """/readyz reads on connections of its own: they never wait for the write lock."""
+    from cfp.core.checks import check_database
+
+    app, path = sqlite_app
+    writer = sqlite3.connect(path, timeout=0, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    try:
+        with app.test_request_context("/readyz"):
+            assert check_database().ok
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
