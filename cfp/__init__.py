@@ -5,7 +5,16 @@ import contextlib
 import os
 from pathlib import Path
 
-from flask import Flask, flash, has_request_context, redirect, render_template, request
+from flask import (
+    Flask,
+    flash,
+    g,
+    has_app_context,
+    has_request_context,
+    redirect,
+    render_template,
+    request,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import event
@@ -128,7 +137,21 @@ def _sqlite_pragmas(engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        conn.exec_driver_sql("BEGIN")
+        # A request's first transaction (where a view does its writing) takes the write lock
+        # when it begins: with a deferred BEGIN, its read followed by a write (a login, a
+        # verification link) is refused at once ("database is locked", no busy wait) when the
+        # worker committed in between. Once it committed, what the request still reads (to
+        # render) must not hold the lock: the relay notes its tasks in a context of its own.
+        # Workers and scripts keep a deferred BEGIN (an idle open session must not hold the
+        # lock; a task refused so is retried).
+        first = (has_request_context() and not g.get("sqlite_committed")
+                 and not conn.get_execution_options().get("reading_only"))  # probes only read
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if first else "BEGIN")
+
+    @event.listens_for(engine, "commit")
+    def _on_commit(conn):
+        if has_app_context():
+            g.sqlite_committed = True
 
 
 def _select_timezone():

@@ -41,6 +41,27 @@ def test_registering_an_invited_address_does_not_show_its_mail(client, sides):
     assert client.get(f"/mail/{invitation.id}").status_code == 404
 
 
+def test_verifying_the_address_brings_the_mail_sent_to_it_before(client, sides):
+    """The partner invited at a new address registers with it: once the address is verified
+    (the link proves it is theirs), the invitation is in their *Mail*, as it would be in
+    their mailbox; the embedded mode has no other mailbox."""
+    from tests.auth.helpers import emailed_path
+
+    _cn, be, _committee = sides
+    staff = f.user(Role.staff, agency=be)
+    invite_reviewer(staff, be.id, EXPERT, "Claire Expert")
+    db.session.commit()
+    [invitation] = db.session.scalars(
+        sa.select(OutboxMessage).filter_by(template="reviewer_pool_invitation")).all()
+    register(client, be, email=EXPERT.upper())
+    assert client.get(f"/mail/{invitation.id}").status_code == 404  # not verified yet
+
+    client.get(emailed_path("verify_email", EXPERT))
+    client.post("/login", data={"email": EXPERT, "password": "a long password"})
+    assert "Invitation to join the reviewers" in client.get("/mail").data.decode()
+    assert "/reviews/pool/join/" in client.get(f"/mail/{invitation.id}").data.decode()
+
+
 def test_a_message_to_the_address_of_an_account_is_not_that_accounts(client, sides):
     cn, _be, _committee = sides
     owner = f.user(Role.researcher, agency=cn)

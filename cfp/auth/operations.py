@@ -34,6 +34,7 @@ from cfp.auth.notifications import (
 from cfp.auth.orcid import normalize_orcid
 from cfp.core.audit import log_action
 from cfp.core.errors import DomainError, NotAllowed
+from cfp.core.outbox import deliver_address_mail_to
 from cfp.core.roles import Role
 from cfp.core.types import utcnow
 from cfp.extensions import db
@@ -190,6 +191,7 @@ def verify_email(token: str, now: datetime | None = None) -> User:
     if user.email_verified_at is None:
         user.email_verified_at = now
         log_action(user, "user.verify_email", user, after={"email": user.email})
+        deliver_address_mail_to(user)
     return user
 
 
@@ -233,6 +235,7 @@ def reset_password(token: str, new_password: str, now: datetime | None = None) -
     _set_password(user, new_password, now)
     if user.email_verified_at is None:  # the link reached the owner of the address
         user.email_verified_at = now
+        deliver_address_mail_to(user)
     log_action(None, "user.reset_password", user)
     return user
 

@@ -24,7 +24,10 @@ def after_commit(callback: Callable[[], None], session: Session | None = None) -
 def _run_after_commit(session: Session) -> None:
     """Each callback runs on its own: the data is committed already, so a failing
     one (say, the broker is down) is logged and must not stop the others. Emails
-    are re-queued by the outbox sweep; see workers/schedule.py."""
+    are re-queued by the outbox sweep; see workers/schedule.py. SQLAlchemy calls this on
+    a savepoint's release too: then nothing is committed yet, and they wait for the end."""
+    if session.in_nested_transaction():
+        return
     callbacks = session.info.pop(_KEY, [])
     for callback in callbacks:
         try:

@@ -41,7 +41,7 @@ def check_settings(app: Flask) -> Check:
 
 def check_database() -> Check:
     try:
-        with db.engine.connect() as connection:
+        with db.engine.connect().execution_options(reading_only=True) as connection:
             connection.execute(sa.text("SELECT 1"))
     except Exception as exc:  # noqa: BLE001  (any failure is the answer)
         return Check("database", False, f"cannot reach {db.engine.url.render_as_string()}: {_short(exc)}")
@@ -63,7 +63,7 @@ def migration_heads() -> frozenset[str]:
 def check_migrations() -> Check:
     heads = migration_heads()
     try:
-        with db.engine.connect() as connection:
+        with db.engine.connect().execution_options(reading_only=True) as connection:
             if not sa.inspect(connection).has_table("alembic_version"):
                 return Check("migrations", False, "the database has no schema: run `cfp init`")
             current = set(connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalars())

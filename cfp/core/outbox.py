@@ -196,6 +196,20 @@ def queue_email(
     return message
 
 
+def deliver_address_mail_to(user) -> int:
+    """Once `user` proved the address is theirs (verified it), the mail sent to that address
+    before any account held it (a partner's invitation, say) is theirs to read: in the
+    embedded mode *Mail* is the only mailbox. Mail of another account stays its own."""
+    result = db.session.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.recipient_user_id.is_(None),
+               sa.func.lower(OutboxMessage.recipient) == user.email.strip().lower())
+        .values(recipient_user_id=user.id)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
+
+
 def release_message(message: OutboxMessage, actor) -> bool:
     """Release a held message; returns False when it was already released."""
     if message.status != MessageStatus.held:

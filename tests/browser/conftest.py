@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 import redis
 import sqlalchemy as sa
+from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
 from cfp import create_app
@@ -34,6 +35,7 @@ BROKER_URL = os.environ.get("CFP_TEST_BROWSER_REDIS_URL", "redis://127.0.0.1:637
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1366, "height": 900}
 SERIOUS = {"serious", "critical"}
+DEMO_PASSWORD = "demo-password-2021"
 
 
 def pytest_collection_modifyitems(items):
@@ -80,7 +82,12 @@ class _Forward:
 
 @pytest.fixture(scope="session")
 def live(app, browser_database, instance_dir, tmp_path_factory):
-    """The live server's base URL: the demo, a web app that queues to Redis, a worker."""
+    """The live server's base URL: the demo, a web app that queues to Redis, a worker.
+    CFP_BROWSER_BASE_URL names a server already running instead (`cfp demo`, while writing
+    a journey: no minute of setup per try; the journeys change its data)."""
+    if os.environ.get("CFP_BROWSER_BASE_URL"):
+        yield os.environ["CFP_BROWSER_BASE_URL"].rstrip("/")
+        return
     folder = tmp_path_factory.mktemp("browser")
     forward = _Forward()
     server = make_server("127.0.0.1", 0, forward, threaded=True)
@@ -138,8 +145,14 @@ class Journey:
         self.checked: set[str] = set()
         page.on("console", self._console)
         page.on("pageerror", lambda error: self.problems.append(f"{page.url}: JavaScript error: {error}"))
-        page.on("requestfailed", lambda r: self.problems.append(f"{page.url}: request failed: {r.url}"))
+        page.on("requestfailed", self._failed)
         page.on("response", self._response)
+
+    def _failed(self, request):
+        """A page's asset that did not arrive; a link that became a download (a document,
+        a PDF) aborts its navigation, which is no failure."""
+        if request.resource_type != "document":
+            self.problems.append(f"{self.page.url}: request failed: {request.url}")
 
     def _console(self, message):
         if message.type == "error":
@@ -183,12 +196,45 @@ class Journey:
 
 
 @pytest.fixture
-def journey(page, axe_source, request):
-    """journey(name, phone_pages=...) starts one on the test's page."""
-    page.set_viewport_size(DESKTOP)
-    page.set_default_timeout(20_000)
+def journey(page, axe_source, browser, base_url):
+    """journey(name, phone_pages=...) starts one on the test's page; `separate=True` starts
+    it in a browser of its own (its own cookies: another person in the same test)."""
+    contexts = []
 
-    def start(name: str, *, phone_pages: bool = False) -> Journey:
-        return Journey(page, axe_source, name, phone_pages=phone_pages)
+    def start(name: str, *, phone_pages: bool = False, separate: bool = False) -> Journey:
+        own = page
+        if separate:
+            contexts.append(browser.new_context(base_url=base_url, viewport=DESKTOP, accept_downloads=True))
+            own = contexts[-1].new_page()
+        own.set_viewport_size(DESKTOP)
+        own.set_default_timeout(20_000)
+        return Journey(own, axe_source, name, phone_pages=phone_pages)
 
-    return start
+    yield start
+    for context in contexts:
+        context.close()
+
+
+def log_in(page, email: str, password: str = DEMO_PASSWORD) -> None:
+    """From any page: the navigation's *Log in*, the form, back on the home page."""
+    page.get_by_role("link", name="Log in").first.click()
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("button", name="Log out")).to_be_visible()
+
+
+def say_yes_to_the_next_question(page) -> list[str]:
+    """The next confirmation dialog (data-confirm) is accepted; its question is kept in
+    the list returned, to assert that the page asked first."""
+    questions: list[str] = []
+    page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.accept()))
+    return questions
+
+
+def follow_mail(page, subject: str) -> None:
+    """*Mail* → the message with this subject → the first link in its text (how a person
+    reads the embedded mode's mail, kept in the outbox)."""
+    page.get_by_role("link", name="Mail", exact=True).first.click()
+    page.get_by_role("link", name=subject).first.click()
+    page.locator("main a[href^='http']").first.click()
