@@ -143,6 +143,7 @@ def test_a_production_start_refuses_each_weak_setting(monkeypatch, tmp_path, app
         with pytest.raises(ConfigurationError) as refused:
             create_app()
     finally:
+        app.extensions["celery"].set_current()
         app.extensions["celery"].set_default()
     message = str(refused.value)
     for setting in ("CFP_DATABASE_URL", "CFP_REDIS_URL", "CFP_SMTP_HOST", "CFP_BASE_URL"):
@@ -168,6 +169,7 @@ def test_readyz_answers_503_naming_only_the_failing_part(app, database_url):
     try:
         response = broken.test_client().get("/readyz")
     finally:
+        app.extensions["celery"].set_current()
         app.extensions["celery"].set_default()
         with broken.app_context():
             db.engine.dispose()

@@ -135,6 +135,7 @@ def _seed(app, database_url: str, secret_key: str) -> dict:
             db.session.remove()
             db.engine.dispose()
     finally:
+        app.extensions["celery"].set_current()
         app.extensions["celery"].set_default()
     return seeded
 

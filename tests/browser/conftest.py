@@ -98,7 +98,10 @@ def live(app, browser_database, instance_dir, tmp_path_factory):
         "UPLOAD_FOLDER": str(folder / "uploads"), "SMTP_HOST": "",
         "CELERY": {"broker_url": BROKER_URL, "broker_transport_options": {}, "task_always_eager": False},
     })
-    app.extensions["celery"].set_default()  # the test app's Celery stays the default
+    # create_app made the web app's Celery (which sends to Redis) the current and the default
+    # one: the test app's eager Celery stays both, for the tests that run after this fixture.
+    app.extensions["celery"].set_current()
+    app.extensions["celery"].set_default()
     redis.Redis.from_url(BROKER_URL).flushdb()
     with web.app_context():
         from flask_migrate import upgrade

@@ -93,6 +93,7 @@ def test_with_the_broker_down_a_request_tries_it_once_and_leaves_the_rest_to_the
             ids = [queue_task("reviews.recompute_ranking", n, 1).id for n in range(3)]
             db.session.commit()
     finally:
+        app.extensions["celery"].set_current()
         app.extensions["celery"].set_default()
     rows = [db.session.get(QueuedTask, i, populate_existing=True) for i in ids]
     assert [r.status for r in rows] == [TaskStatus.queued] * 3
