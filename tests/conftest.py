@@ -2,6 +2,7 @@
 each test inside a transaction that is rolled back (savepoints inside)."""
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import time
@@ -33,6 +34,21 @@ def _database_url(tmp: Path) -> str:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
     return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+@contextlib.contextmanager
+def pg_database(prefix: str):
+    """A PostgreSQL database of its own (its URL), dropped afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 class FreshContextClient(FlaskClient):

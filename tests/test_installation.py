@@ -10,7 +10,6 @@ import secrets
 import socket
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,7 @@ import sqlalchemy as sa
 from cfp import create_app
 from cfp.config import ConfigurationError
 from cfp.extensions import db
-from tests.conftest import PG_ADMIN_URL, REDIS_URL
+from tests.conftest import REDIS_URL, pg_database
 
 ROOT = Path(__file__).resolve().parents[1]
 CFP = [sys.executable, "-c", "from cfp.cli import main; main()"]
@@ -40,16 +39,8 @@ def fresh_database(tmp_path):
     if os.environ.get("CFP_TEST_DB", "postgresql") == "sqlite":
         yield f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
         return
-    name = f"cfp_fresh_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with pg_database("cfp_fresh") as url:
+        yield url
 
 
 @pytest.fixture

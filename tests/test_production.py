@@ -19,21 +19,19 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
 import redis
-import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 
 from cfp import create_app
 from cfp.core.roles import Role
 from cfp.extensions import db
 from tests import factories as f
-from tests.conftest import PG_ADMIN_URL
+from tests.conftest import pg_database
 from tests.test_installation import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -85,16 +83,8 @@ class Browser:
 
 @pytest.fixture
 def production_database():
-    name = f"cfp_prod_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with pg_database("cfp_prod") as url:
+        yield url
 
 
 @pytest.fixture

@@ -18,13 +18,12 @@ from pathlib import Path
 
 import pytest
 import redis
-import sqlalchemy as sa
 from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
 from cfp import create_app
 from cfp.extensions import db
-from tests.conftest import PG_ADMIN_URL
+from tests.conftest import pg_database
 from tests.workers.process import run_worker
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,16 +58,8 @@ def browser_database(instance_dir):
     if os.environ.get("CFP_TEST_DB", "postgresql") == "sqlite":
         yield f"sqlite:///{instance_dir / 'browser.sqlite3'}"
         return
-    name = f"cfp_browser_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with pg_database("cfp_browser") as url:
+        yield url
 
 
 class _Forward:
