@@ -118,3 +118,31 @@ def test_the_readiness_probe_answers_while_a_request_holds_the_write_lock(sqlite
     finally:
         writer.execute("ROLLBACK")
         writer.close()
+
+
+@pytest.mark.real_commits  # the task's session is its own app's, not the test's transaction
+def test_a_task_refused_by_the_worker_s_late_write_is_run_again(sqlite_app):
+    """A task reads, the web process commits, the task writes: SQLite refuses the write at
+    once (its snapshot is stale). The browser run met it when the automatic assignment's
+    task read its job while the request noted the relay; the task failed and the job said
+    "Waiting for a worker…" for ever. Such a task runs again, from the start."""
+    app, path = sqlite_app
+    celery_app = app.extensions["celery"]
+    attempts = []
+
+    @celery_app.task(name="tests.read_then_write", bind=True, shared=False)
+    def read_then_write(self):
+        assert db.session.scalar(sa.text("SELECT n FROM counter")) is not None
+        if not attempts:  # the web process commits between the read and the write, once
+            assert _other_process_writes(path)
+        attempts.append(self.request.retries)
+        db.session.execute(sa.text("UPDATE counter SET n = n + 1"))
+        db.session.commit()
+        return "written"
+
+    result = read_then_write.apply()
+    assert result.get() == "written"
+    assert attempts == [0, 1]
+    other = sqlite3.connect(path)
+    assert other.execute("SELECT n FROM counter").fetchone() == (101,)
+    other.close()

@@ -9,12 +9,22 @@ import time
 from celery import Celery, Task
 from celery.signals import setup_logging
 from flask import Flask
+from sqlalchemy.exc import OperationalError
 
 from cfp.core.logs import current_request_id
 from cfp.core.logs import setup_logging as setup_cfp_logging
 from cfp.core.tasks import HEADER, REQUEST_HEADER, mark_done
 
 logger = logging.getLogger("cfp.tasks")
+# The embedded mode's SQLite refuses a task's write at once when the web process committed
+# after the task's first read (a stale snapshot: no busy wait helps). Tasks are idempotent,
+# so such a task runs again, from the start, a moment later.
+SQLITE_RETRIES = 5
+SQLITE_RETRY_DELAY = 1  # second
+
+
+def _sqlite_refused(exc: OperationalError) -> bool:
+    return "database is locked" in str(exc.orig) or "database is busy" in str(exc.orig)
 
 
 def _header(request, name: str):
@@ -28,13 +38,19 @@ def celery_init_app(app: Flask) -> Celery:
             token = current_request_id.set(request_id or f"task-{self.request.id}")
             started, status = time.monotonic(), "failed"
             try:
-                with app.app_context():
-                    result = self.run(*args, **kwargs)
-                    task_id = _header(self.request, HEADER)
-                    if task_id is not None:  # a task of the outbox: its row is done
-                        mark_done(task_id)
-                    status = "done"
-                    return result
+                try:
+                    with app.app_context():
+                        result = self.run(*args, **kwargs)
+                        task_id = _header(self.request, HEADER)
+                        if task_id is not None:  # a task of the outbox: its row is done
+                            mark_done(task_id)
+                        status = "done"
+                        return result
+                except OperationalError as exc:
+                    if not _sqlite_refused(exc) or self.request.retries >= SQLITE_RETRIES:
+                        raise
+                    status = "refused by SQLite, run again"
+                    raise self.retry(exc=exc, countdown=SQLITE_RETRY_DELAY, max_retries=SQLITE_RETRIES) from exc
             finally:
                 duration_ms = round((time.monotonic() - started) * 1000)
                 logger.info("task %s %s in %s ms (request %s)", self.name, status, duration_ms,

@@ -37,6 +37,18 @@ SERIOUS = {"serious", "critical"}
 DEMO_PASSWORD = "demo-password-2021"
 
 
+_worker_logs: list[Path] = []  # the live server's worker's log, shown with a journey that failed
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call" and report.failed and _worker_logs and _worker_logs[-1].exists():
+        report.sections.append(("the live server's worker (last 200 lines)",
+                                "\n".join(_worker_logs[-1].read_text(errors="replace").splitlines()[-200:])))
+
+
 def pytest_collection_modifyitems(items):
     for item in items:
         if "tests/browser/" in str(item.fspath).replace(os.sep, "/"):
@@ -108,6 +120,7 @@ def live(app, browser_database, instance_dir, tmp_path_factory):
     env = {"CFP_DATABASE_URL": browser_database, "CFP_REDIS_URL": BROKER_URL, "CFP_SECRET_KEY": secret,
            "CFP_INSTANCE_PATH": str(folder), "CFP_UPLOAD_FOLDER": str(folder / "uploads"),
            "CFP_BASE_URL": base_url}
+    _worker_logs.append(folder / "worker.log")
     try:
         with run_worker(env, folder / "worker.log"):
             yield base_url
