@@ -97,11 +97,14 @@ def main(argv: list[str]) -> None:
                 break
             time.sleep(0.25)
         elapsed = time.perf_counter() - start
+        cpu = stack.cpu_seconds("worker")
         time.sleep(2)  # anything delivered twice arrives now
         final = state(app)
         sent = final["status"].get("sent", 0)
         print(f"worker: {args.concurrency} processes; delivered {sent} of {args.emails} in {elapsed:.1f} s "
               f"= {sent / elapsed:.0f} emails/s (target: {args.emails} in under {TARGET_SECONDS} s)")
+        print(f"worker CPU: {cpu:.1f} s = {1000 * cpu / max(sent, 1):.1f} ms per email "
+              "(user + system, all its processes: what the machine's other load does not inflate)")
         print(f"SMTP server received {inbox.received}; duplicates {inbox.duplicates} (target 0); "
               f"recipients {len(inbox.by_recipient)}")
         not_sent = {k: v for k, v in final["status"].items() if k != "sent"}

@@ -133,6 +133,25 @@ class Stack:
         self.processes[name] = process
         return process
 
+    def cpu_seconds(self, name: str) -> float:
+        """CPU time (user + system) used so far by process `name` and its live children (a
+        prefork worker's processes): a figure the machine's other load does not inflate."""
+        def tree(pid: int) -> list[int]:
+            try:
+                children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+            except OSError:
+                return [pid]
+            return [pid] + [p for child in children for p in tree(int(child))]
+
+        total = 0
+        for pid in tree(self.processes[name].pid):
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+            except OSError:
+                continue
+            total += int(fields[11]) + int(fields[12])  # utime, stime (clock ticks)
+        return total / os.sysconf("SC_CLK_TCK")
+
     def log(self, name: str) -> str:
         path = self.folder / f"{name}.log"
         return path.read_text(errors="replace") if path.exists() else ""

@@ -111,6 +111,8 @@ def load_config(instance_path: str) -> dict:
         # taken for dead and the work is handed out again (cfp/core/tasks.py, outbox.py).
         "TASK_LEASE_SECONDS": _positive_int("CFP_TASK_LEASE_SECONDS", 15 * 60),
         "MAIL_CLAIM_LEASE_SECONDS": _positive_int("CFP_MAIL_CLAIM_LEASE_SECONDS", 3 * 60),
+        # Messages a delivery sends over one SMTP connection: its own and others waiting.
+        "MAIL_BATCH": _positive_int("CFP_MAIL_BATCH", 50),
         # Rows per page of every list (cfp/core/listing.py); `?per_page=` may ask for
         # fewer or more, up to MAX_PAGE_SIZE.
         "PAGE_SIZE": _positive_int("CFP_PAGE_SIZE", 50),

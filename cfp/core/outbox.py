@@ -223,16 +223,45 @@ def release_message(message: OutboxMessage, actor) -> bool:
 
 def claim_message(message_id: int) -> OutboxMessage | None:
     """Atomically move a queued message to `sending`; None if someone else has it."""
-    result = db.session.execute(
+    batch = claim_batch(message_id, 1)
+    return batch[0] if batch else None
+
+
+def claim_batch(message_id: int, size: int) -> list[OutboxMessage]:
+    """Claim message `message_id` (queued -> sending) and, in the same transaction, up to
+    `size - 1` other queued messages whose attempt is due, oldest first: one delivery sends
+    them over one SMTP connection, and their own tasks find them taken. [] when someone
+    else has `message_id`. On PostgreSQL, rows another worker is claiming are skipped."""
+    now = utcnow()
+    claim = {"status": MessageStatus.sending, "claimed_at": now, "attempts": OutboxMessage.attempts + 1}
+    own = db.session.execute(
         sa.update(OutboxMessage)
         .where(OutboxMessage.id == message_id, OutboxMessage.status == MessageStatus.queued)
-        .values(status=MessageStatus.sending, claimed_at=utcnow(), attempts=OutboxMessage.attempts + 1)
-        .execution_options(synchronize_session=False)
-    )
+        .values(**claim).execution_options(synchronize_session=False))
+    if own.rowcount != 1:
+        db.session.commit()
+        return []
+    others: list[int] = []
+    if size > 1:
+        waiting = (sa.select(OutboxMessage.id)
+                   .where(OutboxMessage.status == MessageStatus.queued,
+                          sa.or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now))
+                   .order_by(OutboxMessage.id).limit(size - 1))
+        if db.session.get_bind().dialect.name == "postgresql":
+            # Locked here, then updated: inside the UPDATE, PostgreSQL may run a LIMIT
+            # subquery with SKIP LOCKED once per row and claim more than the limit.
+            waiting = waiting.with_for_update(skip_locked=True)
+        candidates = list(db.session.scalars(waiting))
+        if candidates:
+            others = list(db.session.scalars(
+                sa.update(OutboxMessage)
+                .where(OutboxMessage.id.in_(candidates), OutboxMessage.status == MessageStatus.queued)
+                .values(**claim).returning(OutboxMessage.id).execution_options(synchronize_session=False)))
     db.session.commit()
-    if result.rowcount != 1:
-        return None
-    return db.session.get(OutboxMessage, message_id, populate_existing=True)
+    ids = [message_id, *sorted(others)]
+    rows = {m.id: m for m in db.session.scalars(
+        sa.select(OutboxMessage).where(OutboxMessage.id.in_(ids)).execution_options(populate_existing=True))}
+    return [rows[i] for i in ids]
 
 
 def message_id_for(key: str, mail_from: str) -> str:
@@ -242,32 +271,92 @@ def message_id_for(key: str, mail_from: str) -> str:
     return f"<{hashlib.sha256(key.encode()).hexdigest()[:40]}.cfp@{domain}>"
 
 
-def _smtp_send(message: OutboxMessage) -> None:
-    cfg = current_app.config
+def _email(message: OutboxMessage) -> EmailMessage:
+    mail_from = current_app.config["MAIL_FROM"]
     email = EmailMessage()
-    email["From"] = cfg["MAIL_FROM"]
+    email["From"] = mail_from
     email["To"] = message.recipient
     email["Subject"] = message.subject
-    email["Message-ID"] = message_id_for(message.idempotency_key, cfg["MAIL_FROM"])
+    email["Message-ID"] = message_id_for(message.idempotency_key, mail_from)
     email.set_content(message.body)
-    with smtplib.SMTP(cfg["SMTP_HOST"], cfg["SMTP_PORT"], timeout=30) as smtp:
-        if cfg["SMTP_STARTTLS"]:
-            smtp.starttls()
-        if cfg["SMTP_USER"]:
-            smtp.login(cfg["SMTP_USER"], cfg["SMTP_PASSWORD"])
-        smtp.send_message(email)
+    return email
+
+
+class _Connection:
+    """One SMTP connection for a batch, opened at the first send. A send that fails closes
+    it (the next send opens another); after MAX_FAILURES failures in a batch the server is
+    taken as unwell and the batch stops (`gave_up`): what it did not try goes back to the
+    queue, so a hanging server never holds a batch past its claims' lease."""
+
+    MAX_FAILURES = 2
+
+    def __init__(self):
+        self.smtp: smtplib.SMTP | None = None
+        self.failures = 0
+
+    @property
+    def gave_up(self) -> bool:
+        return self.failures >= self.MAX_FAILURES
+
+    def send(self, message: OutboxMessage) -> None:
+        try:
+            if self.smtp is None:
+                self.smtp = self._open()
+            self.smtp.send_message(_email(message))
+        except Exception:
+            self.failures += 1
+            self.close()
+            raise
+
+    @staticmethod
+    def _open() -> smtplib.SMTP:
+        cfg = current_app.config
+        smtp = smtplib.SMTP(cfg["SMTP_HOST"], cfg["SMTP_PORT"], timeout=30)
+        try:
+            if cfg["SMTP_STARTTLS"]:
+                smtp.starttls()
+            if cfg["SMTP_USER"]:
+                smtp.login(cfg["SMTP_USER"], cfg["SMTP_PASSWORD"])
+        except Exception:
+            smtp.close()
+            raise
+        return smtp
+
+    def close(self) -> None:
+        if self.smtp is not None:
+            with contextlib.suppress(Exception):
+                self.smtp.quit()
+            with contextlib.suppress(Exception):
+                self.smtp.close()
+            self.smtp = None
 
 
 def deliver_message(message_id: int) -> str:
-    """Deliver one message. Returns what happened: sent; skipped (someone else has it,
-    or it is not due); retry (failed now, the next attempt is scheduled); failed (no
-    attempt left: staff see it and may retry it)."""
-    message = claim_message(message_id)
-    if message is None:
+    """Deliver message `message_id`, and with it the messages waiting for their turn (up to
+    MAIL_BATCH, over one connection). Returns what happened to `message_id`: sent; skipped
+    (someone else has it, or it is not due); retry (failed now, the next attempt is
+    scheduled); failed (no attempt left: staff see it and may retry it)."""
+    batch = claim_batch(message_id, current_app.config.get("MAIL_BATCH") or 1)
+    if not batch:
         return "skipped"
+    connection = _Connection()
+    outcomes: dict[int, str] = {}
+    try:
+        for message in batch:
+            if connection.gave_up:
+                _unclaim(message)
+                continue
+            outcomes[message.id] = _deliver(message, connection)
+    finally:
+        connection.close()
+    return outcomes.get(message_id, "skipped")
+
+
+def _deliver(message: OutboxMessage, connection: _Connection) -> str:
+    """Send one claimed message and record the outcome in its own commit."""
     try:
         if current_app.config["SMTP_HOST"]:
-            _smtp_send(message)
+            connection.send(message)
             message.transport = "smtp"
         else:
             message.transport = "outbox"  # embedded mode: readable in the app
@@ -286,6 +375,13 @@ def deliver_message(message_id: int) -> str:
     message.last_error = message.next_attempt_at = None
     db.session.commit()
     return "sent"
+
+
+def _unclaim(message: OutboxMessage) -> None:
+    """A message of a batch that stopped before trying it: queued again, its attempt not
+    counted (its task, or else the sweep, hands it out again)."""
+    message.status, message.attempts, message.claimed_at = MessageStatus.queued, message.attempts - 1, None
+    db.session.commit()
 
 
 def messages_to_requeue(now: datetime | None = None) -> list[int]:
