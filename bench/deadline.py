@@ -161,7 +161,9 @@ def main(argv: list[str]) -> None:
         plan = [(at, pid, seeded["owner"][pid]) for at, pid in zip(instants, ids)]
         print(f"closing in {closing - time.time():.0f} s: {args.early} submissions in the last "
               f"{args.window:.0f} s, {args.last} in the last 2 s, {args.late} just after", flush=True)
+        web_cpu = stack.cpu_seconds("web")
         results = asyncio.run(run(port, plan, sessions, stamp))
+        web_cpu = stack.cpu_seconds("web") - web_cpu
 
         submitted, _ = outcome(app, ids)
         errors = [r for r in results if not isinstance(r["status"], int) or r["status"] >= 500]
@@ -180,6 +182,9 @@ def main(argv: list[str]) -> None:
         print(f"latency ms: p50 {percentile(all_ms, 50):.0f}, p95 {percentile(all_ms, 95):.0f}, "
               f"max {max(all_ms):.0f}; last 2 s: p50 {percentile(last_two, 50):.0f}, "
               f"p95 {percentile(last_two, 95):.0f} (target p95 < {TARGET_P95_MS})", flush=True)
+        print(f"web CPU during the rush: {web_cpu:.1f} s = {1000 * web_cpu / len(results):.1f} ms per "
+              "submission (user + system, all gunicorn processes: what the machine's other load does "
+              "not inflate)", flush=True)
 
         expected = Counter(email for pid, email in seeded["pis"] if pid in submitted)
         deadline = time.monotonic() + args.receipts_timeout

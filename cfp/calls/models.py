@@ -254,8 +254,12 @@ class Call(IdMixin, TimestampMixin, db.Model):
         return (self.text_limits or {}).get(name) or TEXT_LIMITS[name].default
 
     def accepts_submissions(self, now: datetime | None = None) -> bool:
+        """Whether a submission that arrived at `now` is in time. A call the beat closed
+        at its instant still takes the requests that arrived before it and were waiting
+        in the server's queue; a call closed by hand before its instant takes none."""
         now = now or utcnow()
-        return self.state == CallState.open and self.opens_at <= now < self.closes_at
+        closed_by_its_instant = self.state == CallState.closed and self.closes_at <= utcnow()
+        return (self.state == CallState.open or closed_by_its_instant) and self.opens_at <= now < self.closes_at
 
     def is_staff(self, user) -> bool:
         return any(user.has_role(Role.staff, a, self.committee_id) for a in self.agencies)

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from cfp.auth.models import verified_account
@@ -408,16 +409,31 @@ class AlreadySubmitted(DomainError):
     """The other PI's click got there first: nothing is wrong, nothing more to do."""
 
 
+def _number(call: Call) -> int:
+    """The call's next submission number. The UPDATE locks the call's row until the
+    transaction ends, so submissions of one call are numbered one after the other with no
+    gap: taken once everything else of the submission is written, the lock is held only
+    for its receipts and the commit (the deadline rush measured 21 submissions a second
+    when it was held for the whole submission)."""
+    number = db.session.scalar(sa.update(Call).where(Call.id == call.id)
+                               .values(submitted_count=Call.submitted_count + 1)
+                               .returning(Call.submitted_count).execution_options(synchronize_session=False))
+    set_committed_value(call, "submitted_count", number)  # as the row now says, without writing it again
+    return number
+
+
 def submit_proposal(actor, proposal: Proposal, now: datetime | None = None) -> Proposal:
     now = now or utcnow()
     if proposal.pi_side(actor) is None:
         raise NotAllowed(_("Only a PI may submit the proposal."))
     _require_verified(actor)
-    # Lock the call (its submission counter) and then the proposal, and read both again:
-    # what was loaded before the lock may be a state another request has since changed.
-    call = db.session.scalar(sa.select(Call).where(Call.id == proposal.call_id).with_for_update()
-                             .execution_options(populate_existing=True))
+    # Lock the proposal and read it again: both PIs may click at once, and what was loaded
+    # before the lock may be a state the other's request has since changed. The call is
+    # read again too; its submission counter is locked only at the end (`_number`).
+    db.session.flush()  # a refresh does not flush: what this transaction wrote must stay
     db.session.refresh(proposal, with_for_update=True)
+    call = db.session.scalar(sa.select(Call).where(Call.id == proposal.call_id)
+                             .execution_options(populate_existing=True))
     if proposal.reference and proposal.state != ProposalState.pre_proposal and proposal.submitted_at:
         raise AlreadySubmitted(_("The proposal is already submitted, reference %(ref)s.", ref=proposal.reference))
     closes_at = proposal.closes_at  # the call's (or its full stage's) closing instant, or an extension
@@ -444,17 +460,16 @@ def submit_proposal(actor, proposal: Proposal, now: datetime | None = None) -> P
         raise DomainError(_("The proposal cannot be submitted yet. Missing: %(list)s.",
                             list=items(missing)))
     _move(proposal, ProposalState.submitted)
-    call.submitted_count += 1
-    proposal.reference = f"{call.reference}-{call.submitted_count:03d}"
     proposal.submitted_at = now
     for side in proposal.sides:
         side.record_pi_name()  # the programme's record keeps the names as they are now
         db.session.add(EligibilityCheck(proposal=proposal, agency_id=side.agency_id))
-    db.session.flush()
     if db.session.scalar(sa.select(ProposalVersion.id).filter_by(proposal_id=proposal.id,
                                                                  version=proposal.version)) is None:
         db.session.add(ProposalVersion(proposal_id=proposal.id, version=proposal.version,
                                        snapshot=snapshot(proposal), created_by_id=actor.id))
+    db.session.flush()
+    proposal.reference = f"{call.reference}-{_number(call):03d}"  # what is left: receipts, log, commit
     for side in proposal.sides:
         queue_email(
             to=side.pi, template="submission_receipt",

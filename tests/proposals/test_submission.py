@@ -170,6 +170,43 @@ def test_the_deadline_is_judged_when_the_request_arrived_not_when_a_worker_took_
     assert abs((proposal.submitted_at - arrived).total_seconds()) < 0.01
 
 
+def test_a_request_that_arrived_in_time_is_accepted_after_the_beat_closed_the_call(ready, app, client):
+    """The beat closes the call at its instant; requests that arrived before it and still
+    wait in the server's queue are accepted all the same (the deadline rush lost 206 of 300
+    this way once the call's row was no longer locked by the submissions before them)."""
+    from cfp.calls.models import CallState
+    from cfp.calls.operations import open_and_close_due_calls
+
+    call, proposal, pi_cn, _pi_be = ready
+    call.closes_at = utcnow() - timedelta(seconds=2)
+    db.session.commit()
+    assert open_and_close_due_calls()["closed"] == 1
+    db.session.commit()
+    assert call.state == CallState.closed
+    arrived = call.closes_at - timedelta(seconds=1)
+    f.login(client, pi_cn)
+    app.config["TRUST_REQUEST_START"] = True
+    try:
+        client.post(f"/proposals/{proposal.id}/submit", data={"submit": "y"},
+                    headers={"X-Request-Start": f"t={arrived.timestamp():.3f}"})
+    finally:
+        app.config["TRUST_REQUEST_START"] = False
+    db.session.refresh(proposal)
+    assert proposal.state == ProposalState.submitted and proposal.reference
+
+
+def test_a_call_staff_closed_before_its_instant_refuses_submissions(ready):
+    """Closed by staff ahead of its closing instant (open → closed by hand): not the
+    deadline's doing, so even a request that arrived before the instant is refused."""
+    from cfp.calls.models import CallState
+
+    call, proposal, pi_cn, _pi_be = ready
+    call.state = CallState.closed
+    db.session.commit()
+    with pytest.raises(DomainError):
+        submit_proposal(pi_cn, proposal, now=utcnow())
+
+
 def test_an_untrusted_request_start_header_is_ignored(ready, client):
     call, proposal, pi_cn, _pi_be = ready
     call.closes_at = utcnow() - timedelta(seconds=2)
