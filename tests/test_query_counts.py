@@ -146,7 +146,8 @@ def test_a_page_runs_the_same_queries_for_one_page_of_rows_or_two(app, client, m
     following = _link(response, "next")
     assert following, f"{url}: 12 rows at 5 a page and no link to the next page"
     after, on_next = _get(client, following)
-    assert on_next == with_12, f"{url}: {with_12} queries on the first page, {on_next} on the next"
+    # Fewer is no growth: the joint ranking's next page finds the order already computed.
+    assert on_next <= with_12, f"{url}: {with_12} queries on the first page, {on_next} on the next"
     assert _link(after, "prev"), f"{url}: no way back from the second page"
 
 

@@ -130,6 +130,29 @@ def test_combined_score_is_the_mean_of_normalised_scores_and_the_method_is_per_c
     assert db.session.scalar(sa.select(AuditEntry).filter_by(action="call.score_method")) is not None
 
 
+def test_the_joint_order_is_kept_until_what_it_is_computed_from_changes(world):
+    """The order is computed once per change of the side rankings, tie-breaks or method
+    (bench/web.py: 2 pages a second for 10,000 proposals when computed on every request)."""
+    from tests.test_query_counts import count_queries
+
+    cn, be, _committee, call, secretariat = world
+    a = ranked(call, cn, be, "A", "5.0", "3.0")
+    b = ranked(call, cn, be, "B", "3.0", "4.0")
+    first = joint_ranking(call, with_proposals=False)
+    assert [r.proposal_id for r in first] == [a.id, b.id]
+    first.reverse()
+    first[0].combined = Decimal(0)  # a caller's rows are its own
+    with count_queries() as counted:
+        again = joint_ranking(call, with_proposals=False)
+    assert counted["n"] == 1  # what the order is computed from, in one query
+    assert [r.proposal_id for r in again] == [a.id, b.id] and again[1].combined == Decimal("0.7000")
+    c = ranked(call, cn, be, "C", "5.0", "5.0")  # a side's ranking changed
+    assert [r.proposal_id for r in joint_ranking(call, with_proposals=False)] == [c.id, a.id, b.id]
+    set_score_method(secretariat, call, ScoreMethod.minmax)
+    # min–max, CN 3..5 and BE 3..5: A (1 + 0) / 2, C (1 + 1) / 2
+    assert [r.combined for r in joint_ranking(call, with_proposals=False)][:2] == [Decimal("1.0000"), Decimal("0.5000")]
+
+
 def test_a_tie_is_flagged_and_settled_by_a_recorded_reason(client, world):
     cn, be, _committee, call, secretariat = world
     first = ranked(call, cn, be, "First alphabetically", "4.0", "3.0")
