@@ -66,6 +66,11 @@ class JointCommittee(IdMixin, db.Model):
     def agencies(self) -> list[Agency]:
         return self.agreement.agencies
 
+    @property
+    def audit_committee_id(self) -> int:
+        """Its own entries in the audit log (its settings) are its own."""
+        return self.id
+
     @staticmethod
     def of_user(user, *roles: Role) -> list[JointCommittee]:
         """The committees `user` works in through `roles` (every role of a committee if
