@@ -356,6 +356,8 @@ ACCESS = [
     ("POST", "/admin/people/{pi_id}/deactivate", None, only("admin", ok=302)),
     ("POST", "/admin/people/{pi_id}/reactivate", None, only("admin", ok=422)),  # it is active
     ("POST", "/admin/people/{pi_id}/sessions/end", None, only("admin", ok=302)),
+    ("GET", "/admin/people/{pi_id}/delete", None, only("admin")),
+    ("POST", "/admin/people/{pi_id}/delete", {}, only("admin", ok=422)),  # nothing typed: nothing done
     # The committee's pages once lived under /committee/: old addresses answer 308 (the
     # new page then checks access as above); an address that never existed, 404.
     ("GET", "/committee/meetings/{meeting}", None, public(308)),

@@ -238,6 +238,23 @@ def deactivate_account(actor: User, user: User) -> None:
     log_action(actor, "admin.deactivate_account", user, before={"active": True}, after={"active": False})
 
 
+def delete_person(actor: User, user: User, *, typed_email: str, reason: str):
+    """Delete (anonymise) another person's account at their request made otherwise (a letter,
+    an email), through the deletion of cfp.auth.deletion: the admin types the account's
+    address to confirm. Returns its outcome: done, or refused with the reasons (the request
+    and its refusal are in the audit log either way)."""
+    from cfp.auth.deletion import delete_account
+
+    require_admin(actor)
+    if user.id == actor.id:
+        raise DomainError(_("Your own account is deleted from your account page, with your password."))
+    if user.anonymised_at is not None:
+        raise DomainError(_("This account is already deleted."))
+    if (typed_email or "").strip().lower() != user.email.lower():
+        raise DomainError(_("The address typed is not the account's: nothing is deleted."))
+    return delete_account(actor, user, reason)
+
+
 def reactivate_account(actor: User, user: User) -> None:
     require_admin(actor)
     if user.active:
