@@ -82,6 +82,12 @@ class JointCommittee(IdMixin, db.Model):
                                        .order_by(JointCommittee.id)))
 
     @staticmethod
+    def drafting_for(user) -> list[JointCommittee]:
+        """The committees in which `user` may draft a call: staff of one of their sides."""
+        return [c for c in JointCommittee.of_user(user, Role.staff)
+                if any(user.has_role(Role.staff, a, c.id) for a in c.agencies)]
+
+    @staticmethod
     def chosen(user, requested: int | None, *roles: Role) -> JointCommittee | None:
         """The committee a page works on: the one asked for (`?committee=`) if the user
         works in it, else the user's first; None if the user works in none."""
