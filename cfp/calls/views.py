@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -149,11 +150,12 @@ def _label_sides(form: CallForm, committee: JointCommittee) -> list:
     return list(zip(committee.agencies, (form.side_a, form.side_b)))
 
 
-def _side_labels(form: NewCallForm) -> dict:
-    """Each committee of the chooser, with its two sides as the form's side legends name them."""
+def _side_labels(form: NewCallForm) -> str:
+    """Each committee of the chooser, with its two sides as the form's side legends name them
+    (JSON, for an attribute: a plain string, escaped when the field is drawn)."""
     committees = {c.id: c for c in JointCommittee.drafting_for(current_user)}
-    return {str(c.value): [f"{a.short_name} — {a.country} ({a.currency})" for a in committees[c.value].agencies]
-            for c in form.committee_id.choices if c.value in committees}
+    return json.dumps({str(c.value): [f"{a.short_name} — {a.country} ({a.currency})" for a in committees[c.value].agencies]
+            for c in form.committee_id.choices if c.value in committees}, ensure_ascii=False)
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -85,3 +85,15 @@ def test_a_committee_the_staff_member_does_not_draft_for_is_refused(client):
     data = call_form(cn, None, opens=f.utc(2031, 4, 1), closes=f.utc(2031, 5, 1))
     assert client.post("/calls/new", data=data | {"committee_id": outside.id}).status_code == 422
     assert db.session.scalar(sa.select(sa.func.count(Call.id))) == 0
+
+
+def test_the_chooser_carries_each_committees_sides_for_the_legends(client):
+    import html
+    import json
+    import re
+
+    staff, _cn, committee_a, committee_b, _outside = _staff_of_two_committees()
+    f.login(client, staff)
+    page = client.get(f"/calls/new?committee={committee_b.id}").get_data(as_text=True)
+    labels = json.loads(html.unescape(re.search(r'data-side-labels="([^"]*)"', page).group(1)))
+    assert labels[str(committee_a.id)][1].startswith("WBI") and labels[str(committee_b.id)][1].startswith("MUR")
