@@ -207,10 +207,10 @@ def invite_person(actor: User, *, email: str, name: str, role: Role, agency_id: 
     grant = user.grant(role, agency_id, committee_id)
     db.session.flush()
     log_action(actor, "admin.invite_person", user, after={"email": email, **_grant_entry(role, agency_id, committee_id)})
-    token, row = issue_password_link(user, INVITATION_LIFETIME, now)
+    token, row = issue_password_link(user, INVITATION_LIFETIME, now, invited_by=actor)
     queue_email(to=user, template="account_invitation", key=f"account-token:{row.id}",
                 context={"user": user, "grant": grant, "inviter": actor, "days": INVITATION_LIFETIME.days,
-                         "link": external_url("auth.reset_password", token=token)})
+                         "link": external_url("auth.accept_invitation", token=token)})
     return user
 
 
