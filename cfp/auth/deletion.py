@@ -75,8 +75,8 @@ def deletion_plan(user: User, *, by_admin: bool = False) -> DeletionPlan:
     if held:
         roles = ", ".join(str(r.label) for r in held)
         plan.refusals.append(_(
-            "%(name)s holds a role in the programme (%(roles)s): take it away on this page first "
-            "(the last administrator's cannot be).", name=user.name, roles=roles) if by_admin else _(
+            "%(name)s holds a role in the programme (%(roles)s): take it away on their page first.",
+            name=user.name, roles=roles) if by_admin else _(
             "You hold a role in the programme (%(roles)s): an administrator must revoke it "
             "before your account can be deleted.", roles=roles))
     assignments = db.session.scalars(sa.select(Assignment).where(Assignment.reviewer_id == user.id)).all()
