@@ -95,6 +95,8 @@ ACCESS = [
     ("POST", "/reset-password", {"email": "nobody@example.org"}, public(302)),  # same for all
     ("GET", "/reset-password/no-such-token", None, public(400)),
     ("POST", "/reset-password/no-such-token", None, public(400)),
+    ("GET", "/invitation/no-such-token", None, public(400)),
+    ("POST", "/invitation/no-such-token", None, public(400)),
     ("GET", "/mail", None, members(200)),
     ("GET", "/mail/{message_to_pi}", None, only("pi", "admin", others=404)),
     # Sending a failed message again: admins and the secretariat, for a message they may
@@ -356,6 +358,8 @@ ACCESS = [
     ("POST", "/admin/people/{pi_id}/deactivate", None, only("admin", ok=302)),
     ("POST", "/admin/people/{pi_id}/reactivate", None, only("admin", ok=422)),  # it is active
     ("POST", "/admin/people/{pi_id}/sessions/end", None, only("admin", ok=302)),
+    ("GET", "/admin/people/{pi_id}/delete", None, only("admin")),
+    ("POST", "/admin/people/{pi_id}/delete", {}, only("admin", ok=422)),  # nothing typed: nothing done
     # The committee's pages once lived under /committee/: old addresses answer 308 (the
     # new page then checks access as above); an address that never existed, 404.
     ("GET", "/committee/meetings/{meeting}", None, public(308)),
@@ -707,7 +711,9 @@ def test_the_audit_log_is_refused_to_researchers_staff_and_reviewers(client, sce
     as_role(client, scene, role)
     response = client.get("/audit")
     assert response.status_code == (200 if allowed else 403)
-    assert ("user.login" in response.data.decode()) is allowed
+    # Logins are installation-wide entries: administrators alone read them (issue 13); the
+    # secretariat reads its committee's entries (tests/test_audit_log.py).
+    assert ("user.login" in response.data.decode()) is (role == "admin")
 
 
 def test_a_post_without_a_csrf_token_is_refused(app, database_url):

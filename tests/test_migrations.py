@@ -99,3 +99,37 @@ def test_downgrade_to_base_and_upgrade_again(app, database_url, tmp_path):
             context = MigrationContext.configure(conn, opts={"compare_type": True})
             assert compare_metadata(context, db.metadata) == []
 
+
+
+def test_entries_written_before_committees_get_theirs_from_the_migration(app, database_url, tmp_path):
+    """Issue 13: the migration that gives audit entries a committee fills it for the entries
+    already there, from the object each names; installation-wide ones keep none."""
+    from cfp.core.audit import AuditEntry, log_action
+    from cfp.core.jobs import Job
+    from cfp.core.roles import Role
+    from tests import factories as f
+
+    with scratch_database_url(database_url, tmp_path) as url, scratch_app(app, url):
+        upgrade(revision="heads")
+        _cn, _be, committee = f.world()
+        admin = f.user(Role.admin)
+        call = f.call(committee)
+        proposal = f.proposal(call, f.user(Role.researcher, agency=_cn))
+        review_of = f.assignment(proposal, f.reviewer(_cn))
+        meeting = f.meeting(committee)
+        job = Job(kind="assignment", created_by_id=admin.id, params={"call_id": call.id})
+        db.session.add(job)
+        for obj in (job, call, call.sides[0], proposal, review_of, meeting, f.decision(meeting), committee, admin):
+            log_action(admin, "test.before", obj)
+        db.session.commit()
+        expected = dict(db.session.execute(sa.select(AuditEntry.id, AuditEntry.committee_id)).all())
+        assert set(expected.values()) == {committee.id, None}
+        db.session.remove()
+
+        # To the revision before the one that gives entries their committee, and back.
+        config = app.extensions["migrate"].migrate.get_config()
+        downgrade(revision=ScriptDirectory.from_config(config).get_revision("admin13audit01").down_revision)
+        assert "committee_id" not in {c["name"] for c in sa.inspect(db.engine).get_columns("audit_entries")}
+        upgrade(revision="heads")
+        assert dict(db.session.execute(sa.select(AuditEntry.id, AuditEntry.committee_id)).all()) == expected
+        db.session.remove()

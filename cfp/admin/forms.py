@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, EmailField, SelectField, StringField, SubmitField
+from wtforms import DateField, EmailField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
 
 from cfp.core.forms import options
@@ -64,3 +64,11 @@ class InviteForm(GrantForm):
                        description=_l("Used only if the address has no account yet."))
     locale = SelectField(_l("Language of the emails"), choices=options(LANGUAGE_CHOICES))
     submit = SubmitField(_l("Invite"))
+
+
+class DeletePersonForm(FlaskForm):
+    email = StringField(_l("Type the account's email address to confirm"),
+                        validators=[DataRequired(), Length(max=320)])
+    reason = TextAreaField(_l("How the person asked"), validators=[DataRequired(), Length(max=2000)],
+                           description=_l("For example: their letter of 3 May. Kept in the audit log."))
+    submit = SubmitField(_l("Delete the account"))

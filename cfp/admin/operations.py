@@ -207,10 +207,10 @@ def invite_person(actor: User, *, email: str, name: str, role: Role, agency_id: 
     grant = user.grant(role, agency_id, committee_id)
     db.session.flush()
     log_action(actor, "admin.invite_person", user, after={"email": email, **_grant_entry(role, agency_id, committee_id)})
-    token, row = issue_password_link(user, INVITATION_LIFETIME, now)
+    token, row = issue_password_link(user, INVITATION_LIFETIME, now, invited_by=actor)
     queue_email(to=user, template="account_invitation", key=f"account-token:{row.id}",
                 context={"user": user, "grant": grant, "inviter": actor, "days": INVITATION_LIFETIME.days,
-                         "link": external_url("auth.reset_password", token=token)})
+                         "link": external_url("auth.accept_invitation", token=token)})
     return user
 
 
@@ -236,6 +236,23 @@ def deactivate_account(actor: User, user: User) -> None:
                                                      AccountToken.used_at.is_(None))
                        .values(used_at=utcnow()).execution_options(synchronize_session="fetch"))
     log_action(actor, "admin.deactivate_account", user, before={"active": True}, after={"active": False})
+
+
+def delete_person(actor: User, user: User, *, typed_email: str, reason: str):
+    """Delete (anonymise) another person's account at their request made otherwise (a letter,
+    an email), through the deletion of cfp.auth.deletion: the admin types the account's
+    address to confirm. Returns its outcome: done, or refused with the reasons (the request
+    and its refusal are in the audit log either way)."""
+    from cfp.auth.deletion import delete_account
+
+    require_admin(actor)
+    if user.id == actor.id:
+        raise DomainError(_("Your own account is deleted from your account page, with your password."))
+    if user.anonymised_at is not None:
+        raise DomainError(_("This account is already deleted."))
+    if (typed_email or "").strip().lower() != user.email.lower():
+        raise DomainError(_("The address typed is not the account's: nothing is deleted."))
+    return delete_account(actor, user, reason)
 
 
 def reactivate_account(actor: User, user: User) -> None:

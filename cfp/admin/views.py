@@ -9,7 +9,15 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from cfp.admin import operations as ops
-from cfp.admin.forms import AgencyForm, AgreementForm, CommitteeForm, GrantForm, InviteForm
+from cfp.admin.forms import (
+    AgencyForm,
+    AgreementForm,
+    CommitteeForm,
+    DeletePersonForm,
+    GrantForm,
+    InviteForm,
+)
+from cfp.auth.deletion import deletion_plan
 from cfp.auth.models import User, UserRole
 from cfp.calls.models import Agency, Call, JointCommittee
 from cfp.core.errors import DomainError
@@ -238,3 +246,32 @@ def end_sessions(user_id: int):
 
     return _account_action(user_id, lambda u: end_sessions(current_user, u),
                            _("Every session of the account has ended, on every device."))
+
+
+def _deletion_page(user: User, form: DeletePersonForm, refusals=None, status: int = 200):
+    return render_template("admin/delete_person.html", person=user, form=form, refusals=refusals,
+                           plan=deletion_plan(user, by_admin=True)), status
+
+
+@bp.route("/people/<int:user_id>/delete", methods=["GET", "POST"])
+def delete_person(user_id: int):
+    """Delete another person's account at their request: what it does and keeps, then the
+    account's address typed to confirm; a refusal says why (and is in the audit log)."""
+    user = db.get_or_404(User, user_id)
+    form = DeletePersonForm()
+    if request.method == "GET":
+        return _deletion_page(user, form)
+    if not form.validate_on_submit():
+        return _deletion_page(user, form, status=422)
+    try:
+        outcome = ops.delete_person(current_user, user, typed_email=form.email.data, reason=form.reason.data)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+        return _deletion_page(user, form, status=422)
+    db.session.commit()  # the request, and its outcome: refused or done
+    if not outcome.done:
+        return _deletion_page(user, form, refusals=outcome.refusals, status=422)
+    flash(_("The account is deleted: it is anonymised, and a confirmation went to its former address."),
+          "success")
+    return redirect(url_for("admin.person", user_id=user.id))

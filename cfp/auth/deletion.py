@@ -64,23 +64,31 @@ def _never_submitted(proposal) -> bool:
     return proposal.submitted_at is None and proposal.pre_submitted_at is None
 
 
-def deletion_plan(user: User) -> DeletionPlan:
+def deletion_plan(user: User, *, by_admin: bool = False) -> DeletionPlan:
+    """What deleting `user`'s account would do; its refusals speak to the user, or about
+    them to an administrator (`by_admin`: the admin pages)."""
     from cfp.proposals.models import ProposalSide
     from cfp.reviews.models import Assignment, AssignmentState
 
     plan = DeletionPlan()
     held = sorted({r.role for r in user.roles if r.role in COMMITTEE_ROLES}, key=lambda r: r.value)
     if held:
+        roles = ", ".join(str(r.label) for r in held)
         plan.refusals.append(_(
+            "%(name)s holds a role in the programme (%(roles)s): take it away on their page first.",
+            name=user.name, roles=roles) if by_admin else _(
             "You hold a role in the programme (%(roles)s): an administrator must revoke it "
-            "before your account can be deleted.", roles=", ".join(str(r.label) for r in held)))
+            "before your account can be deleted.", roles=roles))
     assignments = db.session.scalars(sa.select(Assignment).where(Assignment.reviewer_id == user.id)).all()
     in_progress = [a for a in assignments if a.state in (AssignmentState.accepted, AssignmentState.overdue)]
     if in_progress:
+        listed = ", ".join(a.proposal.reference or f"#{a.proposal_id}" for a in in_progress)
         plan.refusals.append(_(
+            "%(name)s has %(n)s review(s) in progress (%(list)s): they submit them, or the agency's "
+            "staff release them, before the account can be deleted.", name=user.name, n=len(in_progress),
+            list=listed) if by_admin else _(
             "You have %(n)s review(s) in progress (%(list)s): submit them, or ask the agency's staff "
-            "to release you, before deleting your account.", n=len(in_progress),
-            list=", ".join(a.proposal.reference or f"#{a.proposal_id}" for a in in_progress)))
+            "to release you, before deleting your account.", n=len(in_progress), list=listed))
     plan.invitations_declined = [a for a in assignments if a.state == AssignmentState.invited]
     plan.reviews_kept = sum(1 for a in assignments if a.review is not None)
     sides = db.session.scalars(sa.select(ProposalSide).where(ProposalSide.pi_user_id == user.id)
@@ -128,7 +136,7 @@ def delete_account(actor: User, user: User, reason: str = "", *, password: str |
             raise DomainError(_("The password is not right."))
     reason = (reason or "").strip()
     log_action(actor, "user.deletion_requested", user, after={"reason": reason} if reason else None)
-    plan = deletion_plan(user)
+    plan = deletion_plan(user, by_admin=actor.id != user.id)
     if plan.refusals:
         log_action(actor, "user.deletion_refused", user, after={"reasons": [str(r) for r in plan.refusals]})
         return DeletionOutcome(plan.refusals, plan)

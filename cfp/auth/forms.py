@@ -112,6 +112,12 @@ class PasswordResetForm(FlaskForm):
     submit = SubmitField(_l("Set my new password"))
 
 
+class InvitationForm(FlaskForm):
+    password = _new_password(_l("Password"))
+    confirm = _repeat("password")
+    submit = SubmitField(_l("Set my password and join"))
+
+
 class LanguageForm(FlaskForm):
     """The switcher of the navigation bar: one button per language, and the page to go
     back to."""

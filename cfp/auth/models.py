@@ -313,8 +313,11 @@ class AccountToken(IdMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set on a link to choose a password sent with an administrator's invitation: who invited.
+    invited_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
 
-    user: Mapped[User] = relationship()
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    invited_by: Mapped[User | None] = relationship(foreign_keys=[invited_by_id])
 
     def is_usable(self, now: datetime) -> bool:
         return (

@@ -294,10 +294,36 @@ def _issue_token(user: User, purpose: TokenPurpose, lifetime: timedelta,
     return token, row
 
 
-def issue_password_link(user: User, lifetime: timedelta, now: datetime) -> tuple[str, AccountToken]:
-    """A link to choose a password, for an account made by an administrator's invitation:
-    it works like a reset link (once, and proves the address), for `lifetime`."""
-    return _issue_token(user, TokenPurpose.reset_password, lifetime, now)
+def issue_password_link(user: User, lifetime: timedelta, now: datetime,
+                        invited_by: User | None = None) -> tuple[str, AccountToken]:
+    """A link to choose a password, for an account made by an administrator's invitation
+    (`invited_by`, shown on the invitation's page): it works like a reset link (once, and
+    proves the address), for `lifetime`."""
+    token, row = _issue_token(user, TokenPurpose.reset_password, lifetime, now)
+    row.invited_by_id = getattr(invited_by, "id", None)
+    return token, row
+
+
+def find_invitation_token(token: str, now: datetime | None = None) -> AccountToken:
+    """The usable invitation behind a link (to show its page); InvalidLink otherwise, and
+    for a plain password-reset link too."""
+    row = _usable_token(token, TokenPurpose.reset_password, now or utcnow())
+    if row.invited_by_id is None:
+        raise InvalidLink()
+    return row
+
+
+def accept_invitation(token: str, password: str, now: datetime | None = None) -> User:
+    """The invited person chooses their password through the invitation's link: as a reset
+    does (the link then stops working, the address is proved), logged as joining."""
+    now = now or utcnow()
+    user = find_invitation_token(token, now).user
+    _set_password(user, password, now)
+    if user.email_verified_at is None:
+        user.email_verified_at = now
+        deliver_address_mail_to(user)
+    log_action(None, "user.accept_invitation", user)
+    return user
 
 
 def _usable_token(token: str, purpose: TokenPurpose, now: datetime) -> AccountToken:

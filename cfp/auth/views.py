@@ -23,6 +23,7 @@ from cfp.auth import operations as ops
 from cfp.auth.deletion import delete_account, deletion_plan
 from cfp.auth.forms import (
     AccountDeletionForm,
+    InvitationForm,
     LanguageForm,
     LoginForm,
     PasswordChangeForm,
@@ -191,6 +192,8 @@ def reset_password(token: str):
         return _no_referrer(current_app.make_response(
             (render_template("auth/link_invalid.html", reason=exc.message), 400)
         ))
+    if row.invited_by_id is not None:  # an invitation has its own page
+        return _no_referrer(redirect(url_for("auth.accept_invitation", token=token)))
     form = PasswordResetForm()
     if form.validate_on_submit():
         user = ops.reset_password(token, form.password.data)
@@ -201,6 +204,29 @@ def reset_password(token: str):
         return _no_referrer(redirect(url_for("core.home")))
     return _no_referrer(current_app.make_response(
         render_template("auth/reset_password.html", form=form, email=row.email)
+    ))
+
+
+@bp.route("/invitation/<token>", methods=["GET", "POST"])
+def accept_invitation(token: str):
+    """An administrator's invitation: who invited, to which roles, and the password to choose."""
+    try:
+        row = ops.find_invitation_token(token)
+    except ops.InvalidLink as exc:
+        db.session.rollback()
+        return _no_referrer(current_app.make_response(
+            (render_template("auth/link_invalid.html", reason=exc.message), 400)
+        ))
+    form = InvitationForm()
+    if form.validate_on_submit():
+        user = ops.accept_invitation(token, form.password.data)
+        db.session.commit()
+        logout_user()
+        login_user(user)
+        flash(_("Welcome, %(name)s: your password is set and you are logged in.", name=user.name), "success")
+        return _no_referrer(redirect(url_for("core.home")))
+    return _no_referrer(current_app.make_response(
+        render_template("auth/invitation.html", form=form, invitation=row, person=row.user)
     ))
 
 

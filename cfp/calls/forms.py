@@ -162,3 +162,10 @@ class AmendmentForm(FlaskForm):
 
 class RejectAmendmentForm(FlaskForm):
     reason = TextAreaField(_l("Why your side rejects it"), validators=[DataRequired(), Length(max=2000)])
+
+
+class NewCallForm(CallForm):
+    """A call being drafted: also the committee it is for (among those the user drafts for)."""
+    committee_id = SelectField(_l("Joint Committee"), coerce=int, validators=[Optional()],
+                               description=_l("The committee whose call this is; its two sides are below."))
+

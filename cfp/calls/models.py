@@ -66,6 +66,11 @@ class JointCommittee(IdMixin, db.Model):
     def agencies(self) -> list[Agency]:
         return self.agreement.agencies
 
+    @property
+    def audit_committee_id(self) -> int:
+        """Its own entries in the audit log (its settings) are its own."""
+        return self.id
+
     @staticmethod
     def of_user(user, *roles: Role) -> list[JointCommittee]:
         """The committees `user` works in through `roles` (every role of a committee if
@@ -75,6 +80,12 @@ class JointCommittee(IdMixin, db.Model):
         return list(db.session.scalars(sa.select(JointCommittee)
                                        .where(within(user, JointCommittee.id, *roles))
                                        .order_by(JointCommittee.id)))
+
+    @staticmethod
+    def drafting_for(user) -> list[JointCommittee]:
+        """The committees in which `user` may draft a call: staff of one of their sides."""
+        return [c for c in JointCommittee.of_user(user, Role.staff)
+                if any(user.has_role(Role.staff, a, c.id) for a in c.agencies)]
 
     @staticmethod
     def chosen(user, requested: int | None, *roles: Role) -> JointCommittee | None:

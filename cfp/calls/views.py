@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -16,7 +17,7 @@ from cfp.calls.amendments import (
     side_key,
     withdraw_call_amendment,
 )
-from cfp.calls.forms import AmendmentForm, ApproveForm, CallForm, RejectAmendmentForm
+from cfp.calls.forms import AmendmentForm, ApproveForm, CallForm, NewCallForm, RejectAmendmentForm
 from cfp.calls.models import (
     ABSTRACT_WORDS_DEFAULT,
     Call,
@@ -35,6 +36,7 @@ from cfp.calls.operations import (
     update_call,
 )
 from cfp.core.errors import DomainError
+from cfp.core.forms import options
 from cfp.core.listing import offset_page
 from cfp.core.loading import load_visible
 from cfp.core.params import whole_number
@@ -48,12 +50,19 @@ bp = Blueprint("calls", __name__, url_prefix="/calls")
 PUBLIC_STATES = [s for s in CallState if s != CallState.draft]
 
 
-def _committee() -> JointCommittee:
-    """The committee a new call is drafted in: `?committee=`, among the staff member's."""
-    committee = JointCommittee.chosen(current_user, request.args.get("committee", type=whole_number),
-                                      Role.staff)
-    if committee is None:
+def _drafting_committee(form: NewCallForm) -> JointCommittee:
+    """The committee a new call is drafted in, among those the user drafts for (staff of one
+    of its sides): the one chosen in the form, else `?committee=`, else the first. A choice
+    outside them stays in the form, which refuses it."""
+    mine = JointCommittee.drafting_for(current_user)
+    if not mine:
         abort(404)
+    form.committee_id.choices = options([(c.id, c.name) for c in mine])
+    posted = bool(form.committee_id.raw_data)
+    wanted = form.committee_id.data if posted else request.args.get("committee", type=whole_number)
+    committee = next((c for c in mine if c.id == wanted), mine[0])
+    if not posted:
+        form.committee_id.data = committee.id
     return committee
 
 
@@ -141,12 +150,20 @@ def _label_sides(form: CallForm, committee: JointCommittee) -> list:
     return list(zip(committee.agencies, (form.side_a, form.side_b)))
 
 
+def _side_labels(form: NewCallForm) -> str:
+    """Each committee of the chooser, with its two sides as the form's side legends name them
+    (JSON, for an attribute: a plain string, escaped when the field is drawn)."""
+    committees = {c.id: c for c in JointCommittee.drafting_for(current_user)}
+    return json.dumps({str(c.value): [f"{a.short_name} — {a.country} ({a.currency})" for a in committees[c.value].agencies]
+            for c in form.committee_id.choices if c.value in committees}, ensure_ascii=False)
+
+
 @bp.route("/new", methods=["GET", "POST"])
 @role_required(Role.staff)
 def create():
-    committee = _committee()
+    form = NewCallForm()
+    committee = _drafting_committee(form)
     agency = _staff_side(committee)
-    form = CallForm()
     if not form.is_submitted():
         form.timezone.data = agency.timezone
         form.criteria.entries[0].form.name.data = _("Scientific excellence")
@@ -162,7 +179,7 @@ def create():
             flash(_("The call %(ref)s is drafted; the other side must approve it.", ref=call.reference), "success")
             return redirect(url_for("calls.show", call_id=call.id))
     return render_template("calls/form.html", form=form, sides=_label_sides(form, committee),
-                           call=None), 422 if form.is_submitted() else 200
+                           call=None, side_labels=_side_labels(form)), 422 if form.is_submitted() else 200
 
 
 @bp.route("/<int:call_id>/edit", methods=["GET", "POST"])

@@ -1,5 +1,9 @@
 """The audit log: who did what to which object, when, with before/after.
 
+Each entry belongs to the Joint Committee of the object it names (issue 13), so that a
+committee's people read only their committee's entries; entries about the installation
+itself (accounts, agencies, agreements) belong to none, and only administrators read them.
+
 Rows are only ever inserted; the ORM refuses to update or delete them, and on
 PostgreSQL a trigger (see the initial migration) refuses it in the database too.
 """
@@ -15,6 +19,8 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
+from cfp.core.roles import Role
+from cfp.core.scope import within
 from cfp.core.types import IdMixin, UTCDateTime, utcnow
 from cfp.extensions import db
 
@@ -29,6 +35,8 @@ class AuditEntry(IdMixin, db.Model):
     object_id: Mapped[int | None] = mapped_column(sa.Integer)
     before: Mapped[dict | None] = mapped_column(sa.JSON)
     after: Mapped[dict | None] = mapped_column(sa.JSON)
+    # The Joint Committee of the object (see committee_of); None: installation-wide.
+    committee_id: Mapped[int | None] = mapped_column(sa.ForeignKey("joint_committees.id"), index=True)
 
     actor = relationship("User")
 
@@ -55,12 +63,51 @@ def _unproxied(value):
     return get() if callable(get) else value
 
 
+# The relationships through which an object belongs to a committee, tried in this order:
+# a call side, an amendment, a tie-break, a project list or a message through its call; an
+# eligibility check, an assignment or a project through its proposal; a review through its
+# assignment; an agenda item through its meeting.
+COMMITTEE_PATHS = ("call", "proposal", "assignment", "meeting", "decision")
+
+
+def committee_of(obj) -> int | None:
+    """The id of the Joint Committee whose work `obj` is, or None for the installation's
+    own objects (accounts, agencies, agreements, reviewer pools). An object says so itself
+    with `audit_committee_id` (a committee, a job), or has a `committee_id` column (calls,
+    meetings, decisions), or belongs to one of those through COMMITTEE_PATHS."""
+    if obj is None:
+        return None
+    if hasattr(obj, "audit_committee_id"):
+        return obj.audit_committee_id
+    committee_id = getattr(obj, "committee_id", None)
+    if isinstance(committee_id, int):
+        return committee_id
+    for name in COMMITTEE_PATHS:
+        parent = getattr(obj, name, None)
+        if parent is not None and isinstance(parent, db.Model):
+            return committee_of(parent)
+    call_id = getattr(obj, "call_id", None)  # a call known by its id only (a message)
+    return call_committee_id(call_id) if isinstance(call_id, int) else None
+
+
+# The calls table, by name: core does not import the calls package.
+_CALLS = sa.table("calls", sa.column("id"), sa.column("committee_id"))
+
+
+def call_committee_id(call_id: int | None) -> int | None:
+    if call_id is None:
+        return None
+    return db.session.scalar(sa.select(_CALLS.c.committee_id).where(_CALLS.c.id == call_id))
+
+
 def log_action(actor, action: str, obj, before: dict | None = None, after: dict | None = None):
-    """Append an audit entry. `obj` must have been flushed if it is new."""
+    """Append an audit entry, in the committee of `obj` (committee_of). `obj` must have been
+    flushed if it is new."""
     actor, obj = _unproxied(actor), _unproxied(obj)
     if obj is not None and getattr(obj, "id", None) is None:
         db.session.flush()
     entry = AuditEntry(
+        committee_id=committee_of(obj),
         actor_id=getattr(actor, "id", None),
         action=action,
         object_type=type(obj).__name__ if obj is not None else "",
@@ -80,6 +127,16 @@ def _audit_is_append_only(session: Session, flush_context, instances) -> None:
 
 
 # --- reading the log ------------------------------------------------------------------
+
+def visible_entries(user):
+    """The entries `user` may read, as a query: an administrator's, all; the secretariat's,
+    those of its committees (never the installation-wide ones, which name accounts)."""
+    query = sa.select(AuditEntry)
+    if user.is_admin:
+        return query
+    return query.where(AuditEntry.committee_id.is_not(None),
+                       within(user, AuditEntry.committee_id, Role.secretariat))
+
 
 LABEL_ATTRIBUTES = ("reference", "code", "number", "title", "name", "email")
 

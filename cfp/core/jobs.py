@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from cfp.core.audit import call_committee_id
 from cfp.core.states import StateEnum, labels
 from cfp.core.types import IdMixin, UTCDateTime, enum_column, utcnow
 from cfp.extensions import db
@@ -46,6 +47,12 @@ class Job(IdMixin, db.Model):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     created_by = relationship("User")
+
+    @property
+    def audit_committee_id(self) -> int | None:
+        """A job works on a call (its parameters name it): its entries are that committee's."""
+        call_id = (self.params or {}).get("call_id")
+        return call_committee_id(call_id) if isinstance(call_id, int) else None
 
     def can_view(self, user) -> bool:
         return user.is_authenticated and (user.id == self.created_by_id or user.is_admin)

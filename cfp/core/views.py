@@ -8,7 +8,7 @@ from flask import Blueprint, abort, flash, jsonify, redirect, render_template, r
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from cfp.core.audit import AuditEntry, audit_rows
+from cfp.core.audit import AuditEntry, audit_rows, visible_entries
 from cfp.core.jobs import Job
 from cfp.core.listing import keyset_page
 from cfp.core.loading import load_visible
@@ -75,9 +75,10 @@ def retry(message_id: int):
 @bp.route("/audit")
 @role_required(Role.admin, Role.secretariat)
 def audit():
-    """The log, newest first, filtered by object, actor, action (its beginning) and dates."""
+    """The log, newest first, filtered by object, actor, action (its beginning) and dates;
+    the secretariat reads its committees' entries only (visible_entries)."""
     filters = {key: request.args.get(key, "").strip() for key in ("type", "action", "since", "until")}
-    query = sa.select(AuditEntry)
+    query = visible_entries(current_user)
     object_id = request.args.get("id", type=whole_number)
     actor_id = request.args.get("actor", type=whole_number)
     if filters["type"]:

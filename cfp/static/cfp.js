@@ -31,6 +31,17 @@
   document.querySelectorAll(".countdown").forEach(function (el) {
     if (tick(el)) { var t = setInterval(function () { if (!tick(el)) clearInterval(t); }, 1000); }
   });
+  // The call drafting form's committee chooser: the two sides' legends follow the choice
+  // (the server labels them for the committee chosen when the page was made).
+  document.querySelectorAll("select[data-side-labels]").forEach(function (select) {
+    var labels = JSON.parse(select.getAttribute("data-side-labels"));
+    select.addEventListener("change", function () {
+      (labels[select.value] || []).forEach(function (label, i) {
+        var legend = document.querySelector('[data-side-legend="' + i + '"]');
+        if (legend) { legend.textContent = label; }
+      });
+    });
+  });
   // Buttons that ask first (post_button(..., confirm=...)): the question is in data-confirm,
   // since the Content-Security-Policy runs no inline handler. On a form, it is asked
   // whichever button submits; on a button, only when that button submits (a form whose

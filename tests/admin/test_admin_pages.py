@@ -198,3 +198,91 @@ def test_only_admins_see_the_administration_link(client):
     f.login(client, f.user(Role.secretariat))
     assert "/admin/" not in client.get("/").get_data(as_text=True)
     assert client.get("/admin/people").status_code == 403
+
+
+# Deleting another person's account (issue 13), through cfp/auth/deletion.py.
+
+def _csrf(client, path: str) -> str:
+    import re
+
+    page = client.get(path).get_data(as_text=True)
+    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+
+
+def test_an_admin_deletes_a_persons_account_after_typing_its_address(app, client):
+    from tests.test_access import csrf_enabled
+
+    cn, _be, _committee = f.world()
+    admin = _admin(client)
+    person = f.user(Role.researcher, agency=cn, name="Li Wei", email="li.wei@example.org")
+    theirs = app.test_client()
+    f.login(theirs, person)
+    db.session.commit()
+
+    page = client.get(f"/admin/people/{person.id}").get_data(as_text=True)
+    assert f"/admin/people/{person.id}/delete" in page
+    confirm = client.get(f"/admin/people/{person.id}/delete")
+    assert confirm.status_code == 200
+    text = confirm.get_data(as_text=True)
+    assert "li.wei@example.org" in text and "cannot be undone" in text
+
+    with csrf_enabled(app):
+        path = f"/admin/people/{person.id}/delete"
+        # Without the session's token: refused, nothing done.
+        assert client.post(path, data={"email": "li.wei@example.org", "reason": "A letter"}).status_code == 400
+        token = _csrf(client, path)
+        # A wrong address: the form comes back, nothing done.
+        answer = client.post(path, data={"csrf_token": token, "email": "li.wei@example.com",
+                                         "reason": "A letter of 3 May"})
+        assert answer.status_code == 422 and "address" in answer.get_data(as_text=True)
+        db.session.refresh(person)
+        assert person.anonymised_at is None and not _actions("user.deletion_requested")
+        # The address typed (in any case): the account is deleted.
+        answer = client.post(path, data={"csrf_token": token, "email": " Li.Wei@Example.org ",
+                                         "reason": "A letter of 3 May"})
+    assert answer.status_code == 302 and answer.location == f"/admin/people/{person.id}"
+    db.session.refresh(person)
+    assert person.anonymised_at is not None and person.email == f"deleted-{person.id}@invalid"
+    assert not person.active and theirs.get("/account").status_code == 302
+    [requested] = _actions("user.deletion_requested")
+    assert requested.actor_id == admin.id and requested.after == {"reason": "A letter of 3 May"}
+    [done] = _actions("user.anonymised")
+    assert done.actor_id == admin.id
+    assert len(messages("account_deleted", "li.wei@example.org")) == 1
+    # Deleted once: the page no longer offers it, and a second request is refused.
+    assert f"/admin/people/{person.id}/delete" not in client.get(f"/admin/people/{person.id}").get_data(as_text=True)
+    again = client.post(f"/admin/people/{person.id}/delete", data={"email": person.email, "reason": "again"})
+    assert again.status_code == 422 and "already deleted" in again.get_data(as_text=True)
+
+
+def test_the_deletion_is_refused_with_its_reason_and_the_refusal_is_logged(client):
+    cn, _be, committee = f.world()
+    admin = _admin(client)
+    staff = f.user(agency=cn, name="Sun Wei", email="sun.wei@most.example")
+    staff.grant(Role.staff, cn, committee)
+    db.session.commit()
+    page = client.get(f"/admin/people/{staff.id}/delete").get_data(as_text=True)
+    assert "Sun Wei holds a role" in page  # said before anything is typed
+    answer = client.post(f"/admin/people/{staff.id}/delete", data={"email": "sun.wei@most.example",
+                                                                 "reason": "Left the ministry"})
+    assert answer.status_code == 422 and "Sun Wei holds a role" in answer.get_data(as_text=True)
+    db.session.refresh(staff)
+    assert staff.anonymised_at is None and staff.has_role(Role.staff, cn, committee)
+    [refused] = _actions("user.deletion_refused")
+    assert refused.actor_id == admin.id and "holds a role" in refused.after["reasons"][0]
+
+    # The admin's own account is deleted from the account page, with the password.
+    answer = client.post(f"/admin/people/{admin.id}/delete", data={"email": admin.email, "reason": "x"})
+    assert answer.status_code == 422 and "your account page" in answer.get_data(as_text=True)
+    db.session.refresh(admin)
+    assert admin.anonymised_at is None and admin.is_admin
+
+
+def test_only_admins_reach_the_deletion_of_an_account(client):
+    person = f.user(Role.researcher, email="li.wei@example.org")
+    f.login(client, f.user(Role.secretariat))
+    assert client.get(f"/admin/people/{person.id}/delete").status_code == 403
+    assert client.post(f"/admin/people/{person.id}/delete", data={"email": "li.wei@example.org",
+                                                                  "reason": "x"}).status_code == 403
+    db.session.refresh(person)
+    assert person.anonymised_at is None
