@@ -354,6 +354,22 @@ def test_a_long_list_is_built_by_a_job_and_downloaded_by_its_creator_only(app, c
     assert client.get(f"/jobs/{job_id}/download").status_code in (302, 403)
 
 
+def test_the_job_reads_its_rows_in_batches_not_one_query_per_row(app, client, monkeypatch):
+    monkeypatch.setitem(app.config, "EXPORT_INLINE_ROWS", 1)
+    w = _world()
+    f.login(client, w["users"]["secretariat"])
+    counts = []
+    for n in (2, 6):
+        _grow(w, n)
+        with count_queries() as counter:
+            response = client.get("/audit/export.xlsx")  # the job runs in place (eager tasks)
+        assert response.status_code == 302
+        counts.append(counter["n"])
+        job = db.session.get(Job, int(response.headers["Location"].rsplit("/", 1)[1]))
+        assert job.status == JobStatus.done, job.message
+    assert counts[0] == counts[1], f"{counts[0]} queries with 2 rows, {counts[1]} with 8"
+
+
 def test_the_job_page_polls_while_the_export_runs(app, client):
     w = _world()
     staff = w["users"]["staff"]

@@ -413,6 +413,10 @@ def run_export_job(job_id: int) -> str | None:
     user = db.session.get(User, job.created_by_id)
     job.status, job.progress = JobStatus.running, 0
     db.session.commit()
+    # Progress is committed as batches are written: the rows already read must not
+    # expire (each would be read again, one query per row).
+    session = db.session()
+    session.expire_on_commit = False
     try:
         with force_locale(params.get("locale") or "en"):
             table = build_table(params["export"], user, MultiDict(params.get("query") or {}),
@@ -422,8 +426,8 @@ def run_export_job(job_id: int) -> str | None:
             db.session.commit()
 
             def progress(done: int) -> None:
-                db.session.query(Job).filter_by(id=job_id).update(
-                    {"progress": min(99, done * 100 // total)})
+                db.session.execute(sa.update(Job).where(Job.id == job_id).values(
+                    progress=min(99, done * 100 // total)))
                 db.session.commit()
 
             fmt = params["format"]
@@ -447,6 +451,8 @@ def run_export_job(job_id: int) -> str | None:
         job.result = {"error": type(exc).__name__}
         db.session.commit()
         raise
+    finally:
+        session.expire_on_commit = True
     return stored
 
 

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from flask import abort
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
+from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
 from cfp.calls.models import Agency, Call
@@ -175,6 +175,6 @@ exports.register("reviews.ranking", authorize=_ranking_authorize, build=_ranking
 
 
 @bp.route("/ranking/<int:call_id>/export.<fmt>")
-@role_required(Role.staff)
+@login_required  # as the page: the call within scope first (404), then a side of one's own (403)
 def ranking_export(call_id: int, fmt: str):
     return exports.respond("reviews.ranking", fmt, call_id=call_id)
