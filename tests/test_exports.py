@@ -314,6 +314,15 @@ def test_another_committees_staff_get_404(app, client):
     assert _csv(other.get("/projects/dashboard/export.csv"))[1:] == []
 
 
+def test_odd_query_strings_do_not_break_the_links(client):
+    w = _world()
+    _grow(w, 1)
+    f.login(client, w["users"]["staff"])
+    page = client.get(f"/reviews/ranking/{w['call'].id}?call_id=99&fmt=pdf&_scheme=ftp&_external=1&x=1")
+    assert page.status_code == 200
+    assert f'href="/reviews/ranking/{w["call"].id}/export.csv?x=1"' in page.get_data(as_text=True)
+
+
 def test_an_unknown_format_is_not_found(client):
     w = _world()
     f.login(client, w["users"]["staff"])

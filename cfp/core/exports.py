@@ -341,8 +341,11 @@ def filters(args: MultiDict | None = None) -> MultiDict:
 
 
 def export_url(endpoint: str, fmt: str, **view_args) -> str:
-    """The export link of a list page: the page's filters carried along."""
-    return url_for(endpoint, fmt=fmt, **view_args, **filters().to_dict(flat=False))
+    """The export link of a list page: the page's filters carried along (never a name
+    that url_for or the route itself takes: those are not filters)."""
+    carried = {k: v for k, v in filters().to_dict(flat=False).items()
+               if k != "fmt" and k not in view_args and not k.startswith("_")}
+    return url_for(endpoint, fmt=fmt, **view_args, **carried)
 
 
 def build_table(name: str, user, query: MultiDict, view_args: dict) -> Table:
