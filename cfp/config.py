@@ -117,6 +117,10 @@ def load_config(instance_path: str) -> dict:
         # fewer or more, up to MAX_PAGE_SIZE.
         "PAGE_SIZE": _positive_int("CFP_PAGE_SIZE", 50),
         "MAX_PAGE_SIZE": _positive_int("CFP_MAX_PAGE_SIZE", 200),
+        # A CSV/XLSX export of more rows than this is built by a background job
+        # (cfp/core/exports.py), into EXPORT_FOLDER (instance/exports by default).
+        "EXPORT_INLINE_ROWS": _whole_number("CFP_EXPORT_INLINE_ROWS", 5000),
+        "EXPORT_FOLDER": env.get("CFP_EXPORT_FOLDER", str(instance / "exports")),
         # Retention of personal data (cfp/auth/retention.py, applied daily): drafts never
         # submitted and unchanged for so many days are deleted; reviewers' confidential
         # comments and conflict declarations go so many days after their call was decided.

@@ -103,7 +103,9 @@ ACCESS = [
     # see; this one was sent (nothing to retry) and is about no call (not the secretariat's).
     ("POST", "/mail/{message_to_pi}/retry", None, members(403, secretariat=404)),
     ("GET", "/audit", None, only("secretariat", "admin")),
+    ("GET", "/audit/export.csv", None, only("secretariat", "admin")),  # each list's export: as its page
     ("GET", "/jobs/{job_of_staff_cn}", None, only("staff_cn", "admin", others=404)),
+    ("GET", "/jobs/{job_of_staff_cn}/download", None, members(404)),  # not an export: no file
     # Calls: public once open; drafts stay with the agencies.
     ("GET", "/calls/", None, public()),
     ("GET", "/calls/{call}", None, public()),
@@ -187,6 +189,7 @@ ACCESS = [
     ("POST", "/proposals/join/{token}", None, members(200)),
     # Eligibility: each side's staff decide their own side's check, of a submitted proposal.
     ("GET", "/proposals/staff", None, only(*STAFF)),
+    ("GET", "/proposals/staff/export.csv", None, only(*STAFF)),
     ("POST", "/proposals/{submitted}/eligibility/{cn}", {"decision": "eligible"},
      only("staff_cn", ok=302)),
     ("POST", "/proposals/{submitted}/eligibility/{be}", {"decision": "eligible"},
@@ -219,6 +222,7 @@ ACCESS = [
     ("GET", "/reviews/staff", None, only(*STAFF)),
     # Outside the call's committee the page does not exist (404); an admin is in every one.
     ("GET", "/reviews/ranking/{call}", None, only(*STAFF, secretariat=302, cochair=302, others=404, admin=403)),
+    ("GET", "/reviews/ranking/{call}/export.csv", None, only(*STAFF, secretariat=403, cochair=403, others=404, admin=403)),
     ("GET", "/reviews/ranking/{draft_call}", None,
      members(404, staff_cn=200, staff_be=200, secretariat=302, admin=403)),
     ("POST", "/reviews/ranking/{call}/recompute", None, only(*STAFF, ok=302)),
@@ -226,6 +230,9 @@ ACCESS = [
      only("staff_cn", ok=302, staff_be=404)),
     ("POST", "/reviews/assignments/{assignment}/replace", None, only("staff_cn", ok=302, staff_be=404)),
     ("GET", "/reviews/dashboard/{call}/{cn}", None, only("staff_cn")),
+    ("GET", "/reviews/dashboard/{call}/{cn}/assignments.csv", None, only("staff_cn")),
+    ("GET", "/reviews/dashboard/{call}/{cn}/reviews.xlsx", None, only("staff_cn")),
+    ("GET", "/reviews/dashboard/{call}/{be}/reviews.csv", None, only("staff_be")),
     ("POST", "/reviews/settings/{call}/{cn}", {"review_reminder_days_before": "3", "review_reminder_days_after": "2",
                                               "reviewer_min_load": "0"},
      only("staff_cn", ok=302)),
@@ -239,6 +246,7 @@ ACCESS = [
     ("POST", "/reviews/stage/{call}/{be}/close", None, only("staff_be", ok=302)),
     ("POST", "/reviews/stage/{call}/{cn}/reopen", None, only("staff_cn", ok=302)),  # open: told so
     ("GET", "/reviews/pool/{cn}", None, only("staff_cn")),
+    ("GET", "/reviews/pool/{cn}/export.xlsx", None, only("staff_cn")),
     ("POST", "/reviews/pool/{cn}", {"email": "expert@ulb.example", "name": "Expert", "max_load": "5"},
      only("staff_cn", ok=302)),
     ("POST", "/reviews/pool/{cn}/import", None, only("staff_cn", ok=422)),  # no file: the form says so
@@ -287,6 +295,7 @@ ACCESS = [
     ("POST", "/meetings/decisions/{decision}/release", None, only("secretariat", ok=302)),
     ("GET", "/selection/joint", None, only(*JOINT)),
     ("GET", "/selection/joint/{call}", None, only(*JOINT)),
+    ("GET", "/selection/joint/{call}/export.xlsx", None, only(*JOINT)),
     ("GET", "/selection/joint/{draft_call}", None, only("secretariat", "admin", cochair=404)),
     ("POST", "/selection/joint/outcome/{in_review}", {"outcome": "reserve"},
      only("secretariat", ok=302)),
@@ -295,6 +304,7 @@ ACCESS = [
     ("POST", "/selection/calls/{call}/lists", None, only("secretariat", ok=302)),
     ("POST", "/selection/calls/{call}/archive", None, only("secretariat", ok=302)),  # refused: open
     ("GET", "/selection/lists/{project_list}", None, only(*JOINT)),
+    ("GET", "/selection/lists/{project_list}/export.csv", None, only(*JOINT)),
     ("POST", "/selection/lists/{project_list}", {}, only("secretariat", "admin", ok=302)),
     ("POST", "/selection/lists/{project_list}/propose", None, only("secretariat", ok=302)),
     ("POST", "/selection/lists/{project_list}/amend", None, only("secretariat", ok=302)),  # not adopted: refused with the reason
@@ -309,6 +319,7 @@ ACCESS = [
     ("POST", "/selection/calls/{call}/shared-envelopes", {"first_budget_year": "2031"},
      only("secretariat", ok=302)),
     ("GET", "/selection/calls/{call}/scenarios", None, only(*JOINT)),
+    ("GET", "/selection/calls/{call}/scenarios/export.csv", None, only(*JOINT)),
     ("POST", "/selection/entries/{entry}/move", {"kind": "reserve", "position": "1", "reason": "Budget"},
      only("secretariat", ok=302)),
     ("POST", "/meetings/{meeting}/status", {"status": "confirmed"}, only("secretariat", ok=302)),
@@ -323,6 +334,7 @@ ACCESS = [
      only("secretariat", ok=404)),  # not a letter of this decision
     ("GET", "/projects/adopted", None, public()),
     ("GET", "/projects/dashboard", None, only(*STAFF, *JOINT)),
+    ("GET", "/projects/dashboard/export.xlsx", None, only(*STAFF, *JOINT)),
     ("POST", "/projects/{project}/reports", {"kind": "interim", "text": "Year one went well."},
      members(403, pi=302, **each(OUTSIDERS, 404))),
     # A report's annex: whoever sees the project; this report has none, so 404 for all.

@@ -126,6 +126,10 @@ def test_each_committees_secretariat_reads_only_its_own_committees_entries(clien
         # Filters do not widen it: another committee's object asked for by number.
         call_b = entries[other]["call"].object_id
         assert f"test.call-{other}" not in _page(client, f"?type=Call&id={call_b}")
+        # Its download is the same list.
+        exported = client.get("/audit/export.csv").get_data(as_text=True)
+        assert all(f"test.{kind}-{tag}" in exported for kind in entries[tag])
+        assert not any(f"test.{kind}-{other}" in exported for kind in entries[other]) and "-wide" not in exported
         client.post("/logout")
 
     f.login(client, admin)

@@ -3,7 +3,7 @@ and the tasks, thin wrappers around cfp operations. `workers` imports `cfp`,
 never the reverse: cfp queues a task by its name (cfp.core.tasks)."""
 
 TASK_MODULES = [
-    "workers.auth", "workers.calls", "workers.mail", "workers.meetings", "workers.projects",
+    "workers.auth", "workers.calls", "workers.exports", "workers.mail", "workers.meetings", "workers.projects",
     "workers.proposals", "workers.reviews", "workers.tasks",
 ]
 

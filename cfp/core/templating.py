@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from cfp.core import languages
+from cfp.core.exports import export_url
 from cfp.core.listing import page_url
 from cfp.core.roles import Role
 from cfp.core.timezones import format_instant, viewer_timezone
@@ -37,6 +38,7 @@ def register(app: Flask) -> None:
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.globals["external_url"] = external_url
     app.jinja_env.globals["page_url"] = page_url
+    app.jinja_env.globals["export_url"] = export_url
 
     @app.context_processor
     def navigation():

@@ -1,13 +1,16 @@
 """Home, mail (the outbox, readable in the app), audit log, job progress."""
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
+from cfp.core import exports
 from cfp.core.audit import AuditEntry, audit_rows, visible_entries
 from cfp.core.jobs import Job
 from cfp.core.listing import keyset_page
@@ -78,9 +81,21 @@ def audit():
     """The log, newest first, filtered by object, actor, action (its beginning) and dates;
     the secretariat reads its committees' entries only (visible_entries)."""
     filters = {key: request.args.get(key, "").strip() for key in ("type", "action", "since", "until")}
-    query = visible_entries(current_user)
     object_id = request.args.get("id", type=whole_number)
     actor_id = request.args.get("actor", type=whole_number)
+    page = keyset_page(audit_query(request.args), [AuditEntry.id], descending=True)  # newest first
+    return render_template("core/audit.html", page=page, rows=audit_rows(page.items),
+                           filters=filters, object_id=object_id, actor_id=actor_id)
+
+
+def audit_query(args) -> sa.Select:
+    """The audit log the viewer may read (the secretariat: its committees' entries only)
+    with the page's filters (object, actor, action, dates), newest first: the page reads
+    it by keyset, the export whole."""
+    filters = {key: args.get(key, "").strip() for key in ("type", "action", "since", "until")}
+    query = visible_entries(current_user)
+    object_id = args.get("id", type=whole_number)
+    actor_id = args.get("actor", type=whole_number)
     if filters["type"]:
         query = query.where(AuditEntry.object_type == filters["type"])
     if object_id:
@@ -94,10 +109,41 @@ def audit():
         query = query.where(AuditEntry.created_at >= since)
     if until:
         query = query.where(AuditEntry.created_at < until + timedelta(days=1))
-    page = keyset_page(query.options(sa.orm.joinedload(AuditEntry.actor)), [AuditEntry.id],
-                       descending=True)  # newest first
-    return render_template("core/audit.html", page=page, rows=audit_rows(page.items),
-                           filters=filters, object_id=object_id, actor_id=actor_id)
+    return query.options(sa.orm.joinedload(AuditEntry.actor)).order_by(AuditEntry.id.desc())
+
+
+@bp.route("/audit/export.<fmt>")
+@role_required(Role.admin, Role.secretariat)
+def audit_export(fmt: str):
+    return exports.respond("core.audit", fmt)
+
+
+def _audit_authorize() -> None:
+    exports.require_role(Role.admin, Role.secretariat)
+
+
+def _audit_table(user, query) -> exports.Table:
+    def text(value) -> str:
+        return "" if value is None else value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+    def changed(row) -> str:
+        return "\n".join(f"{what}: {text(before)} → {text(after)}" if row.entry.before is not None
+                         else f"{what}: {text(after)}" for what, before, after in row.changes)
+
+    columns = [
+        exports.Column(_("When"), lambda r: r.entry.created_at, "datetime"),
+        exports.Column(_("Who"), lambda r: r.entry.actor.display_name if r.entry.actor else _("system")),
+        exports.Column(_("Actor (account number)"), lambda r: r.entry.actor_id, "int"),
+        exports.Column(_("Action"), lambda r: r.entry.action),
+        exports.Column(_("Object kind"), lambda r: r.entry.object_type),
+        exports.Column(_("Object number"), lambda r: r.entry.object_id, "int"),
+        exports.Column(_("Object"), lambda r: r.object_label),
+        exports.Column(_("What changed"), changed),
+    ]
+    return exports.Table("audit-log", columns, audit_query(query), prepare=audit_rows, title=_("Audit log"))
+
+
+exports.register("core.audit", authorize=_audit_authorize, build=_audit_table, label=_l("Audit log"))
 
 
 def _day(text: str) -> datetime | None:
@@ -117,4 +163,21 @@ def job(job_id: int):
             id=job.id, status=job.status.value, progress=job.progress, message=job.message,
             result=job.result,
         )
-    return render_template("core/job.html", job=job)
+    return render_template("core/job.html", job=job, is_export=job.kind == exports.JOB_KIND,
+                           label=exports.job_label(job) if job.kind == exports.JOB_KIND else job.kind)
+
+
+@bp.route("/jobs/<int:job_id>/download")
+@login_required
+def job_download(job_id: int):
+    """The file of an export job: for the user who asked for it only, while they may
+    still see the list (the list's own checks, again)."""
+    job = db.get_or_404(Job, job_id)
+    if job.kind != exports.JOB_KIND or job.created_by_id != current_user.id:
+        abort(404)
+    params = job.params or {}
+    exports.EXPORTS[params["export"]].authorize(**params.get("view_args", {}))
+    path = exports.export_path(job)
+    if path is None:
+        abort(404)
+    return exports.file_response(path.read_bytes(), job.result["filename"], job.result["format"])

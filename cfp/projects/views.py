@@ -73,12 +73,7 @@ def adopted_projects():
 def dashboard():
     from cfp.core.types import utcnow
 
-    # The projects of the committees the user works in (roles are per committee).
-    mine = (sa.select(ProjectList.id).join(Call, Call.id == ProjectList.call_id)
-            .where(within(current_user, Call.committee_id)))
-    projects = offset_page(sa.select(Project).where(Project.project_list_id.in_(mine)).options(
-        selectinload(Project.reports),
-        selectinload(Project.project_list).selectinload(ProjectList.call)).order_by(Project.code, Project.id))
+    projects = offset_page(projects_query(current_user))
     today = utcnow().date()
     calls: dict = {}
     for pr in projects:
@@ -100,6 +95,16 @@ def dashboard():
         call = next(c for c in calls if c.id == call_id)
         calls[call]["totals"][(agencies[agency_id], year, currency)] = Decimal(str(total))
     return render_template("projects/dashboard.html", calls=calls, page=projects)
+
+
+def projects_query(user) -> sa.Select:
+    """The projects of the committees the user works in (roles are per committee), as
+    the dashboard and its export list them."""
+    mine = (sa.select(ProjectList.id).join(Call, Call.id == ProjectList.call_id)
+            .where(within(user, Call.committee_id)))
+    return sa.select(Project).where(Project.project_list_id.in_(mine)).options(
+        selectinload(Project.reports),
+        selectinload(Project.project_list).selectinload(ProjectList.call)).order_by(Project.code, Project.id)
 
 
 def _is_pi(project: Project) -> bool:
@@ -188,3 +193,6 @@ def trip(project_id: int):
     else:
         flash(_("Give the traveller, the days and the project year."), "danger")
     return redirect(url_for("projects.project", project_id=project.id))
+
+
+from cfp.projects import exports  # noqa: F401  (its routes, on this blueprint)

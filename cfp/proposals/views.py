@@ -264,23 +264,36 @@ def withdraw(proposal_id: int):
     return redirect(url_for("proposals.show", proposal_id=proposal.id))
 
 
+def staff_calls(user) -> sa.Select:
+    """The calls of the committees the staff member works in (roles are per committee)."""
+    return sa.select(Call.id).where(within(user, Call.committee_id, Role.staff))
+
+
+def staff_proposals_query(user, args) -> sa.Select:
+    """The staff's list of submitted proposals with the page's filters (`?call=`): the
+    page shows it by keyset, the export (cfp/proposals/exports.py) whole."""
+    call_id = args.get("call", type=whole_number)
+    query = (
+        sa.select(Proposal)
+        .where(Proposal.call_id.in_(staff_calls(user)),
+               Proposal.state.not_in([ProposalState.draft, ProposalState.pre_proposal]),
+               Proposal.submitted_at.is_not(None), Proposal.reference.is_not(None))
+        .options(selectinload(Proposal.eligibility_checks), selectinload(Proposal.call))
+        .order_by(Proposal.reference, Proposal.id)
+    )
+    if call_id:
+        query = query.where(Proposal.call_id == call_id)
+    return query
+
+
 @bp.route("/staff")
 @role_required(Role.staff)
 def staff_index():
     """Submitted proposals of every call, with this staff member's side's eligibility."""
     sides = current_user.staff_side_ids()
     call_id = request.args.get("call", type=whole_number)
-    # The calls of the committees the staff member works in (roles are per committee).
-    my_calls = sa.select(Call.id).where(within(current_user, Call.committee_id, Role.staff))
-    query = (
-        sa.select(Proposal)
-        .where(Proposal.call_id.in_(my_calls),
-               Proposal.state.not_in([ProposalState.draft, ProposalState.pre_proposal]),
-               Proposal.submitted_at.is_not(None), Proposal.reference.is_not(None))
-        .options(selectinload(Proposal.eligibility_checks), selectinload(Proposal.call))
-    )
-    if call_id:
-        query = query.where(Proposal.call_id == call_id)
+    my_calls = staff_calls(current_user)
+    query = staff_proposals_query(current_user, request.args)
     # Grows with every call: read by keyset on the (unique) reference, never by OFFSET.
     proposals = keyset_page(query, [Proposal.reference, Proposal.id])
     calls = db.session.scalars(sa.select(Call).where(Call.id.in_(my_calls))
@@ -533,4 +546,4 @@ def start_full(proposal_id: int):
     return redirect(url_for("proposals.edit", proposal_id=proposal.id))
 
 
-from cfp.proposals import partner_views  # noqa: F401  (its routes, on this blueprint)
+from cfp.proposals import exports, partner_views  # noqa: F401  (their routes, on this blueprint)

@@ -136,17 +136,25 @@ def ranking(call_id: int):
         abort(404)
     if current_user.is_secretariat_of(call.committee_id) or current_user.is_cochair_of(call.committee_id):
         return redirect(url_for("selection.joint_ranking", call_id=call.id))
+    agency = ranking_side(call)
+    # One call's side: numbered pages; each row keeps its stored (global) rank.
+    entries = offset_page(side_ranking_query(call, agency))
+    return render_template("reviews/ranking.html", call=call, agency=agency, entries=entries)
+
+
+def ranking_side(call: Call) -> Agency:
+    """The side whose ranking the staff member sees: their own (403 without one)."""
     sides = [a for a in call.agencies if current_user.has_role(Role.staff, a, call.committee_id)]
     if not sides:
         abort(403)
-    agency = sides[0]
-    # One call's side: numbered pages; each row keeps its stored (global) rank.
-    entries = offset_page(
-        sa.select(RankingEntry).filter_by(call_id=call.id, agency_id=agency.id)
-        .options(sa.orm.selectinload(RankingEntry.proposal))
-        .order_by(RankingEntry.rank.is_(None), RankingEntry.rank, RankingEntry.id)
-    )
-    return render_template("reviews/ranking.html", call=call, agency=agency, entries=entries)
+    return sides[0]
+
+
+def side_ranking_query(call: Call, agency: Agency) -> sa.Select:
+    """A side's ranking of a call, as the page and its export list it."""
+    return (sa.select(RankingEntry).filter_by(call_id=call.id, agency_id=agency.id)
+            .options(sa.orm.selectinload(RankingEntry.proposal))
+            .order_by(RankingEntry.rank.is_(None), RankingEntry.rank, RankingEntry.id))
 
 
 @bp.route("/ranking/<int:call_id>/recompute", methods=["POST"])
@@ -342,19 +350,28 @@ def pool(agency_id: int):
 
 
 def _render_pool(agency, invite_form, import_form, import_errors=(), status=200):
-    profiles = offset_page(  # a side's pool: numbered pages
-        sa.select(ReviewerProfile).filter_by(agency_id=agency.id).order_by(ReviewerProfile.id))
-    load = dict(db.session.execute(
-        sa.select(Assignment.reviewer_id, sa.func.count())
-        .where(Assignment.agency_id == agency.id, Assignment.reviewer_id.in_([p.user_id for p in profiles]),
-               Assignment.state.in_(["invited", "accepted", "overdue"]))
-        .group_by(Assignment.reviewer_id)).all())
+    profiles = offset_page(pool_query(agency))  # a side's pool: numbered pages
+    load = open_reviews_of(agency, [p.user_id for p in profiles])
     invitations = offset_page(
         sa.select(ReviewerInvitation).filter_by(agency_id=agency.id, accepted_at=None)
         .order_by(ReviewerInvitation.id.desc()), param="inv_page")
     return render_template("reviews/pool.html", agency=agency, profiles=profiles, load=load,
                            invitations=invitations, form=invite_form, import_form=import_form,
                            import_errors=import_errors, today=utcnow().date()), status
+
+
+def pool_query(agency: Agency) -> sa.Select:
+    """A side's reviewer pool, as the page and its export list it."""
+    return sa.select(ReviewerProfile).filter_by(agency_id=agency.id).order_by(ReviewerProfile.id)
+
+
+def open_reviews_of(agency: Agency, user_ids: list[int]) -> dict[int, int]:
+    """How many reviews each of these reviewers owes the side (one query)."""
+    return dict(db.session.execute(
+        sa.select(Assignment.reviewer_id, sa.func.count())
+        .where(Assignment.agency_id == agency.id, Assignment.reviewer_id.in_(user_ids),
+               Assignment.state.in_(["invited", "accepted", "overdue"]))
+        .group_by(Assignment.reviewer_id)).all())
 
 
 @bp.route("/pool/<int:agency_id>/import", methods=["POST"])

@@ -240,4 +240,4 @@ def profile():
 
 
 # The staff's pages, on this blueprint (imported last: they import `bp` from here).
-from cfp.reviews import automatic_views, staff_views  # noqa: F401
+from cfp.reviews import automatic_views, exports, staff_views  # noqa: F401

@@ -141,10 +141,7 @@ def new_list(call_id: int):
 @bp.route("/lists/<int:list_id>", methods=["GET", "POST"])
 @role_required(*JOINT_ROLES)
 def project_list(list_id: int):
-    plist = db.session.scalar(sa.select(ProjectList).where(ProjectList.id == list_id).options(
-        selectinload(ProjectList.entries).selectinload(ProjectListEntry.amounts)))
-    if plist is None or not plist.can_view(current_user):
-        abort(404)
+    plist = visible_list(list_id)
     years = list(range(1, plist.call.project_years + 1))
     if request.method == "POST":
         if not plist.can_edit(current_user):
@@ -168,6 +165,15 @@ def project_list(list_id: int):
         flash(_("Amounts saved."), "success")
         return redirect(url_for("selection.project_list", list_id=plist.id))
     return _render_project_list(list_id)
+
+
+def visible_list(list_id: int) -> ProjectList:
+    """A project list with its entries and amounts, if the user may see it (404)."""
+    plist = db.session.scalar(sa.select(ProjectList).where(ProjectList.id == list_id).options(
+        selectinload(ProjectList.entries).selectinload(ProjectListEntry.amounts)))
+    if plist is None or not plist.can_view(current_user):
+        abort(404)
+    return plist
 
 
 def _render_project_list(list_id: int, typed=None):
@@ -312,17 +318,23 @@ def shared_envelopes(call_id: int):
 @role_required(*JOINT_ROLES)
 def scenarios(call_id: int):
     call = load_worked_on(Call, call_id)
-    lists = db.session.scalars(sa.select(ProjectList).where(ProjectList.call_id == call.id).options(
-        selectinload(ProjectList.entries).selectinload(ProjectListEntry.amounts))
-        .order_by(ProjectList.version)).all()
-    chosen = request.args.getlist("v", type=whole_number)
-    if chosen:
-        lists = [pl for pl in lists if pl.version in chosen]
+    lists = scenario_lists(call, request.args)
     years = list(range(1, call.project_years + 1))
     proposals = {e.proposal_id: e.proposal for pl in lists for e in pl.entries}
     return render_template("selection/scenarios.html", call=call, years=years,
                            scenarios=compare_scenarios(call, lists), proposals=proposals,
                            envelopes=year_envelopes(call))
+
+
+def scenario_lists(call: Call, args) -> list[ProjectList]:
+    """The versions of the call's list compared (`?v=` chooses some), page and export alike."""
+    lists = db.session.scalars(sa.select(ProjectList).where(ProjectList.call_id == call.id).options(
+        selectinload(ProjectList.entries).selectinload(ProjectListEntry.amounts))
+        .order_by(ProjectList.version)).all()
+    chosen = args.getlist("v", type=whole_number)
+    if chosen:
+        lists = [pl for pl in lists if pl.version in chosen]
+    return lists
 
 
 @bp.route("/entries/<int:entry_id>/move", methods=["POST"])
@@ -367,3 +379,6 @@ def committee_outcome(proposal) -> dict | None:
             Assignment.proposal_id == proposal.id, Review.state == ReviewState.submitted)) if c]
     return {"project": project, "decision": decision, "lists": lists, "released": released,
             "comments": comments}
+
+
+from cfp.selection import exports  # noqa: F401  (its routes, on this blueprint)
