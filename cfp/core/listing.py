@@ -262,6 +262,7 @@ class ListSpec:
     search: tuple = ()
     filters: tuple = ()
     keyset: bool = False
+    params: tuple = ()  # other arguments the page's own fields send (the filter bar's caller)
 
     def read(self, args=None) -> Listing:
         """The reader's choices from the query string, checked: an unknown sort key or a
@@ -359,12 +360,12 @@ class Listing:
 
     @property
     def active(self) -> bool:
-        return bool(self.q or self.filters)
+        return bool(self.q or self.filters or any(request.args.get(p) for p in self.spec.params))
 
     def kept_args(self) -> dict:
         """The query string's other arguments (not the filters, search, sort or cursor),
         for hidden fields of the filter bar."""
-        own = {"q", "sort", *CURSOR_ARGS, *(f.param for f in self.spec.filters)}
+        own = {"q", "sort", *CURSOR_ARGS, *self.spec.params, *(f.param for f in self.spec.filters)}
         return {k: v for k, v in request.args.items(multi=True) if k not in own}
 
 

@@ -1,19 +1,15 @@
 """Home, mail (the outbox, readable in the app), audit log, job progress."""
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
-
-import sqlalchemy as sa
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from cfp.core.audit import AuditEntry, audit_rows
+from cfp.core.audit import audit_rows
 from cfp.core.jobs import Job
-from cfp.core.listing import keyset_page
+from cfp.core.lists import AUDIT, MAIL, audit_query, mail_query
 from cfp.core.loading import load_visible
-from cfp.core.outbox import MessageStatus, OutboxMessage, retry_message, visible_messages
-from cfp.core.params import whole_number
+from cfp.core.outbox import OutboxMessage, retry_message
 from cfp.core.roles import Role, role_required
 from cfp.extensions import db
 
@@ -39,14 +35,10 @@ def outbox():
     address: whoever registers an address does not get what was sent to it); the
     secretariat's, also those about the committee's calls; an admin's, all. Filtered by
     status (failed ones with their error, to send again)."""
-    query = visible_messages(current_user)
-    status = request.args.get("status", "")
-    if status in {s.value for s in MessageStatus}:
-        query = query.where(OutboxMessage.status == MessageStatus(status))
-    page = keyset_page(query, [OutboxMessage.id], descending=True)  # newest first
+    listing = MAIL.read()
+    page = listing.page(mail_query(current_user))  # keyset pages, newest first by default
     see_all = current_user.is_admin or current_user.is_secretariat
-    return render_template("core/outbox.html", page=page, see_all=see_all, status=status,
-                           statuses=list(MessageStatus))
+    return render_template("core/outbox.html", page=page, see_all=see_all, listing=listing)
 
 
 @bp.route("/mail/<int:message_id>")
@@ -76,35 +68,9 @@ def retry(message_id: int):
 @role_required(Role.admin, Role.secretariat)
 def audit():
     """The log, newest first, filtered by object, actor, action (its beginning) and dates."""
-    filters = {key: request.args.get(key, "").strip() for key in ("type", "action", "since", "until")}
-    query = sa.select(AuditEntry)
-    object_id = request.args.get("id", type=whole_number)
-    actor_id = request.args.get("actor", type=whole_number)
-    if filters["type"]:
-        query = query.where(AuditEntry.object_type == filters["type"])
-    if object_id:
-        query = query.where(AuditEntry.object_id == object_id)
-    if actor_id:
-        query = query.where(AuditEntry.actor_id == actor_id)
-    if filters["action"]:
-        query = query.where(AuditEntry.action.startswith(filters["action"], autoescape=True))
-    since, until = _day(filters["since"]), _day(filters["until"])
-    if since:
-        query = query.where(AuditEntry.created_at >= since)
-    if until:
-        query = query.where(AuditEntry.created_at < until + timedelta(days=1))
-    page = keyset_page(query.options(sa.orm.joinedload(AuditEntry.actor)), [AuditEntry.id],
-                       descending=True)  # newest first
-    return render_template("core/audit.html", page=page, rows=audit_rows(page.items),
-                           filters=filters, object_id=object_id, actor_id=actor_id)
-
-
-def _day(text: str) -> datetime | None:
-    """The start of a day given as YYYY-MM-DD (in UTC), or None."""
-    try:
-        return datetime.combine(date.fromisoformat(text), time(0), tzinfo=UTC) if text else None
-    except ValueError:
-        return None
+    listing = AUDIT.read()
+    page = listing.page(audit_query())  # keyset pages, newest first by default
+    return render_template("core/audit.html", page=page, rows=audit_rows(page.items), listing=listing)
 
 
 @bp.route("/jobs/<int:job_id>")
