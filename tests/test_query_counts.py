@@ -88,6 +88,7 @@ PAGES = [
     ("staff", "/reviews/ranking/{call}"),
     ("staff", "/reviews/dashboard/{call}/{cn}"),
     ("staff", "/reviews/pool/{cn}"),
+    ("staff", "/reviews/assignments"),
     ("staff", "/calls/"),
     ("staff", "/projects/dashboard"),
     ("secretariat", "/selection/joint"),

@@ -318,10 +318,14 @@ class Listing:
         return query
 
     def order(self, query: sa.Select) -> sa.Select:
+        """Ordered by the sort column, then the id, both the same way; rows without a
+        value (NULL) last either way, on every database."""
         column, ident = self.sort.column, self.spec.id_column
         if self.descending:
-            return query.order_by(None).order_by(column.desc(), ident.desc())
-        return query.order_by(None).order_by(column.asc(), ident.asc())
+            by = column.desc() if self.sort.keyset else column.desc().nulls_last()
+            return query.order_by(None).order_by(by, ident.desc())
+        by = column.asc() if self.sort.keyset else column.asc().nulls_last()
+        return query.order_by(None).order_by(by, ident.asc())
 
     def apply(self, query: sa.Select) -> sa.Select:
         """`query` searched, filtered and ordered: what the page shows, and what an export
