@@ -42,6 +42,7 @@ from cfp.selection.funding import (
     set_year_envelopes,
     year_envelopes,
 )
+from cfp.selection.lists import joint_ranking_rows, joint_ranking_spec
 from cfp.selection.models import (
     EntryKind,
     ProjectList,
@@ -84,7 +85,9 @@ def joint_ranking(call_id: int):
     # The order needs every row (normalised scores, vetoes, tie-breaks: two queries); the
     # page shows a slice, each row with its place in the whole ranking.
     ranking = compute_joint_ranking(call, with_proposals=False)
-    rows = list_page(ranking)
+    places = {r.proposal_id: place for place, r in enumerate(ranking, start=1)}
+    listing = joint_ranking_spec(call).read()
+    rows = list_page(joint_ranking_rows(call, ranking, listing))
     attach_proposals(rows.items)  # the page's rows only (and the tied groups' below)
     lists = db.session.scalars(sa.select(ProjectList).filter_by(call_id=call.id)
                                .order_by(ProjectList.version.desc())).all()
@@ -102,7 +105,7 @@ def joint_ranking(call_id: int):
     return render_template("selection/joint_ranking.html", call=call, rows=rows,
                            outcome_form=OutcomeForm(), lists=lists, method_form=method_form,
                            method=score_method(call), ties=ties, ties_elsewhere=ties_elsewhere,
-                           tie_breaks=tie_breaks, refs=refs)
+                           tie_breaks=tie_breaks, refs=refs, places=places, listing=listing)
 
 
 @bp.route("/joint/outcome/<int:proposal_id>", methods=["POST"])
