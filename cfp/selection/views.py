@@ -19,7 +19,7 @@ from cfp.core.params import whole_number
 from cfp.core.roles import JOINT_ROLES, Role, role_required
 from cfp.core.scope import within
 from cfp.extensions import db
-from cfp.meetings.models import Decision
+from cfp.meetings.models import Decision, DecisionKind, DecisionState
 from cfp.projects.models import Project
 from cfp.proposals.models import Proposal, ProposalState
 from cfp.selection.amendments import draft_amendment, list_difference
@@ -47,6 +47,7 @@ from cfp.selection.models import (
     EntryKind,
     ProjectList,
     ProjectListEntry,
+    ProjectListState,
     ScoreMethod,
     TieBreak,
 )
@@ -177,10 +178,21 @@ def _render_project_list(list_id: int, typed=None):
     plist = db.session.scalar(sa.select(ProjectList).where(ProjectList.id == list_id).options(
         selectinload(ProjectList.entries).selectinload(ProjectListEntry.amounts)))
     years = list(range(1, plist.call.project_years + 1))
-    return render_template("selection/project_list.html", plist=plist, years=years,
+    return render_template("selection/project_list.html", plist=plist, years=years, tables=_table_under(plist),
                            used=envelope_use(plist), envelopes=year_envelopes(plist.call),
                            move_form=MoveEntryForm(), typed=typed or {}, plan=plan_lines(plist),
                            difference=list_difference(plist))
+
+
+def _table_under(plist: ProjectList) -> list[Decision]:
+    """A proposed list not yet tabled: the committee's draft decisions that could carry it
+    (the page links to them: the next step, without hunting for it)."""
+    if plist.state != ProjectListState.proposed or plist.decision_id is not None:
+        return []
+    return list(db.session.scalars(sa.select(Decision).where(
+        Decision.committee_id == plist.call.committee_id, Decision.state == DecisionState.draft,
+        Decision.kind == DecisionKind.adopt_project_list).options(selectinload(Decision.meeting))
+        .order_by(Decision.id)))
 
 
 @bp.route("/lists/<int:list_id>/amend", methods=["POST"])
