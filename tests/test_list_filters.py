@@ -165,6 +165,7 @@ def test_joint_ranking_and_projects(client, staff_world):
     page = _text(client, f"/selection/joint/{call.id}")
     shown = re.findall(r'<td class="place">(\d+)</td>', page)
     assert shown == ["1", "2"]
+    assert '<main class="container-fluid' in page  # wide: the outcome controls are never cut off
     page = _text(client, f"/selection/joint/{call.id}?sort=-score-wbi")
     assert re.findall(r'<td class="place">(\d+)</td>', page) == ["2", "1"]  # each keeps its place
     page = _text(client, f"/selection/joint/{call.id}?passes=no")
