@@ -220,6 +220,7 @@ ACCESS = [
      only(*STAFF, ok=302, staff_be=200)),  # BE staff: not in their side's pool, the form says so
     ("GET", "/reviews/assign/{draft}", None, only(*STAFF, ok=404)),
     ("GET", "/reviews/staff", None, only(*STAFF)),
+    ("GET", "/reviews/assignments", None, only(*STAFF)),
     # Outside the call's committee the page does not exist (404); an admin is in every one.
     ("GET", "/reviews/ranking/{call}", None, only(*STAFF, secretariat=302, cochair=302, others=404, admin=403)),
     ("GET", "/reviews/ranking/{call}/export.csv", None, only(*STAFF, secretariat=403, cochair=403, others=404, admin=403)),

@@ -131,3 +131,21 @@ def test_the_same_agencys_staff_of_committee_b_sees_b_and_not_a(client, two_comm
     assert client.get(f"/proposals/{work['A']['submitted']}").status_code == 404
     page = client.get("/proposals/staff").get_data(as_text=True)
     assert "Submitted B" in page and "Submitted A" not in page
+
+
+def test_a_decision_offers_and_takes_only_its_own_committees_proposed_lists(client, two_committees):
+    """Found on the committee's browser journey: a decision's *Table a project list* offered
+    the proposed lists of every committee, and took any of them."""
+    from cfp.selection.models import ProjectList, ProjectListState
+
+    people, work = two_committees
+    for side in ("A", "B"):
+        db.session.get(ProjectList, work[side]["plist"]).state = ProjectListState.proposed
+    db.session.commit()
+    f.login(client, people["secretariat"])
+    page = client.get("/meetings/decisions/{decision}".format(**work["A"])).get_data(as_text=True)
+    assert "CALL-A v" in page and "CALL-B v" not in page
+    response = client.post("/meetings/decisions/{decision}/attach".format(**work["A"]),
+                           data={"project_list_id": work["B"]["plist"]})
+    assert response.status_code in (302, 400, 404)
+    assert db.session.get(ProjectList, work["B"]["plist"]).decision_id is None

@@ -88,6 +88,7 @@ PAGES = [
     ("staff", "/reviews/ranking/{call}"),
     ("staff", "/reviews/dashboard/{call}/{cn}"),
     ("staff", "/reviews/pool/{cn}"),
+    ("staff", "/reviews/assignments"),
     ("staff", "/calls/"),
     ("staff", "/projects/dashboard"),
     ("secretariat", "/selection/joint"),
@@ -99,6 +100,16 @@ PAGES = [
     ("reviewer", "/reviews/mine"),
     ("admin", "/mail"),
     ("anonymous", "/projects/adopted"),
+    # Sorted, searched and filtered (issue 15): the same bounded queries, and keyset lists
+    # sorted by another column still page by cursor.
+    ("staff", "/proposals/staff?sort=-title&q=proposal"),
+    ("staff", "/reviews/pool/{cn}?sort=-load"),
+    ("staff", "/reviews/assignments?sort=reviewer&state=submitted"),
+    ("staff", "/reviews/ranking/{call}?sort=-score"),
+    ("staff", "/projects/dashboard?sort=-title&status=active"),
+    ("secretariat", "/selection/joint/{call}?sort=-combined&q=proposal"),
+    ("secretariat", "/audit?sort=action"),
+    ("admin", "/mail?sort=to&q=message"),
 ]
 # Not cut into pages: the versions of one call's project list, compared side by side (a few).
 UNPAGED = {"/selection/calls/{call}/scenarios"}
@@ -182,14 +193,16 @@ def _walk(client, url: str, pattern: str, rel: str = "next") -> list[int]:
 
 @pytest.mark.parametrize("who, url, pattern", [
     ("staff", "/proposals/staff", r'href="/proposals/(\d+)"'),
+    ("staff", "/proposals/staff?sort=-title", r'href="/proposals/(\d+)"'),
     ("admin", "/mail", r'href="/mail/(\d+)"'),
+    ("admin", "/mail?sort=subject", r'href="/mail/(\d+)"'),
 ])
 def test_paging_through_a_keyset_list_shows_every_row_once(app, client, monkeypatch, who, url, pattern):
     monkeypatch.setitem(app.config, "PAGE_SIZE", 5)
     w = _world()
     _grow(w, 12)
     f.login(client, w["users"][who])
-    whole = _walk(client, f"{url}?per_page=200", pattern)
+    whole = _walk(client, url + ("&" if "?" in url else "?") + "per_page=200", pattern)
     forward = _walk(client, url, pattern)
     assert len(whole) >= 12 and forward == whole
     assert len(set(forward)) == len(forward)

@@ -43,6 +43,10 @@ class UTCDateTime(TypeDecorator):
     impl = sa.DateTime
     cache_ok = True
 
+    @property
+    def python_type(self):  # a keyset cursor (cfp/core/listing.py) reads its values back by it
+        return datetime
+
     def process_bind_param(self, value, dialect):
         if value is None:
             return None

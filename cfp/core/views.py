@@ -2,21 +2,18 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, time, timedelta
 
-import sqlalchemy as sa
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from cfp.core import exports
-from cfp.core.audit import AuditEntry, audit_rows, visible_entries
+from cfp.core.audit import audit_rows
 from cfp.core.jobs import Job
-from cfp.core.listing import keyset_page
+from cfp.core.lists import AUDIT, MAIL, audit_query, mail_query
 from cfp.core.loading import load_visible
-from cfp.core.outbox import MessageStatus, OutboxMessage, retry_message, visible_messages
-from cfp.core.params import whole_number
+from cfp.core.outbox import OutboxMessage, retry_message
 from cfp.core.roles import Role, role_required
 from cfp.extensions import db
 
@@ -42,14 +39,10 @@ def outbox():
     address: whoever registers an address does not get what was sent to it); the
     secretariat's, also those about the committee's calls; an admin's, all. Filtered by
     status (failed ones with their error, to send again)."""
-    query = visible_messages(current_user)
-    status = request.args.get("status", "")
-    if status in {s.value for s in MessageStatus}:
-        query = query.where(OutboxMessage.status == MessageStatus(status))
-    page = keyset_page(query, [OutboxMessage.id], descending=True)  # newest first
+    listing = MAIL.read()
+    page = listing.page(mail_query(current_user))  # keyset pages, newest first by default
     see_all = current_user.is_admin or current_user.is_secretariat
-    return render_template("core/outbox.html", page=page, see_all=see_all, status=status,
-                           statuses=list(MessageStatus))
+    return render_template("core/outbox.html", page=page, see_all=see_all, listing=listing)
 
 
 @bp.route("/mail/<int:message_id>")
@@ -79,37 +72,10 @@ def retry(message_id: int):
 @role_required(Role.admin, Role.secretariat)
 def audit():
     """The log, newest first, filtered by object, actor, action (its beginning) and dates;
-    the secretariat reads its committees' entries only (visible_entries)."""
-    filters = {key: request.args.get(key, "").strip() for key in ("type", "action", "since", "until")}
-    object_id = request.args.get("id", type=whole_number)
-    actor_id = request.args.get("actor", type=whole_number)
-    page = keyset_page(audit_query(request.args), [AuditEntry.id], descending=True)  # newest first
-    return render_template("core/audit.html", page=page, rows=audit_rows(page.items),
-                           filters=filters, object_id=object_id, actor_id=actor_id)
-
-
-def audit_query(args) -> sa.Select:
-    """The audit log the viewer may read (the secretariat: its committees' entries only)
-    with the page's filters (object, actor, action, dates), newest first: the page reads
-    it by keyset, the export whole."""
-    filters = {key: args.get(key, "").strip() for key in ("type", "action", "since", "until")}
-    query = visible_entries(current_user)
-    object_id = args.get("id", type=whole_number)
-    actor_id = args.get("actor", type=whole_number)
-    if filters["type"]:
-        query = query.where(AuditEntry.object_type == filters["type"])
-    if object_id:
-        query = query.where(AuditEntry.object_id == object_id)
-    if actor_id:
-        query = query.where(AuditEntry.actor_id == actor_id)
-    if filters["action"]:
-        query = query.where(AuditEntry.action.startswith(filters["action"], autoescape=True))
-    since, until = _day(filters["since"]), _day(filters["until"])
-    if since:
-        query = query.where(AuditEntry.created_at >= since)
-    if until:
-        query = query.where(AuditEntry.created_at < until + timedelta(days=1))
-    return query.options(sa.orm.joinedload(AuditEntry.actor)).order_by(AuditEntry.id.desc())
+    the secretariat reads its committees' entries only (audit_query)."""
+    listing = AUDIT.read()
+    page = listing.page(audit_query())  # keyset pages, newest first by default
+    return render_template("core/audit.html", page=page, rows=audit_rows(page.items), listing=listing)
 
 
 @bp.route("/audit/export.<fmt>")
@@ -140,18 +106,11 @@ def _audit_table(user, query) -> exports.Table:
         exports.Column(_("Object"), lambda r: r.object_label),
         exports.Column(_("What changed"), changed),
     ]
-    return exports.Table("audit-log", columns, audit_query(query), prepare=audit_rows, title=_("Audit log"))
+    return exports.Table("audit-log", columns, AUDIT.read(query).apply(audit_query(query)), prepare=audit_rows,
+                         title=_("Audit log"))
 
 
 exports.register("core.audit", authorize=_audit_authorize, build=_audit_table, label=_l("Audit log"))
-
-
-def _day(text: str) -> datetime | None:
-    """The start of a day given as YYYY-MM-DD (in UTC), or None."""
-    try:
-        return datetime.combine(date.fromisoformat(text), time(0), tzinfo=UTC) if text else None
-    except ValueError:
-        return None
 
 
 @bp.route("/jobs/<int:job_id>")

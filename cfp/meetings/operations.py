@@ -102,6 +102,8 @@ def attach_project_list(actor, decision: Decision, project_list: ProjectList) ->
         raise NotAllowed(_("An adopted decision cannot be edited; supersede it with a new one."))
     if decision.kind != DecisionKind.adopt_project_list:
         raise DomainError(_("Only a decision that adopts a project list can carry one."))
+    if project_list.call.committee_id != decision.committee_id:
+        raise NotAllowed(_("This project list belongs to another committee."))
     if project_list.state != ProjectListState.proposed:
         raise DomainError(_("Propose the project list before tabling it for a decision."))
     if project_list.decision_id not in (None, decision.id):

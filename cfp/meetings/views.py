@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
-from cfp.calls.models import JointCommittee
+from cfp.calls.models import Call, JointCommittee
 from cfp.core.errors import DomainError
 from cfp.core.forms import options
 from cfp.core.listing import offset_page
@@ -179,8 +179,9 @@ def decision(decision_id: int):
     attach_form = AttachListForm()
     lists = []
     if decision.kind == DecisionKind.adopt_project_list:
-        lists = db.session.scalars(sa.select(ProjectList).where(
-            ProjectList.state == ProjectListState.proposed)).all()
+        lists = db.session.scalars(sa.select(ProjectList).join(Call, Call.id == ProjectList.call_id).where(
+            ProjectList.state == ProjectListState.proposed, Call.committee_id == decision.committee_id)
+            .order_by(ProjectList.id)).all()
     attach_form.project_list_id.choices = options([(pl.id, f"{pl.call.reference} v{pl.version}") for pl in lists])
     projects = db.session.scalars(sa.select(Project).filter_by(decision_id=decision.id).order_by(Project.code)).all()
     from cfp.core.outbox import MessageStatus, OutboxMessage
@@ -200,7 +201,9 @@ def decision(decision_id: int):
 def attach(decision_id: int):
     decision = load_visible(Decision, decision_id)
     form = AttachListForm()
-    form.project_list_id.choices = options([(pl.id, "") for pl in db.session.scalars(sa.select(ProjectList))])
+    form.project_list_id.choices = options([(pl_id, "") for pl_id in db.session.scalars(  # its committee's only
+        sa.select(ProjectList.id).join(Call, Call.id == ProjectList.call_id)
+        .where(Call.committee_id == decision.committee_id))])
     if form.validate_on_submit():
         attach_project_list(current_user, decision, db.session.get(ProjectList, form.project_list_id.data))
         db.session.commit()

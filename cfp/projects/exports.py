@@ -13,8 +13,9 @@ from cfp.core import exports
 from cfp.core.roles import Role, role_required
 from cfp.core.types import utcnow
 from cfp.extensions import db
+from cfp.projects.lists import project_query, project_spec
 from cfp.projects.models import Project, ProjectAllocation, ReportState
-from cfp.projects.views import bp, projects_query
+from cfp.projects.views import bp
 
 ROLES = (Role.secretariat, Role.staff, Role.cochair, Role.admin)
 
@@ -24,7 +25,8 @@ def _authorize() -> None:
 
 
 def _projects_table(user, query) -> exports.Table:
-    source = projects_query(user).options(selectinload(Project.allocations))
+    # The dashboard's projects with its search, filters and order (cfp/projects/lists.py).
+    source = project_spec(user).read(query).apply(project_query(user)).options(selectinload(Project.allocations))
     years = db.session.scalar(sa.select(sa.func.max(ProjectAllocation.year)).where(
         ProjectAllocation.project_id.in_(source.with_only_columns(Project.id).order_by(None)))) or 1
     agencies = {a.id: a for a in db.session.scalars(sa.select(Agency))}

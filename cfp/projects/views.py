@@ -11,12 +11,11 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
-from cfp.calls.models import Agency, Call
+from cfp.calls.models import Agency
 from cfp.core.forms import options
 from cfp.core.listing import offset_page
 from cfp.core.loading import load_visible
 from cfp.core.roles import Role, role_required
-from cfp.core.scope import within
 from cfp.extensions import db
 from cfp.meetings.models import Decision, DecisionState, Meeting
 from cfp.projects.forms import (
@@ -24,6 +23,7 @@ from cfp.projects.forms import (
     ReportForm,
     TripForm,
 )
+from cfp.projects.lists import project_query, project_spec
 from cfp.projects.models import (
     Project,
     ProjectAllocation,
@@ -73,7 +73,8 @@ def adopted_projects():
 def dashboard():
     from cfp.core.types import utcnow
 
-    projects = offset_page(projects_query(current_user))
+    listing = project_spec(current_user).read()
+    projects = listing.page(project_query(current_user))  # a page's projects grouped by call
     today = utcnow().date()
     calls: dict = {}
     for pr in projects:
@@ -94,17 +95,7 @@ def dashboard():
                       ProjectAllocation.currency)) if call_ids else ():
         call = next(c for c in calls if c.id == call_id)
         calls[call]["totals"][(agencies[agency_id], year, currency)] = Decimal(str(total))
-    return render_template("projects/dashboard.html", calls=calls, page=projects)
-
-
-def projects_query(user) -> sa.Select:
-    """The projects of the committees the user works in (roles are per committee), as
-    the dashboard and its export list them."""
-    mine = (sa.select(ProjectList.id).join(Call, Call.id == ProjectList.call_id)
-            .where(within(user, Call.committee_id)))
-    return sa.select(Project).where(Project.project_list_id.in_(mine)).options(
-        selectinload(Project.reports),
-        selectinload(Project.project_list).selectinload(ProjectList.call)).order_by(Project.code, Project.id)
+    return render_template("projects/dashboard.html", calls=calls, page=projects, listing=listing)
 
 
 def _is_pi(project: Project) -> bool:

@@ -12,8 +12,9 @@ from cfp.core import exports
 from cfp.core.params import whole_number
 from cfp.core.roles import Role, role_required
 from cfp.extensions import db
+from cfp.proposals.lists import staff_proposal_query, staff_proposal_spec
 from cfp.proposals.models import Proposal
-from cfp.proposals.views import bp, staff_proposals_query
+from cfp.proposals.views import bp
 
 
 def _authorize() -> None:
@@ -29,7 +30,9 @@ def _side(proposal: Proposal, agency_id: int):
 
 
 def proposals_table(user, query) -> exports.Table:
-    source = staff_proposals_query(user, query).options(selectinload(Proposal.sides))
+    # The page's proposals with its search, filters and order (cfp/proposals/lists.py).
+    source = (staff_proposal_spec(user).read(query).apply(staff_proposal_query(user))
+              .options(selectinload(Proposal.sides)))
     agencies = db.session.scalars(sa.select(Agency).where(Agency.id.in_(user.staff_side_ids()))
                                   .order_by(Agency.id)).all()
     columns = [

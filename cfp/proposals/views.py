@@ -13,7 +13,7 @@ from cfp.calls.models import Call
 from cfp.core.arrival import arrived_at
 from cfp.core.errors import DomainError
 from cfp.core.languages import items
-from cfp.core.listing import keyset_page, offset_page
+from cfp.core.listing import offset_page
 from cfp.core.loading import load_visible
 from cfp.core.params import whole_number
 from cfp.core.roles import Role, role_required
@@ -44,6 +44,7 @@ from cfp.proposals.forms import (
 )
 from cfp.proposals.history import compare
 from cfp.proposals.limits import text_usage
+from cfp.proposals.lists import staff_proposal_query, staff_proposal_spec
 from cfp.proposals.models import (
     EligibilityCheck,
     PartnerInvitation,
@@ -264,40 +265,16 @@ def withdraw(proposal_id: int):
     return redirect(url_for("proposals.show", proposal_id=proposal.id))
 
 
-def staff_calls(user) -> sa.Select:
-    """The calls of the committees the staff member works in (roles are per committee)."""
-    return sa.select(Call.id).where(within(user, Call.committee_id, Role.staff))
-
-
-def staff_proposals_query(user, args) -> sa.Select:
-    """The staff's list of submitted proposals with the page's filters (`?call=`): the
-    page shows it by keyset, the export (cfp/proposals/exports.py) whole."""
-    call_id = args.get("call", type=whole_number)
-    query = (
-        sa.select(Proposal)
-        .where(Proposal.call_id.in_(staff_calls(user)),
-               Proposal.state.not_in([ProposalState.draft, ProposalState.pre_proposal]),
-               Proposal.submitted_at.is_not(None), Proposal.reference.is_not(None))
-        .options(selectinload(Proposal.eligibility_checks), selectinload(Proposal.call))
-        .order_by(Proposal.reference, Proposal.id)
-    )
-    if call_id:
-        query = query.where(Proposal.call_id == call_id)
-    return query
-
-
 @bp.route("/staff")
 @role_required(Role.staff)
 def staff_index():
     """Submitted proposals of every call, with this staff member's side's eligibility."""
     sides = current_user.staff_side_ids()
-    call_id = request.args.get("call", type=whole_number)
-    my_calls = staff_calls(current_user)
-    query = staff_proposals_query(current_user, request.args)
-    # Grows with every call: read by keyset on the (unique) reference, never by OFFSET.
-    proposals = keyset_page(query, [Proposal.reference, Proposal.id])
-    calls = db.session.scalars(sa.select(Call).where(Call.id.in_(my_calls))
-                               .order_by(Call.opens_at.desc())).all()
+    listing = staff_proposal_spec(current_user).read()
+    # Grows with every call: keyset pages on (sort value, id), never OFFSET.
+    proposals = listing.page(staff_proposal_query(current_user))
+    call_id = int(listing.filters["call"]) if "call" in listing.filters else None
+    my_calls = sa.select(Call.id).where(within(current_user, Call.committee_id, Role.staff))
     pre_query = (
         sa.select(Proposal)
         .where(Proposal.call_id.in_(my_calls), Proposal.state == ProposalState.pre_proposal, Proposal.pre_submitted_at.is_not(None))
@@ -307,7 +284,7 @@ def staff_index():
         pre_query = pre_query.where(Proposal.call_id == call_id)
     pre_proposals = offset_page(pre_query, param="pre_page")  # one stage of one call: few
     return render_template("proposals/staff_index.html", proposals=proposals, sides=sides,
-                           calls=calls, call_id=call_id, pre_proposals=pre_proposals)
+                           listing=listing, pre_proposals=pre_proposals)
 
 
 @bp.route("/<int:proposal_id>/eligibility/<int:agency_id>", methods=["POST"])

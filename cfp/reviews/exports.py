@@ -15,15 +15,9 @@ from cfp.core.loading import load_worked_on
 from cfp.core.roles import Role, role_required
 from cfp.extensions import db
 from cfp.proposals.models import Proposal
+from cfp.reviews.lists import POOL, SIDE_RANKING, pool_query, side_ranking_query
 from cfp.reviews.models import Assignment, Review, ReviewState
-from cfp.reviews.staff_views import (
-    _pool_side,
-    _staff_side,
-    open_reviews_of,
-    pool_query,
-    ranking_side,
-    side_ranking_query,
-)
+from cfp.reviews.staff_views import _pool_side, _staff_side, open_reviews_of, ranking_side
 from cfp.reviews.views import bp
 
 # ---------------------------------------------------------------- the reviewer pool
@@ -52,7 +46,7 @@ def _pool_table(user, query, agency_id: int) -> exports.Table:
         exports.Column(_("Unavailable from"), lambda r: r[0].unavailable_from, "date"),
         exports.Column(_("Unavailable until"), lambda r: r[0].unavailable_until, "date"),
     ]
-    return exports.Table("reviewer-pool", columns, pool_query(agency), prefix=agency.short_name,
+    return exports.Table("reviewer-pool", columns, POOL.read(query).apply(pool_query(agency.id)), prefix=agency.short_name,
                          prepare=prepare, title=_("Reviewer pool"))
 
 
@@ -167,7 +161,7 @@ def _ranking_table(user, query, call_id: int) -> exports.Table:
         exports.Column(_("Passes thresholds"), lambda e: e.passed, "bool"),
         exports.Column(_("Status"), lambda e: e.proposal.state.label),
     ]
-    return exports.Table("ranking", columns, side_ranking_query(call, agency),
+    return exports.Table("ranking", columns, SIDE_RANKING.read(query).apply(side_ranking_query(call.id, agency.id)),
                          prefix=f"{call.reference}-{agency.short_name}", title=_("Ranking"))
 
 

@@ -35,10 +35,17 @@ from cfp.reviews.forms import (
     ReviewSettingsForm,
     SideReviewSettingsForm,
 )
+from cfp.reviews.lists import (
+    POOL,
+    SIDE_RANKING,
+    assignment_query,
+    assignment_spec,
+    pool_query,
+    side_ranking_query,
+)
 from cfp.reviews.models import (
     OPEN_ASSIGNMENT_STATES,
     Assignment,
-    RankingEntry,
     ReviewerInvitation,
     ReviewerProfile,
 )
@@ -138,8 +145,9 @@ def ranking(call_id: int):
         return redirect(url_for("selection.joint_ranking", call_id=call.id))
     agency = ranking_side(call)
     # One call's side: numbered pages; each row keeps its stored (global) rank.
-    entries = offset_page(side_ranking_query(call, agency))
-    return render_template("reviews/ranking.html", call=call, agency=agency, entries=entries)
+    listing = SIDE_RANKING.read()
+    entries = listing.page(side_ranking_query(call.id, agency.id))  # unranked rows last
+    return render_template("reviews/ranking.html", call=call, agency=agency, entries=entries, listing=listing)
 
 
 def ranking_side(call: Call) -> Agency:
@@ -150,11 +158,14 @@ def ranking_side(call: Call) -> Agency:
     return sides[0]
 
 
-def side_ranking_query(call: Call, agency: Agency) -> sa.Select:
-    """A side's ranking of a call, as the page and its export list it."""
-    return (sa.select(RankingEntry).filter_by(call_id=call.id, agency_id=agency.id)
-            .options(sa.orm.selectinload(RankingEntry.proposal))
-            .order_by(RankingEntry.rank.is_(None), RankingEntry.rank, RankingEntry.id))
+@bp.route("/assignments")
+@role_required(Role.staff)
+def assignments():
+    """Every assignment of the staff member's sides: who reviews what, in which state,
+    due when; searched, sorted and filtered by call, side and state."""
+    listing = assignment_spec(current_user).read()
+    rows = listing.page(assignment_query(current_user))
+    return render_template("reviews/assignments.html", rows=rows, listing=listing, now=utcnow())
 
 
 @bp.route("/ranking/<int:call_id>/recompute", methods=["POST"])
@@ -350,19 +361,15 @@ def pool(agency_id: int):
 
 
 def _render_pool(agency, invite_form, import_form, import_errors=(), status=200):
-    profiles = offset_page(pool_query(agency))  # a side's pool: numbered pages
+    listing = POOL.read()
+    profiles = listing.page(pool_query(agency.id))  # a side's pool: numbered pages
     load = open_reviews_of(agency, [p.user_id for p in profiles])
     invitations = offset_page(
         sa.select(ReviewerInvitation).filter_by(agency_id=agency.id, accepted_at=None)
         .order_by(ReviewerInvitation.id.desc()), param="inv_page")
-    return render_template("reviews/pool.html", agency=agency, profiles=profiles, load=load,
+    return render_template("reviews/pool.html", agency=agency, profiles=profiles, load=load, listing=listing,
                            invitations=invitations, form=invite_form, import_form=import_form,
                            import_errors=import_errors, today=utcnow().date()), status
-
-
-def pool_query(agency: Agency) -> sa.Select:
-    """A side's reviewer pool, as the page and its export list it."""
-    return sa.select(ReviewerProfile).filter_by(agency_id=agency.id).order_by(ReviewerProfile.id)
 
 
 def open_reviews_of(agency: Agency, user_ids: list[int]) -> dict[int, int]:

@@ -16,6 +16,7 @@ from cfp.core.loading import load_worked_on
 from cfp.core.roles import JOINT_ROLES, role_required
 from cfp.extensions import db
 from cfp.selection.funding import plan_lines
+from cfp.selection.lists import joint_ranking_rows, joint_ranking_spec
 from cfp.selection.models import ProjectList, ProjectListEntry
 from cfp.selection.ranking import attach_proposals, joint_ranking
 from cfp.selection.views import bp, scenario_lists, visible_list
@@ -31,7 +32,11 @@ def _call_authorize(call_id: int) -> None:
 
 def _joint_table(user, query, call_id: int) -> exports.Table:
     call = db.session.get(Call, call_id)
-    rows = list(enumerate(joint_ranking(call, with_proposals=False), start=1))
+    ranking = joint_ranking(call, with_proposals=False)
+    places = {r.proposal_id: place for place, r in enumerate(ranking, start=1)}
+    # The page's search, filters and order (cfp/selection/lists.py); each row keeps its place.
+    kept = joint_ranking_rows(call, ranking, joint_ranking_spec(call).read(query))
+    rows = [(places[r.proposal_id], r) for r in kept]
 
     def prepare(batch):
         attach_proposals([r for _place, r in batch])  # one query a batch

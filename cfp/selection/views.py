@@ -19,7 +19,7 @@ from cfp.core.params import whole_number
 from cfp.core.roles import JOINT_ROLES, Role, role_required
 from cfp.core.scope import within
 from cfp.extensions import db
-from cfp.meetings.models import Decision
+from cfp.meetings.models import Decision, DecisionKind, DecisionState
 from cfp.projects.models import Project
 from cfp.proposals.models import Proposal, ProposalState
 from cfp.selection.amendments import draft_amendment, list_difference
@@ -42,10 +42,12 @@ from cfp.selection.funding import (
     set_year_envelopes,
     year_envelopes,
 )
+from cfp.selection.lists import joint_ranking_rows, joint_ranking_spec
 from cfp.selection.models import (
     EntryKind,
     ProjectList,
     ProjectListEntry,
+    ProjectListState,
     ScoreMethod,
     TieBreak,
 )
@@ -84,7 +86,9 @@ def joint_ranking(call_id: int):
     # The order needs every row (normalised scores, vetoes, tie-breaks: two queries); the
     # page shows a slice, each row with its place in the whole ranking.
     ranking = compute_joint_ranking(call, with_proposals=False)
-    rows = list_page(ranking)
+    places = {r.proposal_id: place for place, r in enumerate(ranking, start=1)}
+    listing = joint_ranking_spec(call).read()
+    rows = list_page(joint_ranking_rows(call, ranking, listing))
     attach_proposals(rows.items)  # the page's rows only (and the tied groups' below)
     lists = db.session.scalars(sa.select(ProjectList).filter_by(call_id=call.id)
                                .order_by(ProjectList.version.desc())).all()
@@ -102,7 +106,7 @@ def joint_ranking(call_id: int):
     return render_template("selection/joint_ranking.html", call=call, rows=rows,
                            outcome_form=OutcomeForm(), lists=lists, method_form=method_form,
                            method=score_method(call), ties=ties, ties_elsewhere=ties_elsewhere,
-                           tie_breaks=tie_breaks, refs=refs)
+                           tie_breaks=tie_breaks, refs=refs, places=places, listing=listing)
 
 
 @bp.route("/joint/outcome/<int:proposal_id>", methods=["POST"])
@@ -180,10 +184,21 @@ def _render_project_list(list_id: int, typed=None):
     plist = db.session.scalar(sa.select(ProjectList).where(ProjectList.id == list_id).options(
         selectinload(ProjectList.entries).selectinload(ProjectListEntry.amounts)))
     years = list(range(1, plist.call.project_years + 1))
-    return render_template("selection/project_list.html", plist=plist, years=years,
+    return render_template("selection/project_list.html", plist=plist, years=years, tables=_table_under(plist),
                            used=envelope_use(plist), envelopes=year_envelopes(plist.call),
                            move_form=MoveEntryForm(), typed=typed or {}, plan=plan_lines(plist),
                            difference=list_difference(plist))
+
+
+def _table_under(plist: ProjectList) -> list[Decision]:
+    """A proposed list not yet tabled: the committee's draft decisions that could carry it
+    (the page links to them: the next step, without hunting for it)."""
+    if plist.state != ProjectListState.proposed or plist.decision_id is not None:
+        return []
+    return list(db.session.scalars(sa.select(Decision).where(
+        Decision.committee_id == plist.call.committee_id, Decision.state == DecisionState.draft,
+        Decision.kind == DecisionKind.adopt_project_list).options(selectinload(Decision.meeting))
+        .order_by(Decision.id)))
 
 
 @bp.route("/lists/<int:list_id>/amend", methods=["POST"])
