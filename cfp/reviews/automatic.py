@@ -305,10 +305,16 @@ def can_manage_job(user, job: Job) -> bool:
 
 
 def _step(job_id: int, progress: int, message: str) -> None:
-    """Record progress in its own short transaction; stop if staff asked to cancel."""
-    db.session.execute(sa.update(Job).where(Job.id == job_id).values(progress=progress, message=message))
+    """Record progress in its own short transaction; stop if staff asked to cancel.
+
+    The transaction that read since the last step ends first, and the one that reads the
+    flag ends too: on SQLite (WAL) a transaction that read cannot then write once another
+    process wrote meanwhile (the web app does on every page view), and fails at once."""
     db.session.commit()
-    if db.session.scalar(sa.select(Job.cancel_requested).where(Job.id == job_id)):
+    db.session.execute(sa.update(Job).where(Job.id == job_id).values(progress=progress, message=message))
+    cancelled = db.session.scalar(sa.select(Job.cancel_requested).where(Job.id == job_id))
+    db.session.commit()
+    if cancelled:
         raise JobCancelled
 
 
