@@ -121,7 +121,7 @@ def test_each_pair_is_drawn_with_its_fractional_probability():
 # --------------------------------------------------------------------------- floor and diversity
 
 
-def valid_assignments(a, need, max_load, conflicts, pins, groups):
+def valid_assignments(a, need, max_load, conflicts, pins, groups, min_load=None):
     """Every valid assignment, by brute force: needs, loads, conflicts, pins, and at most one
     reviewer of each group per proposal (a pinned reviewer takes their group's place)."""
     n, m = a.shape
@@ -143,15 +143,15 @@ def valid_assignments(a, need, max_load, conflicts, pins, groups):
         load = np.zeros(m, dtype=int)
         for chosen in choice:
             load[list(chosen)] += 1
-        if (load <= max_load).all():
+        if (load <= max_load).all() and (min_load is None or (load >= min_load).all()):
             yield choice
 
 
-def brute_force_fair(a, need, max_load, conflicts, pins, groups) -> tuple | None:
+def brute_force_fair(a, need, max_load, conflicts, pins, groups, min_load=None) -> tuple | None:
     """(best total, highest floor, best total at that floor) over every valid assignment;
     the floor is the lowest affinity of a pair that is not pinned."""
     best = best_floor = None
-    for choice in valid_assignments(a, need, max_load, conflicts, pins, groups):
+    for choice in valid_assignments(a, need, max_load, conflicts, pins, groups, min_load):
         total = sum(int(a[i, j]) for i, chosen in enumerate(choice) for j in chosen)
         free = [int(a[i, j]) for i, chosen in enumerate(choice) for j in chosen if (i, j) not in pins]
         best = total if best is None else max(best, total)
@@ -172,9 +172,12 @@ def fair_instance(seed, with_groups=True):
         i, j = int(rng.integers(0, n)), int(rng.integers(0, m))
         if (i, j) not in conflicts:
             pins.add((i, j))
-    instance = Instance(DenseAffinity(a), need=need, max_load=max_load, conflicts=sorted(conflicts),
-                        pins=sorted(pins), groups=groups)
-    return instance, (scaled(a), need, max_load, conflicts, pins, groups)
+    min_load = np.zeros(m, dtype=int)
+    if seed % 4 == 1:  # a reviewer who must take a proposal
+        min_load[int(rng.integers(0, m))] = 1
+    instance = Instance(DenseAffinity(a), need=need, max_load=max_load, min_load=min_load,
+                        conflicts=sorted(conflicts), pins=sorted(pins), groups=groups)
+    return instance, (scaled(a), need, max_load, conflicts, pins, groups, min_load)
 
 
 @pytest.mark.parametrize("seed", range(60))

@@ -28,12 +28,13 @@ class Candidates:
     extra: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), dtype=np.int64))
 
     def restricted(self, instance: Instance) -> Candidates:
-        """These candidates for an instance that allows fewer pairs (the same one with a
-        floor, or with groups whose pins block more pairs): the pairs it excludes are
-        dropped, and the bound on those left out stays a bound (or -1 below the floor)."""
+        """These candidates (of an instance with the same conflicts and pins) for one that
+        allows fewer pairs: with a floor, or with groups whose pins block more pairs. The
+        pairs it excludes are dropped; the bound on those left out stays a bound (or -1
+        below the floor)."""
         n, m = self.index.shape[0], instance.m
-        ex_r, ex_c = instance.excluded(np.arange(n))
-        banned = np.unique(ex_r * m + ex_c)
+        blocked = instance.group_blocked.tocoo()
+        banned = np.unique(blocked.row.astype(np.int64) * m + blocked.col)
         index, value = self.index.copy(), self.value.copy()
         ok = index >= 0
         rows = np.broadcast_to(np.arange(n)[:, None], index.shape)

@@ -141,8 +141,10 @@ def solve(instance: Instance, k: int = DEFAULT_K, candidates: Candidates | None 
     repaired = False
     for round_ in range(1, max_rounds + 1):
         # Pairs to a reviewer of a group start at the node (proposal, group), numbered after
-        # the sink; the others at the proposal.
-        grouped = instance.group[arc_r] >= 0
+        # the sink; the others at the proposal. Only where the graph offers a proposal two
+        # reviewers of one group or more: one arc alone keeps the rule anyway, and a pair
+        # added later to such a group (its price is 0 until then) creates the node.
+        grouped = _shared_group_arcs(instance.group, n_groups, arc_p, arc_r)
         group_keys, group_of_arc = np.unique(arc_p[grouped] * n_groups + instance.group[arc_r[grouped]],
                                              return_inverse=True)
         ng = len(group_keys)
@@ -336,6 +338,18 @@ def solve(instance: Instance, k: int = DEFAULT_K, candidates: Candidates | None 
     raise RuntimeError("assignment not certified after the maximum number of rounds")
 
 
+def _shared_group_arcs(group, n_groups, arc_p, arc_r) -> np.ndarray:
+    """The arcs whose proposal has another arc to a reviewer of the same group."""
+    g = group[arc_r]
+    shared = np.zeros(len(arc_p), dtype=bool)
+    mine = np.flatnonzero(g >= 0)
+    if len(mine):
+        _keys, inverse, counts = np.unique(arc_p[mine] * n_groups + g[mine], return_inverse=True,
+                                           return_counts=True)
+        shared[mine] = counts[inverse] >= 2
+    return shared
+
+
 def _group_price(group, n_groups, group_keys, z, p: np.ndarray, r: np.ndarray) -> np.ndarray:
     """z for each pair (p, r): the price of r's group on proposal p, 0 if none."""
     if not len(group_keys):
@@ -406,7 +420,7 @@ def feasible_on(instance: Instance, arc_p: np.ndarray, arc_r: np.ndarray, poll=N
     demand = int(need.sum())
     overflow, sink = n + m, n + m + 1
     n_groups = max(instance.n_groups, 1)
-    grouped = instance.group[arc_r] >= 0
+    grouped = _shared_group_arcs(instance.group, n_groups, arc_p, arc_r)
     keys, of_arc = np.unique(arc_p[grouped] * n_groups + instance.group[arc_r[grouped]], return_inverse=True)
     group_node = sink + 1 + np.arange(len(keys))
     arc_tail = arc_p.copy()
@@ -419,5 +433,18 @@ def feasible_on(instance: Instance, arc_p: np.ndarray, arc_r: np.ndarray, poll=N
                             np.zeros(len(keys), np.int64)])
     supplies = np.concatenate([need, -min_rest, [0], [-(demand - int(min_rest.sum()))],
                                np.zeros(len(keys), np.int64)])
+    if not min_rest.any():
+        # No minimum load: a maximum flow from a source before the proposals decides it, much
+        # faster than a min-cost flow (the overflow arcs are left out).
+        from ortools.graph.python import max_flow
+
+        source = sink + 1 + len(keys)
+        keep = np.r_[np.ones(len(arc_p) + m, bool), np.zeros(n + 1, bool), np.ones(len(keys), bool)]
+        flow = max_flow.SimpleMaxFlow()
+        flow.add_arcs_with_capacity(np.r_[tails[keep], np.full(n, source)],
+                                    np.r_[heads[keep], np.arange(n)], np.r_[caps[keep], need])
+        if flow.solve(source, sink) != flow.OPTIMAL:
+            raise RuntimeError("the maximum flow solver stopped without an answer")
+        return flow.optimal_flow() == demand
     optimal, x = min_cost_flow(tails, heads, caps, costs, supplies, poll=poll)
     return optimal and not x[len(arc_p) + m:len(arc_p) + m + n].any()
