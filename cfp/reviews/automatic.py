@@ -323,20 +323,38 @@ class JobProgress:
     10–60%, then each round of solve and certificate half of what is left (the number of
     rounds is not known in advance). Written, and the cancel flag read, at most once per
     ``every`` seconds (and at each change of phase), so the solver is never slowed down
-    and a cancel stops it within about a second, inside a phase as well."""
+    and a cancel stops it within about a second, inside a phase as well.
+
+    A run with fairness options solves several times (the floor: the plain optimum, the
+    search, the proof, the best at the floor); ``begin(step, steps)`` gives each its own
+    slice of the 60–98%, and the message says which step it is."""
 
     def __init__(self, job_id: int, every: float = 1.0):
         self.job_id, self.every = job_id, every
         self.last, self.last_phase, self.best = 0.0, None, 0
+        self.step, self.steps = 0, 1
+
+    def begin(self, step: int, steps: int) -> None:
+        self.step, self.steps = step, max(steps, 1)
 
     def percent(self, phase: str, round_: int, fraction: float | None) -> int:
         fraction = 0.0 if fraction is None else min(max(fraction, 0.0), 1.0)
         if phase == "candidates":
             return int(10 + 50 * fraction)
-        done, width = 60 + 38 * (1 - 0.5 ** (round_ - 1)), 38 * 0.5 ** round_
-        return int(done + width * (0.5 * fraction if phase == "flow" else 0.5 + 0.5 * fraction))
+        if phase == "floor":  # each threshold tried halves what is left of the search
+            within = 1 - 0.5 ** round_
+        else:
+            done, width = 1 - 0.5 ** (round_ - 1), 0.5 ** round_
+            within = done + width * (0.5 * fraction if phase == "flow" else 0.5 + 0.5 * fraction)
+        return int(60 + 38 * (self.step + within) / self.steps)
 
     def message(self, phase: str, round_: int, fraction: float | None) -> str:
+        what = self._message(phase, round_, fraction)
+        if self.steps > 1 and phase != "candidates":
+            return _("Step %(step)s of %(steps)s: %(what)s", step=self.step + 1, steps=self.steps, what=what)
+        return what
+
+    def _message(self, phase: str, round_: int, fraction: float | None) -> str:
         if phase == "candidates":
             return _("Finding each proposal's best reviewers: %(pct)s%% of the proposals…",
                      pct=int(100 * (fraction or 0)))
@@ -398,9 +416,12 @@ def run_assignment_job(job_id: int) -> dict | None:
             candidates = top_candidates(base, DEFAULT_K + RESERVE, progress=partial(progress, "candidates", 0))
             extra_seconds["candidates"] = time.perf_counter() - t0
             own = candidates.restricted(instance) if diversity else candidates
+            steps = (4 if params.get("floor") else 1 if not params.get("random_cap") else 2) + bool(diversity)
+            progress.begin(0, steps)
             if params.get("random_cap"):
                 drawn = randomised(instance, params["random_cap"], params["seed"], candidates=own,
                                    progress=progress)
+                progress.begin(1, steps)
                 optimum = solve(instance, candidates=own, progress=progress)
                 solution = drawn.solution
                 randomness = {"cap_percent": drawn.cap_percent, "seed": drawn.seed,
@@ -409,7 +430,8 @@ def run_assignment_job(job_id: int) -> dict | None:
                               "optimum": round(optimum.total / SCALE, 6),
                               "certified": drawn.fractional.certified and optimum.certified}
             elif params.get("floor"):
-                result = floor_assignment(instance, candidates=own, progress=progress)
+                result = floor_assignment(instance, candidates=own, progress=progress,
+                                          step=partial(progress.begin, steps=steps))
                 solution, optimum = result.solution, result.plain
                 floored = {
                     "floor": None if result.floor is None else round(result.floor / SCALE, 6),
@@ -424,6 +446,7 @@ def run_assignment_job(job_id: int) -> dict | None:
             else:
                 solution = optimum = solve(instance, candidates=own, progress=progress)
             if diversity:
+                progress.begin(steps - 1, steps)
                 plain = solve(base, candidates=candidates, progress=progress)
                 diverse = {"by": diversity, "optimum": round(optimum.total / SCALE, 6),
                            "unconstrained": round(plain.total / SCALE, 6),

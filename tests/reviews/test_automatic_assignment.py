@@ -373,3 +373,36 @@ def test_only_staff_of_the_side_set_the_fairness_options(client):
     assert response.status_code in (403, 404)
     side = call.side(be.id)
     assert side.assignment_floor is False and side.assignment_diversity is None
+
+
+def test_a_floor_run_shows_its_steps_in_the_progress(client):
+    """A floor run solves four times; the progress moves through a slice per step (never
+    back) and the message names the step, the floor's search included."""
+    from cfp.reviews.assignment import DenseAffinity, Instance
+    from cfp.reviews.assignment.fairness import floor_assignment
+    from cfp.reviews.automatic import JOB_KIND, JobProgress
+
+    call, be, staff, _proposals, _reviewers = setup_call()
+    job = Job(kind=JOB_KIND, status=JobStatus.running, created_by_id=staff.id,
+              params={"call_id": call.id, "agency_id": be.id, "pins": [], "floor": True})
+    db.session.add(job)
+    db.session.flush()
+    seen = []
+
+    class Recorded(JobProgress):
+        def __call__(self, *report):
+            super().__call__(*report)
+            db.session.refresh(job)
+            seen.append((self.step, job.progress, job.message))
+
+    progress = Recorded(job.id, every=0)
+    rng = np.random.default_rng(4)
+    instance = Instance(DenseAffinity(rng.random((30, 20)) ** 3), need=2, max_load=4)
+    floor_assignment(instance, progress=progress, step=lambda i: progress.begin(i, 4), k=3, reserve=1)
+    assert [s for s, _p, _m in seen] == sorted(s for s, _p, _m in seen) and {0, 1, 2, 3} <= {s for s, *_ in seen}
+    percents = [p for _s, p, _m in seen]
+    assert percents == sorted(percents) and percents[-1] <= 98
+    for step, percent, message in seen:
+        assert 60 + 38 * step // 4 <= percent <= 60 + 38 * (step + 1) // 4 + 1
+        assert message.startswith(f"Step {step + 1} of 4: ")
+    assert any("Looking for the highest floor" in m for s, _p, m in seen if s == 1)

@@ -207,8 +207,15 @@ def worst_average(solution: Solution, n: int) -> float | None:
 
 
 def floor_assignment(instance: Instance, candidates: Candidates | None = None, progress=None,
-                     plain: Solution | None = None, **options) -> FloorAssignment:
-    """The highest floor every chosen pair reaches, proved, and the best assignment at it."""
+                     plain: Solution | None = None, step=None, **options) -> FloorAssignment:
+    """The highest floor every chosen pair reaches, proved, and the best assignment at it.
+
+    ``step(i)`` (optional) is called as each of its four steps begins: the plain optimum,
+    the search, the proof, the best assignment at the floor."""
+
+    def begin(i: int) -> None:
+        if step is not None:
+            step(i)
 
     def report(round_: int, fraction: float | None) -> None:
         if progress is not None:
@@ -220,6 +227,7 @@ def floor_assignment(instance: Instance, candidates: Candidates | None = None, p
         candidates = top_candidates(instance, options.get("k", DEFAULT_K) + options.get("reserve", RESERVE))
         seconds["candidates"] = time.perf_counter() - t0
     t0 = time.perf_counter()
+    begin(0)
     if plain is None:
         plain = solve(instance, candidates=candidates, progress=progress, **options)
     seconds["plain"] = time.perf_counter() - t0
@@ -228,6 +236,7 @@ def floor_assignment(instance: Instance, candidates: Candidates | None = None, p
         return FloorAssignment(plain, plain, None, True, 0, seconds)
     # 2. The highest threshold the final graph reaches.
     t0 = time.perf_counter()
+    begin(1)
     arc_p, arc_r, arc_a = plain.graph
     pin_count = np.bincount(instance.pin_pairs[:, 0], minlength=instance.n) if len(instance.pin_pairs) \
         else np.zeros(instance.n, np.int64)
@@ -255,6 +264,7 @@ def floor_assignment(instance: Instance, candidates: Candidates | None = None, p
     seconds["search"] = time.perf_counter() - t0
     # 3. Prove that no assignment of the full problem reaches floor + 1.
     t0 = time.perf_counter()
+    begin(2)
     proved = False
     while not proved:
         probes += 1
@@ -268,6 +278,7 @@ def floor_assignment(instance: Instance, candidates: Candidates | None = None, p
             floor = weakest_pair(better)
     seconds["proof"] = time.perf_counter() - t0
     t0 = time.perf_counter()
+    begin(3)
     at_floor = with_floor(instance, floor)
     solution = solve(at_floor, candidates=candidates.restricted(at_floor), progress=progress, **options)
     seconds["best_at_floor"] = time.perf_counter() - t0
