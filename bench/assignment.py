@@ -20,6 +20,13 @@ defaults keep the figures comparable with earlier runs). For each size it prints
     .venv/bin/python bench/assignment.py --lp 500x300   # also the unpruned LP (HiGHS)
     .venv/bin/python bench/assignment.py --need 3 --max-load 14 300000x70000
     .venv/bin/python bench/assignment.py --fair 50 20000x10000   # also the randomised option, q = 50 %
+    .venv/bin/python bench/assignment.py --floor 2000x1000       # also the floor for every proposal
+    .venv/bin/python bench/assignment.py --diversity 2000x1000   # also one reviewer per institution
+
+Each option runs in its own fresh process from the same saved candidate lists, and prints
+its time against the solver alone and its total affinity against the plain optimum. For
+``--diversity`` the reviewers belong to seeded synthetic institutions (``INSTITUTION_SIZE``
+reviewers each on average, sizes drawn at random).
 """
 from __future__ import annotations
 
@@ -40,6 +47,7 @@ sys.path.insert(0, str(ROOT))
 SIZES = [(500, 300), (2_000, 1_000), (20_000, 10_000)]
 NEED, MAX_LOAD, CONFLICT_RATE = 3, 8, 0.01
 VOCABULARY, TOPICS, WORDS_PER_TOPIC = 6_000, 120, 60
+INSTITUTION_SIZE = 5
 
 
 def documents(seed: int, n: int, m: int) -> tuple[list[str], list[str]]:
@@ -67,6 +75,14 @@ def conflicts(seed: int, n: int, m: int) -> np.ndarray:
     count = round(n * m * CONFLICT_RATE)
     flat = np.unique(rng.integers(0, n * m, size=count, dtype=np.int64))
     return np.stack([flat // m, flat % m], axis=1)
+
+
+def institutions(seed: int, m: int) -> np.ndarray:
+    """Each reviewer's institution: m / INSTITUTION_SIZE institutions of uneven sizes."""
+    rng = np.random.default_rng(seed + 2)
+    count = max(m // INSTITUTION_SIZE, 1)
+    weights = rng.pareto(1.5, size=count) + 1
+    return rng.choice(count, size=m, p=weights / weights.sum())
 
 
 def peak_mib() -> float:
@@ -156,6 +172,52 @@ def run_fair(n: int, m: int, out: str, need: int, max_load: int, cap: int) -> di
             "certified": result.fractional.certified}
 
 
+def saved(out: str, need: int, max_load: int, **extra):
+    from scipy import sparse
+
+    from cfp.reviews.assignment import Candidates, Instance, TextAffinity
+
+    data = np.load(out + ".npz")
+    affinity = TextAffinity(sparse.load_npz(out + ".p.npz"), sparse.load_npz(out + ".r.npz"))
+    instance = Instance(affinity, need=need, max_load=max_load, conflicts=data["conflicts"], **extra)
+    return instance, Candidates(data["index"], data["value"], data["left"], data["extra"])
+
+
+def run_floor(n: int, m: int, out: str, need: int, max_load: int) -> dict:
+    """The floor option from the same saved candidates, in a fresh process: the plain
+    optimum, the search, the proof and the best assignment at the floor."""
+    from cfp.reviews.assignment.fairness import floor_assignment, weakest_pair, worst_average
+
+    instance, candidates = saved(out, need, max_load)
+    start = time.perf_counter()
+    result = floor_assignment(instance, candidates=candidates)
+    return {"floor_s": time.perf_counter() - start, "floor_peak_mib": peak_mib(), "floor": result.floor,
+            "plain_weakest": weakest_pair(result.plain), "total": result.solution.total,
+            "plain": result.plain.total, "certified": result.solution.certified and result.proved,
+            "probes": result.probes, "seconds": result.seconds,
+            "worst_average": worst_average(result.solution, n), "plain_worst_average": worst_average(result.plain, n)}
+
+
+def run_diversity(n: int, m: int, seed: int, out: str, need: int, max_load: int) -> dict:
+    """At most one reviewer of each institution per proposal, from the same saved candidates."""
+    from cfp.reviews.assignment import solve
+
+    groups = institutions(seed, m)
+    instance, candidates = saved(out, need, max_load, groups=groups)
+    start = time.perf_counter()
+    solution = solve(instance, candidates=candidates.restricted(instance))
+    elapsed = time.perf_counter() - start
+    # How many proposals the plain optimum gives two reviewers of one institution.
+    plain_instance, _c = saved(out, need, max_load)
+    plain = solve(plain_instance, candidates=candidates)
+    key = plain.pairs[:, 0] * (groups.max() + 1) + groups[plain.pairs[:, 1]]
+    _u, counts = np.unique(key, return_counts=True)
+    doubled = len(np.unique(_u[counts > 1] // (groups.max() + 1)))
+    return {"diversity_s": elapsed, "diversity_peak_mib": peak_mib(), "total": solution.total,
+            "certified": solution.certified, "gap": solution.gap, "institutions": int(groups.max() + 1),
+            "plain_doubled": doubled, "rounds": solution.rounds}
+
+
 def run_lp(n: int, m: int, seed: int, need: int, max_load: int) -> dict:
     """The full, unpruned linear program (HiGHS): an independent optimum."""
     from scipy import sparse
@@ -182,7 +244,9 @@ def child(kind: str, n: int, m: int, seed: int, out: str, need: int, max_load: i
     result = {"whole": lambda: run_whole(n, m, seed, out, need, max_load),
               "solver": lambda: run_solver(n, m, out, need, max_load),
               "lp": lambda: run_lp(n, m, seed, need, max_load),
-              "fair": lambda: run_fair(n, m, out, need, max_load, seed)}[kind]()
+              "fair": lambda: run_fair(n, m, out, need, max_load, seed),
+              "floor": lambda: run_floor(n, m, out, need, max_load),
+              "diversity": lambda: run_diversity(n, m, seed, out, need, max_load)}[kind]()
     print(json.dumps(result))
 
 
@@ -203,6 +267,7 @@ def main(argv: list[str]) -> None:
     need = int(argv[argv.index("--need") + 1]) if "--need" in argv else NEED
     max_load = int(argv[argv.index("--max-load") + 1]) if "--max-load" in argv else MAX_LOAD
     fair = int(argv[argv.index("--fair") + 1]) if "--fair" in argv else None
+    with_floor, with_diversity = "--floor" in argv, "--diversity" in argv
     wanted = [a for a in argv if "x" in a and not a.startswith("-")]
     sizes = [tuple(map(int, a.split("x"))) for a in wanted] or SIZES
     from cfp.reviews.assignment import SCALE
@@ -218,6 +283,10 @@ def main(argv: list[str]) -> None:
             alone = in_fresh_process("solver", n, m, seed, out, need, max_load)
             if fair:  # the seed argument carries the cap for this child
                 randomised = in_fresh_process("fair", n, m, fair, out, need, max_load)
+            if with_floor:
+                floored = in_fresh_process("floor", n, m, seed, out, need, max_load)
+            if with_diversity:
+                diverse = in_fresh_process("diversity", n, m, seed, out, need, max_load)
         assert alone["total"] == whole["total"], (alone, whole)
         gap = (whole["dual"] - whole["total"]) / SCALE
         print(f"{n:>6}x{m:<6} {alone['solver_s']:>9.2f} {alone['solver_peak_mib']:>10.0f} "
@@ -238,6 +307,24 @@ def main(argv: list[str]) -> None:
                   f"expected total affinity {r['expected'] / SCALE:.6f} = "
                   f"{100 * r['expected'] / whole['total']:.2f}% of the optimum (this draw "
                   f"{r['drawn'] / SCALE:.6f}); fractional optimum certified: {r['certified']}", flush=True)
+        if with_floor:
+            r = floored
+            assert r["plain"] == whole["total"], (r, whole)
+            print(f"{'':>13} floor for every proposal: {r['floor_s']:.2f} s "
+                  f"({r['floor_s'] / alone['solver_s']:.1f}x the solver alone; plain solve "
+                  f"{r['seconds']['plain']:.1f}, search {r['seconds']['search']:.1f} ({r['probes']} thresholds), "
+                  f"proof {r['seconds']['proof']:.1f}, best at the floor {r['seconds']['best_at_floor']:.1f}), "
+                  f"{r['floor_peak_mib']:.0f} MiB; floor {r['floor'] / SCALE:.6f} (plain optimum's weakest pair "
+                  f"{r['plain_weakest'] / SCALE:.6f}), worst proposal average {r['worst_average']:.4f} (plain "
+                  f"{r['plain_worst_average']:.4f}); total affinity {r['total'] / SCALE:.6f} = "
+                  f"{100 * r['total'] / whole['total']:.2f}% of the optimum; proved: {r['certified']}", flush=True)
+        if with_diversity:
+            r = diverse
+            print(f"{'':>13} one reviewer per institution ({r['institutions']} institutions; the plain optimum "
+                  f"doubles one on {r['plain_doubled']} proposals): {r['diversity_s']:.2f} s "
+                  f"({r['diversity_s'] / alone['solver_s']:.1f}x the solver alone), {r['diversity_peak_mib']:.0f} MiB; "
+                  f"total affinity {r['total'] / SCALE:.6f} = {100 * r['total'] / whole['total']:.2f}% of the "
+                  f"optimum; gap {r['gap'] / SCALE:.3g}, certified: {r['certified']}, {r['rounds']} rounds", flush=True)
         if with_lp:
             lp = in_fresh_process("lp", n, m, seed, "", need, max_load)
             print(f"{'':>13} full LP (HiGHS, unpruned): optimum {lp['lp_optimum'] / SCALE:.6f} "

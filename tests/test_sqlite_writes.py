@@ -146,3 +146,36 @@ def test_a_task_refused_by_the_worker_s_late_write_is_run_again(sqlite_app):
     other = sqlite3.connect(path)
     assert other.execute("SELECT n FROM counter").fetchone() == (101,)
     other.close()
+
+
+def test_a_job_writing_its_progress_is_not_refused_when_the_web_wrote_since_it_last_read(sqlite_app):
+    """The assignment job (a worker) writes its progress many times during a run and reads
+    the cancel flag after each write; a request that wrote in between (every page view of
+    a logged-in user does) must not make the next progress write fail: the job's read
+    transaction ends before it writes (a floor run on the demo failed that way)."""
+    from sqlalchemy.orm import scoped_session, sessionmaker
+
+    from cfp.core.jobs import Job, JobStatus
+    from cfp.reviews.automatic import JOB_KIND, _step
+
+    app, path = sqlite_app
+    original = db.session
+    with app.app_context():
+        # The worker's own session on this file (the tests' session is bound to their database).
+        db.session = scoped_session(sessionmaker(bind=db.engine), scopefunc=original.registry.scopefunc)
+        try:
+            db.create_all()
+            job = Job(kind=JOB_KIND, status=JobStatus.running, progress=0, params={})
+            db.session.add(job)
+            db.session.commit()
+            _step(job.id, 5, "first phase")
+            assert db.session.scalar(sa.select(Job.message).where(Job.id == job.id)) == "first phase"
+            web = sqlite3.connect(path, timeout=5, isolation_level=None)
+            web.execute("UPDATE counter SET n = n + 1")
+            web.close()
+            _step(job.id, 10, "second phase")
+            assert db.session.scalar(sa.select(Job.progress).where(Job.id == job.id)) == 10
+        finally:
+            db.session.remove()
+            db.session = original
+

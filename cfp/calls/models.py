@@ -355,6 +355,12 @@ class CallSide(IdMixin, db.Model):
     # Fairness of this side's automatic assignment (issue 16; None: off): each
     # (proposal, reviewer) pair is drawn with probability at most this percentage.
     assignment_random_cap: Mapped[int | None]
+    # A floor for every proposal: the assignment maximises the lowest affinity of any pair
+    # it chooses first, then the total (off by default; not with the randomised option).
+    assignment_floor: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # Diversity: at most one reviewer of the same group per proposal (None: off;
+    # "institution": the reviewers' affiliation, or their email domain without one).
+    assignment_diversity: Mapped[str | None] = mapped_column(sa.String(20))
     approved_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -372,6 +378,7 @@ class CallSide(IdMixin, db.Model):
         sa.CheckConstraint("max_document_bytes > 0", name="positive_document_bytes"),
         sa.CheckConstraint("assignment_random_cap >= 1 AND assignment_random_cap <= 100",
                            name="random_cap_percent"),
+        sa.CheckConstraint("assignment_diversity IN ('institution')", name="assignment_diversity_known"),
     )
 
     @property

@@ -27,6 +27,7 @@ from cfp.proposals.models import Proposal, ProposalState
 from cfp.reviews.assignment import (
     DEFAULT_K,
     RESERVE,
+    SCALE,
     AssignmentInfeasible,
     Instance,
     Reason,
@@ -34,7 +35,14 @@ from cfp.reviews.assignment import (
     text_affinity,
     top_candidates,
 )
-from cfp.reviews.assignment.fairness import randomised
+from cfp.reviews.assignment.fairness import (
+    floor_assignment,
+    randomised,
+    shared_groups,
+    weakest_pair,
+    without_groups,
+    worst_average,
+)
 from cfp.reviews.models import (
     ACTIVE_ASSIGNMENT_STATES,
     OPEN_ASSIGNMENT_STATES,
@@ -94,7 +102,7 @@ def candidates_for(proposal: Proposal, agency_id: int) -> list[Candidate]:
     return candidates
 
 
-def side_problem(call: Call, agency_id: int, pins: list[tuple[int, int]] = ()):
+def side_problem(call: Call, agency_id: int, pins: list[tuple[int, int]] = (), diversity: str | None = None):
     """The instance for one side of a call: its assignable proposals, its reviewer pool,
     conflicts, the side's current assignments (kept, like staff pins) and the loads
     reviewers already carry in other calls.
@@ -163,8 +171,25 @@ def side_problem(call: Call, agency_id: int, pins: list[tuple[int, int]] = ()):
         conflicts=sorted(conflicts), pins=sorted(kept),
         proposal_labels=[p.reference or p.acronym or p.title for p in proposals],
         reviewer_labels=[pr.user.name for pr in profiles],
+        groups=institution_groups(profiles) if diversity == "institution" else None,
     ) if proposals and profiles else None
     return instance, proposals, profiles, conflict_reasons
+
+
+def institution_groups(profiles: list[ReviewerProfile]) -> np.ndarray:
+    """Each reviewer's institution as a number: the affiliation as conflicts compare it, or
+    else the email domain (not a public mail service); -1 when neither says."""
+    from cfp.reviews.operations import PUBLIC_EMAIL_DOMAINS, _domain, _norm
+
+    numbers: dict[str, int] = {}
+    out = np.full(len(profiles), -1, dtype=np.int64)
+    for j, profile in enumerate(profiles):
+        domain = _domain(profile.user.email)
+        key = _norm(profile.user.affiliation) or (
+            "@" + domain if domain and domain not in PUBLIC_EMAIL_DOMAINS else "")
+        if key:
+            out[j] = numbers.setdefault(key, len(numbers))
+    return out
 
 
 def conflict_pairs(proposals: list[Proposal], profiles: list[ReviewerProfile]) -> set[tuple[int, int]]:
@@ -210,25 +235,45 @@ def side_min_load(call: Call) -> int:
     return int(getattr(call, "reviewer_min_load", 0) or 0)
 
 
+DIVERSITY = ("institution",)
+
+
 def start_assignment_job(actor, call: Call, agency_id: int, pins: list[tuple[int, int]] = (),
-                         rerun_of: int | None = None, random_cap: int | None = ...) -> Job:
+                         rerun_of: int | None = None, random_cap: int | None = ...,
+                         floor: bool = ..., diversity: str | None = ...) -> Job:
     """Queue a run; `pins` (kept from the run `rerun_of`, if any) are kept in the result.
 
-    `random_cap` (a percentage, or None for off) becomes the side's setting; left out,
-    the side's setting is used. A randomised run records the seed it draws with."""
+    The fairness options become the side's settings; each one left out keeps the side's
+    setting: `random_cap` (a percentage, or None for off), `floor` (a floor for every
+    proposal), `diversity` ("institution", or None for off). A randomised run records the
+    seed it draws with; the run's params record every option it ran with."""
     if not actor.has_role(Role.staff, agency_id, call.committee_id):
         raise NotAllowed(_("Only staff of this side may assign its reviewers."))
     side = call.side(agency_id)
-    if random_cap is not ... and random_cap != side.assignment_random_cap:
-        if random_cap is not None and not 1 <= random_cap <= 100:
-            raise DomainError(_("The cap on each pair's probability is a percentage between 1 and 100."))
-        log_action(actor, "call_side.assignment_fairness", side,
-                   before={"random_cap": side.assignment_random_cap}, after={"random_cap": random_cap})
-        side.assignment_random_cap = random_cap
+    before = {"random_cap": side.assignment_random_cap, "floor": side.assignment_floor,
+              "diversity": side.assignment_diversity}
+    after = {"random_cap": before["random_cap"] if random_cap is ... else random_cap,
+             "floor": before["floor"] if floor is ... else bool(floor),
+             "diversity": before["diversity"] if diversity is ... else (diversity or None)}
+    if after["random_cap"] is not None and not 1 <= after["random_cap"] <= 100:
+        raise DomainError(_("The cap on each pair's probability is a percentage between 1 and 100."))
+    if after["diversity"] is not None and after["diversity"] not in DIVERSITY:
+        raise DomainError(_("Unknown diversity rule."))
+    if after["floor"] and after["random_cap"]:
+        raise DomainError(_("Choose either a floor for every proposal or a randomised assignment, not both."))
+    if after != before:
+        log_action(actor, "call_side.assignment_fairness", side, before=before, after=after)
+        side.assignment_random_cap = after["random_cap"]
+        side.assignment_floor = after["floor"]
+        side.assignment_diversity = after["diversity"]
     params = {"call_id": call.id, "agency_id": agency_id, "pins": [list(p) for p in pins]}
     if side.assignment_random_cap:
         params["random_cap"] = side.assignment_random_cap
         params["seed"] = secrets.randbelow(2**31)
+    if side.assignment_floor:
+        params["floor"] = True
+    if side.assignment_diversity:
+        params["diversity"] = side.assignment_diversity
     if rerun_of is not None:
         params["rerun_of"] = rerun_of
     job = Job(kind=JOB_KIND, status=JobStatus.queued, progress=0, created_by_id=actor.id, params=params,
@@ -260,10 +305,16 @@ def can_manage_job(user, job: Job) -> bool:
 
 
 def _step(job_id: int, progress: int, message: str) -> None:
-    """Record progress in its own short transaction; stop if staff asked to cancel."""
-    db.session.execute(sa.update(Job).where(Job.id == job_id).values(progress=progress, message=message))
+    """Record progress in its own short transaction; stop if staff asked to cancel.
+
+    The transaction that read since the last step ends first, and the one that reads the
+    flag ends too: on SQLite (WAL) a transaction that read cannot then write once another
+    process wrote meanwhile (the web app does on every page view), and fails at once."""
     db.session.commit()
-    if db.session.scalar(sa.select(Job.cancel_requested).where(Job.id == job_id)):
+    db.session.execute(sa.update(Job).where(Job.id == job_id).values(progress=progress, message=message))
+    cancelled = db.session.scalar(sa.select(Job.cancel_requested).where(Job.id == job_id))
+    db.session.commit()
+    if cancelled:
         raise JobCancelled
 
 
@@ -272,25 +323,46 @@ class JobProgress:
     10–60%, then each round of solve and certificate half of what is left (the number of
     rounds is not known in advance). Written, and the cancel flag read, at most once per
     ``every`` seconds (and at each change of phase), so the solver is never slowed down
-    and a cancel stops it within about a second, inside a phase as well."""
+    and a cancel stops it within about a second, inside a phase as well.
+
+    A run with fairness options solves several times (the floor: the plain optimum, the
+    search, the proof, the best at the floor); ``begin(step, steps)`` gives each its own
+    slice of the 60–98%, and the message says which step it is."""
 
     def __init__(self, job_id: int, every: float = 1.0):
         self.job_id, self.every = job_id, every
         self.last, self.last_phase, self.best = 0.0, None, 0
+        self.step, self.steps = 0, 1
+
+    def begin(self, step: int, steps: int) -> None:
+        self.step, self.steps = step, max(steps, 1)
 
     def percent(self, phase: str, round_: int, fraction: float | None) -> int:
         fraction = 0.0 if fraction is None else min(max(fraction, 0.0), 1.0)
         if phase == "candidates":
             return int(10 + 50 * fraction)
-        done, width = 60 + 38 * (1 - 0.5 ** (round_ - 1)), 38 * 0.5 ** round_
-        return int(done + width * (0.5 * fraction if phase == "flow" else 0.5 + 0.5 * fraction))
+        if phase == "floor":  # each threshold tried halves what is left of the search
+            within = 1 - 0.5 ** round_
+        else:
+            done, width = 1 - 0.5 ** (round_ - 1), 0.5 ** round_
+            within = done + width * (0.5 * fraction if phase == "flow" else 0.5 + 0.5 * fraction)
+        return int(60 + 38 * (self.step + within) / self.steps)
 
     def message(self, phase: str, round_: int, fraction: float | None) -> str:
+        what = self._message(phase, round_, fraction)
+        if self.steps > 1 and phase != "candidates":
+            return _("Step %(step)s of %(steps)s: %(what)s", step=self.step + 1, steps=self.steps, what=what)
+        return what
+
+    def _message(self, phase: str, round_: int, fraction: float | None) -> str:
         if phase == "candidates":
             return _("Finding each proposal's best reviewers: %(pct)s%% of the proposals…",
                      pct=int(100 * (fraction or 0)))
         if phase == "flow":
             return _("Solving (round %(round)s)…", round=round_)
+        if phase == "floor":
+            return _("Looking for the highest floor every proposal can reach (threshold %(round)s)…",
+                     round=round_)
         if phase == "repair":
             return _("Offering reviewers with room to the proposals short of reviewers (round %(round)s)…",
                      round=round_)
@@ -320,8 +392,9 @@ def run_assignment_job(job_id: int) -> dict | None:
     try:
         _step(job_id, 2, _("Reading proposals and the reviewer pool; computing affinities…"))
         call = db.session.get(Call, params["call_id"])
+        diversity = params.get("diversity")
         instance, proposals, profiles, _reasons = side_problem(
-            call, params["agency_id"], [tuple(p) for p in params.get("pins", [])])
+            call, params["agency_id"], [tuple(p) for p in params.get("pins", [])], diversity=diversity)
         # Plain values: the commits below expire ORM objects.
         proposal_rows = [(p.id, p.reference or p.title) for p in proposals]
         reviewer_rows = [(pr.user_id, pr.user.name) for pr in profiles]
@@ -331,20 +404,55 @@ def run_assignment_job(job_id: int) -> dict | None:
                                                            "in this side's pool"))])
         _step(job_id, 10, _("Affinities computed; finding each proposal's best reviewers…"))
         progress = JobProgress(job_id)
-        randomness = None
-        if params.get("random_cap"):
-            candidates = top_candidates(instance, DEFAULT_K + RESERVE, progress=partial(progress, "candidates", 0))
-            drawn = randomised(instance, params["random_cap"], params["seed"], candidates=candidates,
-                               progress=progress)
-            optimum = solve(instance, candidates=candidates, progress=progress)
-            solution = drawn.solution
-            randomness = {"cap_percent": drawn.cap_percent, "seed": drawn.seed,
-                          "expected_total": round(drawn.expected_total, 6),
-                          "drawn_total": round(solution.total / 1_000_000, 6),
-                          "optimum": round(optimum.total / 1_000_000, 6),
-                          "certified": drawn.fractional.certified and optimum.certified}
-        else:
+        randomness = floored = diverse = None
+        extra_seconds = {}
+        if not (params.get("random_cap") or params.get("floor") or diversity):
             solution = solve(instance, progress=progress)
+        else:
+            # One pass over the affinities serves every solve: the plain instance's
+            # candidates, restricted to the pairs the diversity rule leaves.
+            base = without_groups(instance) if diversity else instance
+            t0 = time.perf_counter()
+            candidates = top_candidates(base, DEFAULT_K + RESERVE, progress=partial(progress, "candidates", 0))
+            extra_seconds["candidates"] = time.perf_counter() - t0
+            own = candidates.restricted(instance) if diversity else candidates
+            steps = (4 if params.get("floor") else 1 if not params.get("random_cap") else 2) + bool(diversity)
+            progress.begin(0, steps)
+            if params.get("random_cap"):
+                drawn = randomised(instance, params["random_cap"], params["seed"], candidates=own,
+                                   progress=progress)
+                progress.begin(1, steps)
+                optimum = solve(instance, candidates=own, progress=progress)
+                solution = drawn.solution
+                randomness = {"cap_percent": drawn.cap_percent, "seed": drawn.seed,
+                              "expected_total": round(drawn.expected_total, 6),
+                              "drawn_total": round(solution.total / SCALE, 6),
+                              "optimum": round(optimum.total / SCALE, 6),
+                              "certified": drawn.fractional.certified and optimum.certified}
+            elif params.get("floor"):
+                result = floor_assignment(instance, candidates=own, progress=progress,
+                                          step=partial(progress.begin, steps=steps))
+                solution, optimum = result.solution, result.plain
+                floored = {
+                    "floor": None if result.floor is None else round(result.floor / SCALE, 6),
+                    "plain_weakest": _rounded((weakest_pair(optimum) or 0) / SCALE),
+                    "worst_average": _rounded(worst_average(solution, instance.n)),
+                    "plain_worst_average": _rounded(worst_average(optimum, instance.n)),
+                    "optimum": round(optimum.total / SCALE, 6),
+                    "cost": round(result.cost / SCALE, 6),
+                    "proved": result.proved and solution.certified and optimum.certified,
+                    "thresholds": result.probes}
+                extra_seconds.update({f"floor_{k}": v for k, v in result.seconds.items()})
+            else:
+                solution = optimum = solve(instance, candidates=own, progress=progress)
+            if diversity:
+                progress.begin(steps - 1, steps)
+                plain = solve(base, candidates=candidates, progress=progress)
+                diverse = {"by": diversity, "optimum": round(optimum.total / SCALE, 6),
+                           "unconstrained": round(plain.total / SCALE, 6),
+                           "cost": round((plain.total - optimum.total) / SCALE, 6),
+                           "shared_without": shared_groups(plain, instance.group),
+                           "certified": optimum.certified and plain.certified}
         _step(job_id, 99, _("Saving the result…"))
     except JobCancelled:
         db.session.rollback()
@@ -377,15 +485,20 @@ def run_assignment_job(job_id: int) -> dict | None:
             "existing": (proposal_id, reviewer_id) in existing,
         })
     pairs.sort(key=lambda p: (p["proposal"], -p["affinity"]))
-    result = {"pairs": pairs, "total_affinity": round(solution.total / 1_000_000, 6),
-              "certified_optimal": solution.certified and randomness is None, "gap": solution.gap / 1_000_000,
-              "rounds": solution.rounds, "random": randomness,
-              "seconds": {k: round(v, 3) for k, v in solution.phases.items() if isinstance(v, float)}}
+    seconds = {**extra_seconds, **{k: v for k, v in solution.phases.items() if isinstance(v, float)}}
+    result = {"pairs": pairs, "total_affinity": round(solution.total / SCALE, 6),
+              "certified_optimal": solution.certified and randomness is None, "gap": solution.gap / SCALE,
+              "rounds": solution.rounds, "random": randomness, "floor": floored, "diversity": diverse,
+              "seconds": {k: round(v, 3) for k, v in seconds.items()}}
     db.session.execute(sa.update(Job).where(Job.id == job_id).values(
         status=JobStatus.done, progress=100, finished_at=utcnow(), result=result,
         message=_("Done: %(n)s pairs, total affinity %(t)s.", n=len(pairs), t=result["total_affinity"])))
     db.session.commit()
     return result
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 6)
 
 
 def problems(exc: AssignmentInfeasible, instance, proposal_rows, reviewer_rows, limits, params) -> list[dict]:

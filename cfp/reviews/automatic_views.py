@@ -49,9 +49,12 @@ def automatic_start(call_id: int, agency_id: int):
     form = AutomaticStartForm()
     if request.method == "GET":
         form.random_cap.data = side.assignment_random_cap
+        form.floor.data = side.assignment_floor
+        form.diversity.data = side.assignment_diversity or ""
     if form.validate_on_submit():
         try:
-            job = automatic.start_assignment_job(current_user, call, agency_id, random_cap=form.random_cap.data)
+            job = automatic.start_assignment_job(current_user, call, agency_id, random_cap=form.random_cap.data,
+                                                 floor=form.floor.data, diversity=form.diversity.data or None)
         except DomainError as exc:
             form.random_cap.errors.append(exc.message)
         else:

@@ -17,7 +17,15 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
 from cfp.core.forms import options
 from cfp.reviews.models import Recommendation
@@ -78,7 +86,25 @@ class AutomaticStartForm(FlaskForm):
         description=_l("Empty: off, the single best assignment. With a cap, the assignment is drawn at random "
                        "from the best one that respects it, so nobody can be sure to review a chosen proposal; "
                        "the seed is recorded and the expected total affinity shown against the optimum."))
+    floor = BooleanField(
+        _l("A floor for every proposal"),
+        description=_l("Raise the weakest match first: the lowest affinity of any reviewer chosen for any "
+                       "proposal is made as high as possible (and proved the highest), then the total affinity "
+                       "as large as possible at that floor. The floor reached and what it costs in total "
+                       "affinity are shown. Not with the randomised assignment."))
+    diversity = SelectField(
+        _l("Diversity of each proposal's reviewers"),
+        choices=options([("", _l("Off")),
+                         ("institution", _l("At most one reviewer of the same institution per proposal"))]),
+        validators=[Optional()],
+        description=_l("A reviewer's institution is their affiliation, or else their email domain. Reviewers "
+                       "already assigned or pinned count too."))
     submit = SubmitField(_l("Compute an optimal assignment"))
+
+    def validate_floor(self, field):
+        if field.data and self.random_cap.data:
+            raise ValidationError(_l("Choose either a floor for every proposal or a randomised assignment, "
+                                     "not both."))
 
 
 class PairForm(FlaskForm):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import numpy as np
+import pytest
 import sqlalchemy as sa
 
 from cfp.calls.models import CallState
@@ -249,3 +251,158 @@ def test_staff_randomise_the_assignment_with_a_cap_from_the_page(client):
     assert 'value="50"' in client.get(f"/reviews/automatic/{call.id}/{be.id}").get_data(as_text=True)
     client.post(f"/reviews/automatic/{call.id}/{be.id}", data={"random_cap": ""})
     assert call.side(be.id).assignment_random_cap is None
+
+
+def _side_facts(call, be):
+    """The side's instance as the job builds it, and its scaled affinities, for brute force."""
+    from cfp.reviews.assignment import scaled
+    from cfp.reviews.automatic import side_problem
+
+    instance, proposals, profiles, _reasons = side_problem(call, be.id)
+    a = scaled(instance.affinity.rows(np.arange(instance.n)))
+    conflicts = {tuple(p) for p in np.argwhere(instance.conflict_matrix.toarray()).tolist()}
+    return instance, a, conflicts, [p.id for p in proposals], [pr.user_id for pr in profiles]
+
+
+def test_staff_ask_a_floor_for_every_proposal_from_the_page(client):
+    """The option is kept for this side, recorded in the run's params; the floor reached is
+    the highest any valid assignment reaches (brute force over every assignment), the total
+    the best at that floor, and the page shows both with the cost against the optimum."""
+    from cfp.core.audit import AuditEntry
+    from tests.reviews.test_assignment_fairness import brute_force_fair
+
+    # One proposal each. The best total gives the urban proposal a reviewer with nothing in
+    # common with it (affinity 0); the floor gives every proposal someone close to it.
+    call, be, staff, _proposals, reviewers = setup_call(experts=[
+        ("Dr Perovskite", "perovskite; structure"), ("Dr Broad", "urban; protein; structure"),
+        ("Dr Stable", "stability")])
+    for r in reviewers:
+        db.session.scalar(sa.select(ReviewerProfile).filter_by(user_id=r.id)).max_load = 1
+    db.session.flush()
+    f.login(client, staff)
+    page = client.get(f"/reviews/automatic/{call.id}/{be.id}").get_data(as_text=True)
+    assert "A floor for every proposal" in page and 'name="floor"' in page
+    # Not with the randomised assignment.
+    refused = client.post(f"/reviews/automatic/{call.id}/{be.id}", data={"random_cap": "50", "floor": "y"})
+    assert refused.status_code == 422 and "not both" in refused.get_data(as_text=True)
+    assert call.side(be.id).assignment_floor is False
+    response = client.post(f"/reviews/automatic/{call.id}/{be.id}", data={"floor": "y"})
+    assert response.status_code == 302
+    assert call.side(be.id).assignment_floor is True
+    entry = db.session.scalars(sa.select(AuditEntry).filter_by(action="call_side.assignment_fairness")).one()
+    assert entry.after["floor"] is True
+    job = db.session.scalars(sa.select(Job).order_by(Job.id.desc())).first()
+    assert job.status == JobStatus.done and job.params["floor"] is True and "diversity" not in job.params
+    floor = job.result["floor"]
+    instance, a, conflicts, _proposal_ids, _reviewer_ids = _side_facts(call, be)
+    best, expected_floor, at_floor = brute_force_fair(a, instance.need, instance.max_load, conflicts, set(),
+                                                       np.full(instance.m, -1))
+    assert round(floor["floor"] * 1_000_000) == expected_floor
+    assert round(job.result["total_affinity"] * 1_000_000) == at_floor
+    assert round(floor["optimum"] * 1_000_000) == best
+    assert floor["proved"] and floor["floor"] > floor["plain_weakest"] == 0 and floor["cost"] > 0.1
+    assert floor["cost"] == pytest.approx((best - at_floor) / 1_000_000, abs=1e-6)
+    assert min(p["affinity"] for p in job.result["pairs"]) == pytest.approx(floor["floor"], abs=1e-6)
+    assert "floor_proof" in job.result["seconds"]
+    shown = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "A floor for every proposal: each reviewer chosen has an affinity of at least " \
+           f"{floor['floor']:.4f}" in shown
+    assert f"the floor costs {floor['cost']}" in shown and "floor proved the highest" in shown
+    # The form shows the side's setting; unticked, it is off again.
+    form = client.get(f"/reviews/automatic/{call.id}/{be.id}").get_data(as_text=True)
+    assert '<input checked class="form-check-input" id="floor" name="floor"' in form
+    client.post(f"/reviews/automatic/{call.id}/{be.id}", data={})
+    assert call.side(be.id).assignment_floor is False
+    assert "floor" not in db.session.scalars(sa.select(Job).order_by(Job.id.desc())).first().params
+
+
+def test_staff_ask_one_reviewer_per_institution_from_the_page(client):
+    """Two experts of one institution would both review the solar proposal; with the rule
+    each proposal has at most one reviewer per institution, the total is the best such
+    assignment (brute force), and the page shows its cost against the unconstrained one."""
+    from tests.reviews.test_assignment_fairness import brute_force_fair
+
+    call, be, staff, proposals, reviewers = setup_call(reviewers_per_proposal=2)
+    for r, affiliation in zip(reviewers, ["KU Leuven", "ULB", "UGent", "ku leuven,"]):
+        r.affiliation = affiliation  # Dr Sun and Dr Wide: the same institution, written differently
+    db.session.flush()
+    f.login(client, staff)
+    plain = client.post(f"/reviews/automatic/{call.id}/{be.id}")
+    plain_job = db.session.scalars(sa.select(Job).order_by(Job.id.desc())).first()
+    assert plain_job.result["diversity"] is None
+    solar = {p["reviewer_id"] for p in plain_job.result["pairs"] if p["proposal_id"] == proposals[0].id}
+    assert solar == {reviewers[0].id, reviewers[3].id}  # both of KU Leuven
+    assert plain.status_code == 302
+
+    bad = client.post(f"/reviews/automatic/{call.id}/{be.id}", data={"diversity": "country"})
+    assert bad.status_code == 422
+    response = client.post(f"/reviews/automatic/{call.id}/{be.id}", data={"diversity": "institution"})
+    assert response.status_code == 302
+    assert call.side(be.id).assignment_diversity == "institution"
+    job = db.session.scalars(sa.select(Job).order_by(Job.id.desc())).first()
+    assert job.status == JobStatus.done and job.params["diversity"] == "institution"
+    leuven = {reviewers[0].id, reviewers[3].id}
+    for proposal in proposals:
+        chosen = {p["reviewer_id"] for p in job.result["pairs"] if p["proposal_id"] == proposal.id}
+        assert len(chosen) == 2 and len(chosen & leuven) <= 1
+    diversity = job.result["diversity"]
+    instance, a, conflicts, _p, reviewer_ids = _side_facts(call, be)
+    groups = np.array([0 if rid in leuven else -1 for rid in reviewer_ids])
+    best = brute_force_fair(a, instance.need, instance.max_load, conflicts, set(), groups)[0]
+    unconstrained = brute_force_fair(a, instance.need, instance.max_load, conflicts, set(),
+                                     np.full(instance.m, -1))[0]
+    assert round(job.result["total_affinity"] * 1_000_000) == best
+    assert round(diversity["unconstrained"] * 1_000_000) == unconstrained == \
+        round(plain_job.result["total_affinity"] * 1_000_000)
+    assert diversity["shared_without"] >= 1 and diversity["certified"] and job.result["certified_optimal"]
+    shown = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "At most one reviewer of the same institution per proposal: total affinity " \
+           f"{diversity['optimum']} against {diversity['unconstrained']}" in shown
+    form = client.get(f"/reviews/automatic/{call.id}/{be.id}").get_data(as_text=True)
+    assert '<option selected value="institution">' in form
+    client.post(f"/reviews/automatic/{call.id}/{be.id}", data={"diversity": ""})
+    assert call.side(be.id).assignment_diversity is None
+
+
+def test_only_staff_of_the_side_set_the_fairness_options(client):
+    call, be, _staff, _proposals, _reviewers = setup_call()
+    cn_staff = f.user(Role.staff, agency=call.sides[0].agency if call.sides[0].agency_id != be.id
+                      else call.sides[1].agency)
+    f.login(client, cn_staff)
+    response = client.post(f"/reviews/automatic/{call.id}/{be.id}", data={"floor": "y", "diversity": "institution"})
+    assert response.status_code in (403, 404)
+    side = call.side(be.id)
+    assert side.assignment_floor is False and side.assignment_diversity is None
+
+
+def test_a_floor_run_shows_its_steps_in_the_progress(client):
+    """A floor run solves four times; the progress moves through a slice per step (never
+    back) and the message names the step, the floor's search included."""
+    from cfp.reviews.assignment import DenseAffinity, Instance
+    from cfp.reviews.assignment.fairness import floor_assignment
+    from cfp.reviews.automatic import JOB_KIND, JobProgress
+
+    call, be, staff, _proposals, _reviewers = setup_call()
+    job = Job(kind=JOB_KIND, status=JobStatus.running, created_by_id=staff.id,
+              params={"call_id": call.id, "agency_id": be.id, "pins": [], "floor": True})
+    db.session.add(job)
+    db.session.flush()
+    seen = []
+
+    class Recorded(JobProgress):
+        def __call__(self, *report):
+            super().__call__(*report)
+            db.session.refresh(job)
+            seen.append((self.step, job.progress, job.message))
+
+    progress = Recorded(job.id, every=0)
+    rng = np.random.default_rng(4)
+    instance = Instance(DenseAffinity(rng.random((30, 20)) ** 3), need=2, max_load=4)
+    floor_assignment(instance, progress=progress, step=lambda i: progress.begin(i, 4), k=3, reserve=1)
+    assert [s for s, _p, _m in seen] == sorted(s for s, _p, _m in seen) and {0, 1, 2, 3} <= {s for s, *_ in seen}
+    percents = [p for _s, p, _m in seen]
+    assert percents == sorted(percents) and percents[-1] <= 98
+    for step, percent, message in seen:
+        assert 60 + 38 * step // 4 <= percent <= 60 + 38 * (step + 1) // 4 + 1
+        assert message.startswith(f"Step {step + 1} of 4: ")
+    assert any("Looking for the highest floor" in m for s, _p, m in seen if s == 1)

@@ -32,7 +32,9 @@ What keeps it fast at national scale (300,000 proposals × 70,000 reviewers):
 
 Modules: ``problem`` (affinities, the instance, infeasibility reasons), ``candidates``,
 ``flow`` (the solver and its certificate), ``mcf`` (one min-cost flow solve that a cancel
-can stop), ``fairness`` (the randomised assignment with a per-pair cap).
+can stop), ``fairness`` (the randomised assignment with a per-pair cap, the floor for every
+proposal). Diversity (one reviewer per group and proposal) is a constraint of the instance
+(``Instance.groups``) that the solver and its certificate handle directly.
 """
 from .candidates import DEFAULT_K, PER_REVIEWER, RESERVE, Candidates, top_candidates
 from .flow import Solution, solve

@@ -27,6 +27,26 @@ class Candidates:
     left_out_best: np.ndarray  # n, int64; -1 when nobody was left out
     extra: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), dtype=np.int64))
 
+    def restricted(self, instance: Instance) -> Candidates:
+        """These candidates (of an instance with the same conflicts and pins) for one that
+        allows fewer pairs: with a floor, or with groups whose pins block more pairs. The
+        pairs it excludes are dropped; the bound on those left out stays a bound (or -1
+        below the floor)."""
+        n, m = self.index.shape[0], instance.m
+        blocked = instance.group_blocked.tocoo()
+        banned = np.unique(blocked.row.astype(np.int64) * m + blocked.col)
+        index, value = self.index.copy(), self.value.copy()
+        ok = index >= 0
+        rows = np.broadcast_to(np.arange(n)[:, None], index.shape)
+        bad = ok & ((value < instance.floor) | np.isin(rows * m + index.astype(np.int64), banned))
+        index[bad], value[bad] = -1, -1
+        left_out = np.where(self.left_out_best >= instance.floor, self.left_out_best, -1)
+        extra = self.extra
+        if len(extra):
+            keep = (extra[:, 2] >= instance.floor) & ~np.isin(extra[:, 0] * m + extra[:, 1], banned)
+            extra = extra[keep]
+        return Candidates(index, value, left_out, extra)
+
 
 PER_REVIEWER = 12  # each reviewer's best proposals, kept as arcs whatever the proposals' top-k
 
@@ -46,7 +66,7 @@ def top_candidates(instance: Instance, k: int, block: int = BLOCK, progress=None
     for lo in range(0, n, block):
         idx = np.arange(lo, min(n, lo + block))
         rows = instance.affinity.rows(idx)  # the same floats everyone else scales
-        rows[instance.excluded(idx)] = -1
+        instance.screen(idx, rows)
         if k < m:
             top, top_values, rest_best = _row_top(rows, k)
             left_out[idx] = np.where(rest_best >= 0, scaled(rest_best), -1)
@@ -153,11 +173,7 @@ def _spare_arcs(instance: Instance, short: np.ndarray, spare: np.ndarray, arc_p,
             progress(lo / len(short))
         idx = short[lo:lo + BLOCK]
         block = scaled(instance.affinity.rows(idx, spare))
-        where = np.full(m, -1, dtype=np.int64)
-        where[spare] = np.arange(len(spare))
-        ex_r, ex_c = instance.excluded(idx)
-        col = where[ex_c]
-        block[ex_r[col >= 0], col[col >= 0]] = -1
+        instance.screen(idx, block, spare)
         known = present[idx].tocoo()
         block[known.row, known.col] = -1
         best = np.argpartition(-block, per_row - 1, axis=1)[:, :per_row] if per_row < len(spare) \

@@ -18,15 +18,40 @@ above q, so nobody can be sure to get (or to be given) a chosen proposal. Two st
 
 The expected total affinity is the fractional optimum; its price is the difference to
 the deterministic optimum.
+
+**A floor for every proposal** (max-min fairness, in the spirit of the FairFlow and FairIR
+solvers of the OpenReview matcher; Kobren, Saha, McCallum, KDD 2019). FairIR's floor is on
+each proposal's *average* affinity, which makes the problem an integer program (NP-hard in
+general; FairIR rounds a linear program and guarantees the floor only approximately). Here
+the floor is the *bottleneck* one, which can be solved exactly and proved: the highest T
+such that a valid assignment exists in which **every reviewer the solver chooses has
+affinity at least T** with their proposal (so every proposal's average is at least T as
+well), then the assignment of maximal total affinity among those. Pins are kept whatever
+their affinity and do not count against the floor. Three steps:
+
+1. the plain optimum (certified) gives a floor that is reached: its weakest pair;
+2. a binary search over the distinct affinities of the solver's final graph, each a
+   feasibility flow on the pairs at or above the threshold, finds the highest threshold
+   that graph reaches (reached: a witness assignment exists);
+3. the certified solver, with every pair below T+1 left out, proves that *no* assignment
+   of the full problem reaches T+1 (its infeasibility proof covers every pair, pruned ones
+   included); if one does after all, T rises to its weakest pair and the step repeats.
+   Then the certified solver with the floor T gives the best total affinity at that
+   floor. Affinities are compared as the scaled integers the solver uses.
+
+The price of the floor is the plain optimum less that total.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import copy
+import time
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from .flow import Solution, solve
-from .problem import SCALE, Instance
+from .candidates import DEFAULT_K, RESERVE, Candidates, top_candidates
+from .flow import Solution, feasible_on, solve
+from .problem import SCALE, AssignmentInfeasible, Instance
 
 UNITS = 100  # the cap is a whole percentage
 
@@ -119,3 +144,142 @@ def randomised(instance: Instance, cap_percent: int, seed: int, **options) -> Ra
     drawn = Solution(pairs=pairs, affinity=affinity, pinned=pinned, total=total, dual_bound=total,
                      certified=False, rounds=fractional.rounds, arcs=fractional.arcs, phases=fractional.phases)
     return RandomisedAssignment(drawn, fractional, int(cap_percent), int(seed))
+
+
+# --------------------------------------------------------------------------- the floor
+
+
+@dataclass
+class FloorAssignment:
+    solution: Solution  # the best assignment whose chosen pairs all reach the floor
+    plain: Solution  # the plain optimum, without the floor
+    floor: int | None  # scaled; the highest floor a valid assignment reaches (None: nothing to choose)
+    proved: bool  # the certified solver proved that no valid assignment reaches floor + 1
+    probes: int = 0  # thresholds tried
+    seconds: dict = field(default_factory=dict)
+
+    @property
+    def cost(self) -> int:
+        """Total affinity (scaled) given up for the floor."""
+        return self.plain.total - self.solution.total
+
+
+def with_floor(instance: Instance, floor: int) -> Instance:
+    """The same instance (its arrays shared, not copied) with pairs below ``floor`` left out."""
+    floored = copy.copy(instance)
+    floored.floor = int(floor)
+    return floored
+
+
+def without_groups(instance: Instance) -> Instance:
+    """The same instance without its diversity constraint (to measure what it costs)."""
+    plain = copy.copy(instance)
+    plain.groups = None
+    plain.group = np.full(instance.m, -1, dtype=np.int64)
+    plain.n_groups = 0
+    plain.group_blocked = type(instance.group_blocked)((instance.n, instance.m), dtype=bool)
+    return plain
+
+
+def shared_groups(solution: Solution, groups: np.ndarray) -> int:
+    """How many proposals this assignment gives two reviewers (or more) of one group."""
+    g = np.asarray(groups)[solution.pairs[:, 1]]
+    mine = g >= 0
+    keys = solution.pairs[mine, 0] * (int(g.max(initial=0)) + 1) + g[mine]
+    unique, counts = np.unique(keys, return_counts=True)
+    return len(np.unique(unique[counts > 1] // (int(g.max(initial=0)) + 1)))
+
+
+def weakest_pair(solution: Solution) -> int | None:
+    """The lowest scaled affinity among the pairs the solver chose (pins aside)."""
+    free = solution.affinity[~solution.pinned]
+    return int(np.rint(free * SCALE).astype(np.int64).min()) if len(free) else None
+
+
+def worst_average(solution: Solution, n: int) -> float | None:
+    """The lowest average affinity of a proposal's reviewers (pins included), for display."""
+    if not len(solution.pairs):
+        return None
+    count = np.bincount(solution.pairs[:, 0], minlength=n)
+    total = np.bincount(solution.pairs[:, 0], weights=solution.affinity, minlength=n)
+    has = count > 0
+    return float((total[has] / count[has]).min())
+
+
+def floor_assignment(instance: Instance, candidates: Candidates | None = None, progress=None,
+                     plain: Solution | None = None, step=None, **options) -> FloorAssignment:
+    """The highest floor every chosen pair reaches, proved, and the best assignment at it.
+
+    ``step(i)`` (optional) is called as each of its four steps begins: the plain optimum,
+    the search, the proof, the best assignment at the floor."""
+
+    def begin(i: int) -> None:
+        if step is not None:
+            step(i)
+
+    def report(round_: int, fraction: float | None) -> None:
+        if progress is not None:
+            progress("floor", round_, fraction)
+
+    seconds: dict[str, float] = {}
+    if candidates is None:
+        t0 = time.perf_counter()
+        candidates = top_candidates(instance, options.get("k", DEFAULT_K) + options.get("reserve", RESERVE))
+        seconds["candidates"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    begin(0)
+    if plain is None:
+        plain = solve(instance, candidates=candidates, progress=progress, **options)
+    seconds["plain"] = time.perf_counter() - t0
+    floor = weakest_pair(plain)
+    if floor is None:
+        return FloorAssignment(plain, plain, None, True, 0, seconds)
+    # 2. The highest threshold the final graph reaches.
+    t0 = time.perf_counter()
+    begin(1)
+    arc_p, arc_r, arc_a = plain.graph
+    pin_count = np.bincount(instance.pin_pairs[:, 0], minlength=instance.n) if len(instance.pin_pairs) \
+        else np.zeros(instance.n, np.int64)
+    rest = instance.need - pin_count
+    # No floor above any proposal's rest-th best candidate is possible.
+    listed = np.where(rest > 0, np.take_along_axis(
+        candidates.value, np.clip(rest - 1, 0, candidates.value.shape[1] - 1)[:, None], axis=1)[:, 0], -1)
+    high = int(listed[rest > 0].min()) if (rest > 0).any() and (listed[rest > 0] >= 0).all() \
+        else int(arc_a.max(initial=floor))
+    values = np.unique(arc_a[(arc_a > floor) & (arc_a <= high)])
+    probes = 0
+    lo, hi = -1, len(values)  # values[:lo+1] reached, values[hi:] not reached on the graph
+    poll = (lambda: report(probes, None)) if progress else None
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        probes += 1
+        report(probes, None)
+        keep = arc_a >= values[mid]
+        if feasible_on(instance, arc_p[keep], arc_r[keep], poll=poll):
+            lo = mid
+        else:
+            hi = mid
+    if lo >= 0:
+        floor = int(values[lo])
+    seconds["search"] = time.perf_counter() - t0
+    # 3. Prove that no assignment of the full problem reaches floor + 1.
+    t0 = time.perf_counter()
+    begin(2)
+    proved = False
+    while not proved:
+        probes += 1
+        report(probes, None)
+        above = with_floor(instance, floor + 1)
+        try:
+            better = solve(above, candidates=candidates.restricted(above), progress=progress, **options)
+        except AssignmentInfeasible:
+            proved = True
+        else:  # the pruned graph missed it: rise to what was found, and try again
+            floor = weakest_pair(better)
+    seconds["proof"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    begin(3)
+    at_floor = with_floor(instance, floor)
+    solution = solve(at_floor, candidates=candidates.restricted(at_floor), progress=progress, **options)
+    seconds["best_at_floor"] = time.perf_counter() - t0
+    return FloorAssignment(solution, plain, floor, proved, probes, seconds)

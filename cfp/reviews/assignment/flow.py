@@ -29,6 +29,9 @@ class Solution:
     # totals are then in SCALE/units.
     amount: np.ndarray | None = None
     units: int = 1
+    # The final graph's pairs (proposal, reviewer, scaled affinity): the floor's search
+    # looks for thresholds on it before proving them over every pair.
+    graph: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     @property
     def gap(self) -> int:
@@ -72,6 +75,11 @@ def solve(instance: Instance, k: int = DEFAULT_K, candidates: Candidates | None 
     With ``units`` > 1 it solves the fractional problem in which a pair takes at most
     ``pair_cap``/``units`` of a review (every need and load counted in units): the first
     step of a randomised assignment. The same certificate proves that optimum.
+
+    With ``instance.groups``, a proposal takes at most one reviewer of each group: the
+    pairs to a group's reviewers go through a node (proposal, group) of capacity one
+    review, whose price joins the certificate (a_ij <= u_i + z_ig + y_j for every pair).
+    With ``instance.floor``, pairs below it are left out everywhere.
 
     ``progress(phase, round, fraction)`` is called often (at least every second of work
     or so) with the phase ("candidates", "flow", "certificate", "repair"), the round and
@@ -129,14 +137,31 @@ def solve(instance: Instance, k: int = DEFAULT_K, candidates: Candidates | None 
     proof_cost = SCALE * (demand + 1)
     big = min(4 * SCALE, proof_cost)
     rv = n + np.arange(m)
+    n_groups = max(instance.n_groups, 1)
     repaired = False
     for round_ in range(1, max_rounds + 1):
-        # proposal -> reviewer, reviewer -> sink (load above the minimum), overflow arcs.
-        tails = np.concatenate([arc_p, rv, np.arange(n), [overflow]])
-        heads = np.concatenate([n + arc_r, np.full(m, sink), np.full(n, overflow), [sink]])
-        caps = np.concatenate([np.full(len(arc_p), pair_cap, np.int64), capacity - min_rest, need, [demand]])
-        costs = np.concatenate([-arc_a, np.zeros(m, np.int64), np.full(n, big), [0]])
-        supplies = np.concatenate([need, -min_rest, [0], [-(demand - int(min_rest.sum()))]])
+        # Pairs to a reviewer of a group start at the node (proposal, group), numbered after
+        # the sink; the others at the proposal. Only where the graph offers a proposal two
+        # reviewers of one group or more: one arc alone keeps the rule anyway, and a pair
+        # added later to such a group (its price is 0 until then) creates the node.
+        grouped = _shared_group_arcs(instance.group, n_groups, arc_p, arc_r)
+        group_keys, group_of_arc = np.unique(arc_p[grouped] * n_groups + instance.group[arc_r[grouped]],
+                                             return_inverse=True)
+        ng = len(group_keys)
+        group_p = group_keys // n_groups
+        group_node = sink + 1 + np.arange(ng)
+        arc_group = np.full(len(arc_p), -1, dtype=np.int64)
+        arc_group[grouped] = group_of_arc
+        arc_tail = np.where(grouped, group_node[np.maximum(arc_group, 0)] if ng else 0, arc_p)
+        # proposal (or group) -> reviewer, reviewer -> sink (load above the minimum), overflow
+        # arcs, proposal -> group (one review).
+        tails = np.concatenate([arc_tail, rv, np.arange(n), [overflow], group_p])
+        heads = np.concatenate([n + arc_r, np.full(m, sink), np.full(n, overflow), [sink], group_node])
+        caps = np.concatenate([np.full(len(arc_p), pair_cap, np.int64), capacity - min_rest, need, [demand],
+                               np.full(ng, units, np.int64)])
+        costs = np.concatenate([-arc_a, np.zeros(m, np.int64), np.full(n, big), [0], np.zeros(ng, np.int64)])
+        supplies = np.concatenate([need, -min_rest, [0], [-(demand - int(min_rest.sum()))],
+                                   np.zeros(ng, np.int64)])
         report("flow", round_, 0.0)
         t0 = time.perf_counter()
         optimal, x = min_cost_flow(tails, heads, caps, costs, supplies,
@@ -159,6 +184,7 @@ def solve(instance: Instance, k: int = DEFAULT_K, candidates: Candidates | None 
         pair_room = amount < pair_cap
         sink_flow = x[na:na + m]
         over_flow = x[na + m:na + m + n]
+        group_flow = x[na + m + n + 1:]
         total = int((arc_a * amount).sum())
 
         room = (capacity - min_rest) - sink_flow
@@ -184,8 +210,11 @@ def solve(instance: Instance, k: int = DEFAULT_K, candidates: Candidates | None 
         ip = np.arange(n)
         o_used = int(over_flow.sum())
         parts = [
-            (arc_p[pair_room], n + arc_r[pair_room], -arc_a[pair_room]),
-            (n + arc_r[pair_flow], arc_p[pair_flow], arc_a[pair_flow]),
+            (arc_tail[pair_room], n + arc_r[pair_room], -arc_a[pair_room]),
+            (n + arc_r[pair_flow], arc_tail[pair_flow], arc_a[pair_flow]),
+            (group_p[group_flow < units], group_node[group_flow < units],
+             np.zeros(int((group_flow < units).sum()), np.int64)),
+            (group_node[group_flow > 0], group_p[group_flow > 0], np.zeros(int((group_flow > 0).sum()), np.int64)),
             (rv[room > 0], np.full(int((room > 0).sum()), sink), np.zeros(int((room > 0).sum()), np.int64)),
             (np.full(int((sink_flow > 0).sum()), sink), rv[sink_flow > 0],
              np.zeros(int((sink_flow > 0).sum()), np.int64)),
@@ -202,23 +231,34 @@ def solve(instance: Instance, k: int = DEFAULT_K, candidates: Candidates | None 
                                   for c in range(3))
         t0 = time.perf_counter()
         report("certificate", round_, 0.0)
-        d = _potentials(n + m + 2, r_tail, r_head, r_cost, poll=partial(report, "certificate", round_, None))
+        d = _potentials(n + m + 2 + ng, r_tail, r_head, r_cost,
+                        poll=partial(report, "certificate", round_, None))
         u = d[:n] - d[sink]  # proposal prices
         y = d[sink] - d[n:n + m]  # reviewer prices (capacity minus minimum-load duals)
         # Without a minimum load a reviewer's price may be raised to 0: same objective,
         # easier constraints.
         y = np.where(min_rest > 0, y, np.maximum(y, 0))
-        w = np.maximum(arc_a - u[arc_p] - y[arc_r], 0)
+        # A group's price: what its one place is worth to the proposal (0 when not full).
+        z_raw = d[group_node] - d[group_p]
+        z = np.maximum(z_raw, 0)
+        w = np.maximum(arc_a - u[arc_p] - y[arc_r] - np.where(grouped, z_raw[np.maximum(arc_group, 0)]
+                                                              if ng else 0, 0), 0)
         # Dual objective (scaled): prices times right-hand sides, plus the arc slacks.
         dual = int((need * u).sum() + (capacity * np.maximum(y, 0)).sum()
-                   - (min_rest * np.maximum(-y, 0)).sum() + pair_cap * w.sum())
+                   - (min_rest * np.maximum(-y, 0)).sum() + pair_cap * w.sum() + units * z.sum())
+        group_price = partial(_group_price, instance.group, n_groups, group_keys, z)
+
         # Every pair left out must satisfy a_ij <= u_i + y_j. Cheap bound first, then the
         # suspect proposals' rows exactly; the worst violators are added to the graph.
         floor = int(y.min()) if m else 0
         add_p, add_r, add_a = [], [], []
         # The reserve: exact, vectorised (entries already added are marked -1).
         if res_i.shape[1]:
-            excess = np.where(res_v >= 0, res_v - u[:, None] - y[np.maximum(res_i, 0)], 0)
+            safe_i = np.maximum(res_i, 0)
+            excess = res_v - u[:, None] - y[safe_i]
+            if ng:
+                excess -= group_price(np.broadcast_to(np.arange(n)[:, None], res_i.shape), safe_i)
+            excess = np.where(res_v >= 0, excess, 0)
             rr, cc = np.nonzero(excess > 0)
             if len(rr):
                 order = np.lexsort((-excess[rr, cc], rr))
@@ -247,16 +287,13 @@ def solve(instance: Instance, k: int = DEFAULT_K, candidates: Candidates | None 
             cols = np.sort(y_order[:np.searchsorted(y_sorted, threshold[lo:lo + BLOCK].max())])
             if not len(cols):
                 continue
-            block = instance.affinity.rows(idx, cols)
-            where = np.full(m, -1, dtype=np.int64)
-            where[cols] = np.arange(len(cols))
-            ex_r, ex_c = instance.excluded(idx)
-            ex_c = where[ex_c]
-            block[ex_r[ex_c >= 0], ex_c[ex_c >= 0]] = -1
+            block = instance.screen(idx, instance.affinity.rows(idx, cols), cols)
             known = present[idx][:, cols].tocoo()
             block[known.row, known.col] = -1
             # Each row's worst offenders by a float estimate, then the exact integer test.
             estimate = np.where(block >= 0, block * SCALE - (u[idx][:, None] + y[cols][None, :]), -np.inf)
+            if ng:
+                _subtract_group_prices(estimate, idx, cols, instance.group, group_p, group_keys % n_groups, z)
             per_row = min(PER_ROW, len(cols))
             worst = np.argpartition(-estimate, per_row - 1, axis=1)[:, :per_row]
             rr = np.repeat(np.arange(len(idx)), per_row)
@@ -265,7 +302,7 @@ def solve(instance: Instance, k: int = DEFAULT_K, candidates: Candidates | None 
             rr, cc = rr[plausible], cc[plausible]
             values = scaled(block[rr, cc])
             jj = cols[cc]
-            keep = (values >= 0) & (values - u[idx[rr]] - y[jj] > 0)
+            keep = (values >= 0) & (values - u[idx[rr]] - y[jj] - group_price(idx[rr], jj) > 0)
             add_p.append(idx[rr[keep]])
             add_r.append(jj[keep])
             add_a.append(values[keep])
@@ -276,6 +313,7 @@ def solve(instance: Instance, k: int = DEFAULT_K, candidates: Candidates | None 
         if not added and not over_flow.any():
             solution = _solution(instance, arc_p[pair_flow], arc_r[pair_flow], arc_a[pair_flow],
                                  pins, pin_aff, total, dual, dual == total, round_, na, phases, units)
+            solution.graph = (arc_p, arc_r, arc_a)
             if units > 1:
                 solution.amount = np.concatenate([amount[pair_flow], np.full(len(pins), units)])
                 solution.units = units
@@ -300,6 +338,55 @@ def solve(instance: Instance, k: int = DEFAULT_K, candidates: Candidates | None 
     raise RuntimeError("assignment not certified after the maximum number of rounds")
 
 
+def _shared_group_arcs(group, n_groups, arc_p, arc_r) -> np.ndarray:
+    """The arcs whose proposal has another arc to a reviewer of the same group."""
+    g = group[arc_r]
+    shared = np.zeros(len(arc_p), dtype=bool)
+    mine = np.flatnonzero(g >= 0)
+    if len(mine):
+        _keys, inverse, counts = np.unique(arc_p[mine] * n_groups + g[mine], return_inverse=True,
+                                           return_counts=True)
+        shared[mine] = counts[inverse] >= 2
+    return shared
+
+
+def _group_price(group, n_groups, group_keys, z, p: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """z for each pair (p, r): the price of r's group on proposal p, 0 if none."""
+    if not len(group_keys):
+        return np.zeros(np.shape(p), dtype=np.int64)
+    g = group[r]
+    key = p * n_groups + g
+    pos = np.minimum(np.searchsorted(group_keys, key), len(group_keys) - 1)
+    return np.where((g >= 0) & (group_keys[pos] == key), z[pos], 0)
+
+
+def _subtract_group_prices(estimate, idx, cols, group, group_p, group_g, z) -> None:
+    """estimate[r, c] -= z of (idx[r], group of cols[c]), for the groups with a price."""
+    priced = z > 0
+    if not priced.any():
+        return
+    # The priced group nodes of these proposals.
+    p, g, value = group_p[priced], group_g[priced], z[priced]
+    row_of = np.full(max(int(idx.max()), int(p.max())) + 1, -1, dtype=np.int64)
+    row_of[idx] = np.arange(len(idx))
+    r = row_of[p]
+    p_in = r >= 0
+    r, g, value = r[p_in], g[p_in], value[p_in]
+    if not len(r):
+        return
+    col_group = group[cols]
+    order = np.argsort(col_group, kind="stable")
+    sorted_groups = col_group[order]
+    start = np.searchsorted(sorted_groups, g, "left")
+    count = np.searchsorted(sorted_groups, g, "right") - start
+    total = int(count.sum())
+    if not total:
+        return
+    rows = np.repeat(r, count)
+    offsets = np.arange(total) - np.repeat(np.cumsum(count) - count, count) + np.repeat(start, count)
+    estimate[rows, order[offsets]] -= np.repeat(value, count)
+
+
 def _peak(phases: dict, phase: str) -> None:
     """The process's peak memory so far (MiB), as it stands at the end of a phase."""
     import resource
@@ -315,3 +402,49 @@ def _solution(instance, p, r, a, pins, pin_aff, total, dual, certified, rounds, 
     return Solution(pairs=pairs, affinity=values / SCALE, pinned=pinned, total=total + pin_total,
                     dual_bound=dual + pin_total, certified=certified, rounds=rounds, arcs=arcs,
                     phases=phases)
+
+
+def feasible_on(instance: Instance, arc_p: np.ndarray, arc_r: np.ndarray, poll=None) -> bool:
+    """Whether a valid assignment (needs, loads, pins, groups) exists using only these
+    pairs besides the pins: a min-cost flow whose only cost is the overflow's, which a
+    valid assignment does not use. A yes is proved by the assignment it finds."""
+    n, m = instance.n, instance.m
+    pins = instance.pin_pairs
+    pin_load = np.bincount(pins[:, 1], minlength=m).astype(np.int64) if len(pins) else np.zeros(m, np.int64)
+    pin_count = np.bincount(pins[:, 0], minlength=n).astype(np.int64) if len(pins) else np.zeros(n, np.int64)
+    need = instance.need - pin_count
+    capacity = instance.max_load - pin_load
+    min_rest = np.maximum(instance.min_load - pin_load, 0)
+    if (need < 0).any() or (capacity < min_rest).any() or min_rest.sum() > need.sum():
+        return False
+    demand = int(need.sum())
+    overflow, sink = n + m, n + m + 1
+    n_groups = max(instance.n_groups, 1)
+    grouped = _shared_group_arcs(instance.group, n_groups, arc_p, arc_r)
+    keys, of_arc = np.unique(arc_p[grouped] * n_groups + instance.group[arc_r[grouped]], return_inverse=True)
+    group_node = sink + 1 + np.arange(len(keys))
+    arc_tail = arc_p.copy()
+    arc_tail[grouped] = group_node[of_arc]
+    tails = np.concatenate([arc_tail, n + np.arange(m), np.arange(n), [overflow], keys // n_groups])
+    heads = np.concatenate([n + arc_r, np.full(m, sink), np.full(n, overflow), [sink], group_node])
+    caps = np.concatenate([np.ones(len(arc_p), np.int64), capacity - min_rest, need, [demand],
+                           np.ones(len(keys), np.int64)])
+    costs = np.concatenate([np.zeros(len(arc_p) + m, np.int64), np.ones(n, np.int64), [0],
+                            np.zeros(len(keys), np.int64)])
+    supplies = np.concatenate([need, -min_rest, [0], [-(demand - int(min_rest.sum()))],
+                               np.zeros(len(keys), np.int64)])
+    if not min_rest.any():
+        # No minimum load: a maximum flow from a source before the proposals decides it, much
+        # faster than a min-cost flow (the overflow arcs are left out).
+        from ortools.graph.python import max_flow
+
+        source = sink + 1 + len(keys)
+        keep = np.r_[np.ones(len(arc_p) + m, bool), np.zeros(n + 1, bool), np.ones(len(keys), bool)]
+        flow = max_flow.SimpleMaxFlow()
+        flow.add_arcs_with_capacity(np.r_[tails[keep], np.full(n, source)],
+                                    np.r_[heads[keep], np.arange(n)], np.r_[caps[keep], need])
+        if flow.solve(source, sink) != flow.OPTIMAL:
+            raise RuntimeError("the maximum flow solver stopped without an answer")
+        return flow.optimal_flow() == demand
+    optimal, x = min_cost_flow(tails, heads, caps, costs, supplies, poll=poll)
+    return optimal and not x[len(arc_p) + m:len(arc_p) + m + n].any()

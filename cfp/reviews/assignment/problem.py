@@ -82,7 +82,16 @@ class Instance:
 
     need[i]: reviewers proposal i must get (pins included); max_load[j] / min_load[j]:
     bounds on reviewer j's load (pins included); conflicts: (i, j) pairs never allowed;
-    pins: (i, j) pairs that must be kept."""
+    pins: (i, j) pairs that must be kept.
+
+    Two fairness constraints (off by default):
+
+    * groups[j]: reviewer j's group (institution, country; -1 or a group of one: none).
+      With groups, a proposal gets at most one reviewer of each group, its pins included
+      (a pin of a group blocks that group's other reviewers for the proposal; two pins of
+      one group are kept as staff chose them).
+    * floor: a scaled affinity; every pair the solver chooses has at least that affinity
+      (pins are kept whatever their affinity)."""
 
     affinity: DenseAffinity | TextAffinity
     need: np.ndarray
@@ -92,6 +101,8 @@ class Instance:
     pins: list[tuple[int, int]] = field(default_factory=list)
     proposal_labels: list[str] | None = None
     reviewer_labels: list[str] | None = None
+    groups: np.ndarray | list[int] | None = None
+    floor: int = 0
 
     def __post_init__(self):
         n, m = self.affinity.shape
@@ -112,6 +123,32 @@ class Instance:
             (np.ones(len(pairs), dtype=bool), (pairs[:, 0], pairs[:, 1])), shape=(n, m))
         self.conflict_matrix.sum_duplicates()
         self.pin_pairs = np.asarray(self.pins, dtype=np.int64).reshape(-1, 2)
+        self.floor = int(self.floor)
+        # Groups of two or more reviewers, numbered 0..n_groups-1; -1 for everyone else.
+        self.group = np.full(m, -1, dtype=np.int64)
+        self.n_groups = 0
+        self.group_blocked = sparse.csr_matrix((n, m), dtype=bool)
+        if self.groups is not None:
+            raw = np.asarray(self.groups, dtype=np.int64).reshape(-1)
+            labels, inverse, counts = np.unique(raw, return_inverse=True, return_counts=True)
+            shared = (counts >= 2) & (labels >= 0)
+            number = np.full(len(labels), -1, dtype=np.int64)
+            number[shared] = np.arange(int(shared.sum()))
+            self.group = number[inverse]
+            self.n_groups = int(shared.sum())
+            # A pinned reviewer takes their group's one place on that proposal.
+            rows, cols = [], []
+            for i, j in self.pin_pairs.tolist():
+                g = self.group[j]
+                if g >= 0:
+                    members = np.flatnonzero(self.group == g)
+                    members = members[members != j]
+                    rows.append(np.full(len(members), i))
+                    cols.append(members)
+            if rows:
+                r, c = np.concatenate(rows), np.concatenate(cols)
+                self.group_blocked = sparse.csr_matrix((np.ones(len(r), dtype=bool), (r, c)), shape=(n, m))
+                self.group_blocked.sum_duplicates()
 
     def proposal_label(self, i: int) -> str:
         return self.proposal_labels[i] if self.proposal_labels else f"#{i + 1}"
@@ -120,10 +157,14 @@ class Instance:
         return self.reviewer_labels[j] if self.reviewer_labels else f"#{j + 1}"
 
     def excluded(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Pairs that can never be (new) candidates for these proposals (conflicts, pins),
-        as (row within idx, reviewer) coordinates."""
+        """Pairs that can never be (new) candidates for these proposals (conflicts, pins,
+        a group already taken by a pin), as (row within idx, reviewer) coordinates."""
         coo = self.conflict_matrix[idx].tocoo()
         rows, cols = [coo.row.astype(np.int64)], [coo.col.astype(np.int64)]
+        if self.group_blocked.nnz:
+            blocked = self.group_blocked[idx].tocoo()
+            rows.append(blocked.row.astype(np.int64))
+            cols.append(blocked.col.astype(np.int64))
         if len(self.pin_pairs):
             where = np.full(self.n, -1, dtype=np.int64)
             where[idx] = np.arange(len(idx))
@@ -131,6 +172,40 @@ class Instance:
             rows.append(r[r >= 0])
             cols.append(self.pin_pairs[r >= 0, 1])
         return np.concatenate(rows), np.concatenate(cols)
+
+
+    def screen(self, idx: np.ndarray, block: np.ndarray, cols: np.ndarray | None = None) -> np.ndarray:
+        """Set to -1, in place, the entries of a block of affinities (rows idx, columns
+        cols or every reviewer; floats as ``affinity.rows`` gives them, or scaled integers)
+        that may not be chosen: excluded pairs and, with a floor, pairs below it. The floor
+        is compared exactly as ``scaled`` would round each float."""
+        ex_r, ex_c = self.excluded(idx)
+        if cols is not None:
+            where = np.full(self.m, -1, dtype=np.int64)
+            where[cols] = np.arange(len(cols))
+            ex_c = where[ex_c]
+            ex_r, ex_c = ex_r[ex_c >= 0], ex_c[ex_c >= 0]
+        block[ex_r, ex_c] = -1
+        if self.floor > 0:
+            block[block < _threshold(self.floor, block.dtype)] = -1
+        return block
+
+
+def _threshold(floor: int, dtype) -> float | int:
+    """The smallest value of this dtype that ``scaled`` rounds to at least ``floor``."""
+    dtype = np.dtype(dtype)
+    if np.issubdtype(dtype, np.integer):
+        return floor
+
+    def reaches(x) -> bool:
+        return int(np.rint(np.float64(x) * SCALE)) >= floor
+
+    x = dtype.type((floor - 0.5) / SCALE)
+    while reaches(x):
+        x = np.nextafter(x, dtype.type(-np.inf))
+    while not reaches(x):
+        x = np.nextafter(x, dtype.type(np.inf))
+    return x
 
 
 def scaled(values: np.ndarray) -> np.ndarray:
