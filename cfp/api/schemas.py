@@ -243,8 +243,7 @@ class ReviewInput(Schema):
     form (every criterion scored on its scale, comments to the applicants to submit)."""
 
     scores = fields.Dict(keys=fields.String(validate=validate.Regexp(r"^[0-9]{1,10}$")),
-                         values=fields.Decimal(allow_none=True, places=1,
-                                               validate=validate.Range(min=-1000, max=1000)),
+                         values=fields.Float(allow_none=True, validate=validate.Range(min=-1000, max=1000)),
                          load_default=dict,
                          metadata={"description": "Score per criterion id; null removes one"})
     comments_to_applicants = Text(max_length=20000, load_default="")

@@ -4,6 +4,8 @@ permission method (403), call the one operation the page calls, commit at the ed
 `current_user` is the token's owner (cfp.api.auth)."""
 from __future__ import annotations
 
+from decimal import Decimal
+
 import sqlalchemy as sa
 from flask import abort, g, request, url_for
 from flask_babel import gettext as _
@@ -298,7 +300,8 @@ def put_review(data, assignment_id: int):
     unknown = sorted(set(data["scores"]) - set(criteria))
     if unknown:
         abort(422, _("No criterion %(id)s in this call.", id=unknown[0]))
-    scores = {criteria[key]: value for key, value in data["scores"].items()}
+    scores = {criteria[key]: None if value is None else Decimal(str(value))
+              for key, value in data["scores"].items()}
     save_review(current_user, assignment, scores, data["comments_to_applicants"],
                 data["confidential_comments"], data["recommendation"], submit=data["submit"])
     db.session.commit()
