@@ -107,7 +107,7 @@ def _page_size() -> int:
 
 
 @bp.route("/me")
-@bp.doc(security=TOKEN, summary="The token's owner and the token's scope")
+@bp.doc(security=TOKEN, tags=["Account"], summary="The token's owner and the token's scope")
 @bp.response(200, s.MeSchema)
 @errors(401)
 def me():
@@ -137,7 +137,7 @@ def _call(call: Call) -> dict:
 
 
 @bp.route("/calls")
-@bp.doc(security=OPTIONAL_TOKEN, summary="Calls: the announced ones (and drafts for their committee)")
+@bp.doc(security=OPTIONAL_TOKEN, tags=["Calls"], summary="Calls: the announced ones (and drafts for their committee)")
 @bp.arguments(s.CallFilter, location="query", as_kwargs=True)
 @bp.response(200, s.paged(s.CallSchema, "CallPage"))
 @errors(401, 403, 404)
@@ -154,7 +154,7 @@ def calls(state=None, **_page):
 
 
 @bp.route("/calls/<int:call_id>")
-@bp.doc(security=OPTIONAL_TOKEN, summary="A call")
+@bp.doc(security=OPTIONAL_TOKEN, tags=["Calls"], summary="A call")
 @bp.response(200, s.CallSchema)
 @errors(401, 403, 404)
 def call(call_id: int):
@@ -178,7 +178,7 @@ def _proposal(p: Proposal) -> dict:
 
 
 @bp.route("/proposals")
-@bp.doc(security=TOKEN, summary="Your proposals (as a principal investigator)")
+@bp.doc(security=TOKEN, tags=["Proposals"], summary="Your proposals (as a principal investigator)")
 @bp.arguments(s.ProposalFilter, location="query", as_kwargs=True)
 @bp.response(200, s.paged(s.ProposalSchema, "ProposalPage"))
 @errors(401, 403, 404)
@@ -195,7 +195,7 @@ def proposals(state=None, **_page):
 
 
 @bp.route("/proposals/<int:proposal_id>")
-@bp.doc(security=TOKEN, summary="A proposal you may see")
+@bp.doc(security=TOKEN, tags=["Proposals"], summary="A proposal you may see")
 @bp.response(200, s.ProposalSchema)
 @errors(401, 403, 404)
 def proposal(proposal_id: int):
@@ -204,7 +204,7 @@ def proposal(proposal_id: int):
 
 
 @bp.route("/proposals/<int:proposal_id>", methods=["PATCH"])
-@bp.doc(security=TOKEN, summary="Change a draft (as the editor saves it)", description=(
+@bp.doc(security=TOKEN, tags=["Proposals"], summary="Change a draft (as the editor saves it)", description=(
     "The fields given replace the stored ones. `version` is the version the change is based "
     "on: if your partner saved since, the change is refused with 409 and the current version."))
 @bp.arguments(s.ProposalChange)
@@ -259,7 +259,7 @@ def _load_assignment(assignment_id: int) -> Assignment:
 
 
 @bp.route("/assignments")
-@bp.doc(security=TOKEN, summary="Your review assignments")
+@bp.doc(security=TOKEN, tags=["Reviews"], summary="Your review assignments")
 @bp.arguments(s.AssignmentFilter, location="query", as_kwargs=True)
 @bp.response(200, s.paged(s.AssignmentSchema, "AssignmentPage"))
 @errors(401, 403, 404)
@@ -275,7 +275,7 @@ def assignments(state=None, **_page):
 
 
 @bp.route("/assignments/<int:assignment_id>")
-@bp.doc(security=TOKEN, summary="An assignment: yours, or of your side for its staff")
+@bp.doc(security=TOKEN, tags=["Reviews"], summary="An assignment: yours, or of your side for its staff")
 @bp.response(200, s.AssignmentSchema)
 @errors(401, 403, 404)
 def assignment(assignment_id: int):
@@ -284,7 +284,7 @@ def assignment(assignment_id: int):
 
 
 @bp.route("/assignments/<int:assignment_id>/review", methods=["PUT"])
-@bp.doc(security=TOKEN, summary="Save or submit your review", description=(
+@bp.doc(security=TOKEN, tags=["Reviews"], summary="Save or submit your review", description=(
     "The review form's rules: accept the invitation and declare no conflict first (on the "
     "site); to submit, score every criterion on its scale and write comments to the applicants."))
 @bp.arguments(s.ReviewInput)
@@ -309,7 +309,7 @@ def put_review(data, assignment_id: int):
 
 
 @bp.route("/reviews")
-@bp.doc(security=TOKEN, summary="Your reviews (drafts and submitted)")
+@bp.doc(security=TOKEN, tags=["Reviews"], summary="Your reviews (drafts and submitted)")
 @bp.arguments(s.ReviewFilter, location="query", as_kwargs=True)
 @bp.response(200, s.paged(s.ReviewSchema, "ReviewPage"))
 @errors(401, 403, 404)
@@ -327,7 +327,7 @@ def reviews(state=None, **_page):
 
 
 @bp.route("/calls/<int:call_id>/rankings/<int:agency_id>")
-@bp.doc(security=TOKEN, summary="A side's ranking of a call", description=(
+@bp.doc(security=TOKEN, tags=["Rankings"], summary="A side's ranking of a call", description=(
     "As the ranking page: a side's staff read their own side's ranking; the secretariat "
     "and the co-chairs of the call's committee read both."))
 @bp.arguments(s.PageArgs, location="query", as_kwargs=True)
@@ -354,7 +354,7 @@ def side_ranking(call_id: int, agency_id: int, **_page):
 
 
 @bp.route("/calls/<int:call_id>/joint-ranking")
-@bp.doc(security=TOKEN, summary="The joint ranking of a call (secretariat, co-chairs)")
+@bp.doc(security=TOKEN, tags=["Rankings"], summary="The joint ranking of a call (secretariat, co-chairs)")
 @bp.arguments(s.PageArgs, location="query", as_kwargs=True)
 @bp.response(200, s.JointRankingSchema)
 @errors(401, 403, 404)
@@ -403,7 +403,7 @@ def _adopted():
 
 
 @bp.route("/projects")
-@bp.doc(security=OPTIONAL_TOKEN, summary="Adopted projects (public fields; more for those who may see a project)")
+@bp.doc(security=OPTIONAL_TOKEN, tags=["Projects"], summary="Adopted projects (public fields; more for those who may see a project)")
 @bp.arguments(s.ProjectFilter, location="query", as_kwargs=True)
 @bp.response(200, s.paged(s.ProjectSchema, "ProjectPage"))
 @errors(401, 403, 404)
@@ -420,7 +420,7 @@ def projects(status=None, **_page):
 
 
 @bp.route("/projects/<int:project_id>")
-@bp.doc(security=OPTIONAL_TOKEN, summary="An adopted project")
+@bp.doc(security=OPTIONAL_TOKEN, tags=["Projects"], summary="An adopted project")
 @bp.response(200, s.ProjectSchema)
 @errors(401, 403, 404)
 def project(project_id: int):
@@ -444,7 +444,7 @@ def _queue_state(model, status_column, queued, created) -> dict:
 
 
 @bp.route("/admin/outbox")
-@bp.doc(security=TOKEN, summary="The outboxes' state: tasks and emails by status, the oldest queued")
+@bp.doc(security=TOKEN, tags=["Administration"], summary="The outboxes' state: tasks and emails by status, the oldest queued")
 @bp.response(200, s.OutboxSchema)
 @errors(401, 403)
 def outbox():
