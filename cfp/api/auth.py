@@ -22,6 +22,8 @@ def authenticate() -> None:
     g.api_token = None
     header = request.headers.get("Authorization")
     if header is None:
+        if request.method not in READING_METHODS:  # every change needs a token, before all else
+            abort(401, _("This needs a personal access token (make one on your account page)."))
         return
     scheme, _sep, value = header.strip().partition(" ")
     if scheme.lower() != "bearer" or not value.strip():

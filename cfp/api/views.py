@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 from flask import abort, g, request, url_for
+from flask.views import MethodView
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_smorest import Blueprint
@@ -195,35 +196,38 @@ def proposals(state=None, **_page):
 
 
 @bp.route("/proposals/<int:proposal_id>")
-@bp.doc(security=TOKEN, tags=["Proposals"], summary="A proposal you may see")
-@bp.response(200, s.ProposalSchema)
-@errors(401, 403, 404)
-def proposal(proposal_id: int):
-    require_token()
-    return _proposal(load_visible(Proposal, proposal_id))
+class ProposalResource(MethodView):
+    """One rule for reading and changing a proposal (a path answers 405 only to a method
+    it has none of, and an id out of range 404 whatever the method)."""
 
+    @bp.doc(security=TOKEN, tags=["Proposals"], summary="A proposal you may see")
+    @bp.response(200, s.ProposalSchema)
+    @errors(401, 403, 404)
+    def get(self, proposal_id: int):
+        require_token()
+        return _proposal(load_visible(Proposal, proposal_id))
 
-@bp.route("/proposals/<int:proposal_id>", methods=["PATCH"])
-@bp.doc(security=TOKEN, tags=["Proposals"], summary="Change a draft (as the editor saves it)", description=(
-    "The fields given replace the stored ones. `version` is the version the change is based "
-    "on: if your partner saved since, the change is refused with 409 and the current version."))
-@bp.arguments(s.ProposalChange)
-@bp.response(200, s.ProposalSchema)
-@errors(400, 401, 403, 404, 409, 422)
-def update_proposal(change, proposal_id: int):
-    require_token()
-    proposal = load_visible(Proposal, proposal_id)
-    if not proposal.can_edit(current_user):
-        abort(403, _("This proposal can no longer be edited."))
-    area = change.get("priority_area_id", proposal.priority_area_id)
-    content = ProposalContent(
-        title=change.get("title", proposal.title), acronym=change.get("acronym", proposal.acronym),
-        abstract=change.get("abstract", proposal.abstract), keywords=change.get("keywords", proposal.keywords),
-        priority_area_id=area or None,
-        duration_months=change.get("duration_months", proposal.duration_months))
-    save_proposal(current_user, proposal, change["version"], content)
-    db.session.commit()
-    return _proposal(db.session.get(Proposal, proposal_id))
+    @bp.doc(security=TOKEN, tags=["Proposals"], summary="Change a draft (as the editor saves it)",
+            description=("The fields given replace the stored ones. `version` is the version the "
+                         "change is based on: if your partner saved since, the change is refused "
+                         "with 409 and the current version."))
+    @bp.arguments(s.ProposalChange)
+    @bp.response(200, s.ProposalSchema)
+    @errors(400, 401, 403, 404, 409, 422)
+    def patch(self, change, proposal_id: int):
+        require_token()
+        proposal = load_visible(Proposal, proposal_id)
+        if not proposal.can_edit(current_user):
+            abort(403, _("This proposal can no longer be edited."))
+        area = change.get("priority_area_id", proposal.priority_area_id)
+        content = ProposalContent(
+            title=change.get("title", proposal.title), acronym=change.get("acronym", proposal.acronym),
+            abstract=change.get("abstract", proposal.abstract),
+            keywords=change.get("keywords", proposal.keywords), priority_area_id=area or None,
+            duration_months=change.get("duration_months", proposal.duration_months))
+        save_proposal(current_user, proposal, change["version"], content)
+        db.session.commit()
+        return _proposal(db.session.get(Proposal, proposal_id))
 
 
 # ---------------------------------------------------------------------------- reviews
