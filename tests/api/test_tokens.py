@@ -150,3 +150,15 @@ def test_only_an_admin_makes_a_token_for_another_account(client):
     f.login(client, staff)
     assert client.post(f"/admin/people/{other.id}/api-tokens", data={"name": "x", "scope": "write"}).status_code == 403
     assert db.session.scalar(sa.select(sa.func.count(ApiToken.id))) == 0
+
+
+def test_the_personal_data_export_lists_the_tokens_and_deletion_removes_them(client, researcher):
+    from cfp.auth.deletion import delete_account
+    from cfp.auth.personal_data import export_personal_data
+
+    token = token_for(researcher, name="My script")
+    exported = export_personal_data(researcher)["api_tokens"]
+    assert [t["name"] for t in exported] == ["My script"] and token not in str(exported)
+    assert delete_account(researcher, researcher, password=f.PASSWORD).done
+    assert db.session.scalar(sa.select(sa.func.count(ApiToken.id))) == 0
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
