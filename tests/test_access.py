@@ -88,6 +88,7 @@ ACCESS = [
     ("POST", "/account/sessions/end", None, members(302)),  # log out everywhere: one's own
     # Personal data: one's own copy; deleting one's account (the empty form comes back, 422).
     ("POST", "/account/data", None, members(200)),
+    ("GET", "/account/api-tokens", None, members(302)),  # back to the account page (a reload)
     ("POST", "/account/api-tokens", {"name": "Grants database", "scope": "read"}, members(200)),
     ("POST", "/account/api-tokens/999999/revoke", None, members(404)),
     ("GET", "/account/delete", None, members(200)),
@@ -358,6 +359,7 @@ ACCESS = [
     ("POST", "/admin/people/{pi_id}/deactivate", None, only("admin", ok=302)),
     ("POST", "/admin/people/{pi_id}/reactivate", None, only("admin", ok=422)),  # it is active
     ("POST", "/admin/people/{pi_id}/sessions/end", None, only("admin", ok=302)),
+    ("GET", "/admin/people/{pi_id}/api-tokens", None, only("admin", ok=302)),
     ("POST", "/admin/people/{pi_id}/api-tokens", {"name": "Service", "scope": "read"}, only("admin")),
     ("POST", "/admin/people/{pi_id}/api-tokens/999999/revoke", None, only("admin", ok=404)),
     # The REST API reads tokens only (tests/api/ asks it with each role's token): to a

@@ -240,15 +240,17 @@ def reactivate(user_id: int):
                            _("The account is active again."))
 
 
-@bp.route("/people/<int:user_id>/api-tokens", methods=["POST"])
+@bp.route("/people/<int:user_id>/api-tokens", methods=["GET", "POST"])
 def create_api_token(user_id: int):
     """A token for the account (a service account: a program's own account with its roles),
-    shown on the page this once."""
+    shown on the page this once (asked again, the address leads back to the person's page)."""
     from cfp.auth.api_tokens import create_api_token
     from cfp.auth.forms import ApiTokenForm
     from cfp.auth.models import ApiScope
 
     user = db.get_or_404(User, user_id)
+    if request.method == "GET":
+        return redirect(url_for("admin.person", user_id=user.id) + "#api-tokens")
     form = ApiTokenForm()
     new_token, status = None, 422
     if form.validate_on_submit():

@@ -55,8 +55,11 @@ def _http_error(error):
 @bp.errorhandler(StaleProposal)
 def _stale(error):
     db.session.rollback()
-    return problem(409, error.message, type_=STALE_VERSION, title="Conflict",
-                   current_version=db.session.get(Proposal, error.proposal.id).version)
+    current = db.session.get(Proposal, error.proposal.id).version
+    return problem(409, _("Someone saved this proposal since the version your change is based on: "
+                          "it is now version %(v)s. Read it again, then send your change with "
+                          "that version.", v=current),
+                   type_=STALE_VERSION, title="Conflict", current_version=current)
 
 
 @bp.errorhandler(NotAllowed)

@@ -130,7 +130,7 @@ class AccountDeletionForm(FlaskForm):
 class ApiTokenForm(FlaskForm):
     """A new personal access token for the REST API."""
 
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)],
+    name = StringField(_l("Token name"), validators=[DataRequired(), Length(max=100)],
                        description=_l("What will use it, e.g. “our grants database”."))
     scope = SelectField(_l("Scope"), choices=options([("read", _l("read")), ("write", _l("read and write"))]),
                         default="read")

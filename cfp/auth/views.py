@@ -283,11 +283,14 @@ def change_password():
 
 # Personal access tokens for the REST API.
 
-@bp.route("/account/api-tokens", methods=["POST"])
+@bp.route("/account/api-tokens", methods=["GET", "POST"])
 @login_required
 def create_api_token():
     """Make a token; the page shows it this once (never in a redirect or a flash message,
-    which would keep it in the session cookie)."""
+    which would keep it in the session cookie). Asked again (a reload, the language
+    switcher), the address leads back to the account page's tokens."""
+    if request.method == "GET":
+        return redirect(url_for("auth.account") + "#api-tokens")
     form = ApiTokenForm()
     new_token, status = None, 422
     if form.validate_on_submit():

@@ -162,3 +162,10 @@ def test_the_personal_data_export_lists_the_tokens_and_deletion_removes_them(cli
     assert delete_account(researcher, researcher, password=f.PASSWORD).done
     assert db.session.scalar(sa.select(sa.func.count(ApiToken.id))) == 0
     assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+
+
+def test_the_language_switcher_or_a_reload_after_making_a_token_lands_on_the_account_page(client, researcher):
+    f.login(client, researcher)
+    _make(client)
+    response = client.get("/account/api-tokens")
+    assert response.status_code == 302 and response.location == "/account#api-tokens"
