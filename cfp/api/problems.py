@@ -44,6 +44,8 @@ def from_http_exception(error: HTTPException) -> Response:
     headers = dict(data.get("headers") or {})
     if error.code == 401:
         headers.setdefault("WWW-Authenticate", 'Bearer realm="cfp"')
+    if getattr(error, "retry_after", None) is not None:  # 429: when to come back
+        headers["Retry-After"] = str(error.retry_after)
     if error.code == 405 and getattr(error, "valid_methods", None):
         headers["Allow"] = ", ".join(error.valid_methods)
     errors = data.get("errors") or data.get("messages")

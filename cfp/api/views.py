@@ -76,11 +76,12 @@ def _refused(error):
 
 
 def errors(*codes: int):
-    """Document the problems an operation may answer."""
+    """Document the problems an operation may answer (and 429: a client whose address
+    sent too many unknown tokens or wrong passwords is slowed down)."""
     import http
 
     def decorator(view):
-        for code in codes:
+        for code in (*codes, 429):
             view = bp.alt_response(code, response=http.HTTPStatus(code).name)(view)
         return view
     return decorator

@@ -169,3 +169,21 @@ def test_the_language_switcher_or_a_reload_after_making_a_token_lands_on_the_acc
     _make(client)
     response = client.get("/account/api-tokens")
     assert response.status_code == 302 and response.location == "/account#api-tokens"
+
+
+def test_guessing_tokens_from_one_address_is_slowed_down_with_429(client, researcher):
+    """Unknown tokens count against their address like wrong passwords (10 free, then a
+    doubling wait): the next request is refused with 429 and Retry-After, even with a
+    good token, until the wait is over."""
+    good = token_for(researcher)
+    for n in range(11):
+        assert client.get("/api/v1/me", headers={"Authorization": f"Bearer cfp_guess{n}"}).status_code == 401
+    answer = client.get("/api/v1/me", headers={"Authorization": f"Bearer {good}"})
+    assert answer.status_code == 429
+    assert answer.headers["Content-Type"] == "application/problem+json"
+    assert int(answer.headers["Retry-After"]) >= 1
+    assert answer.get_json()["title"] == "Too Many Requests"
+    # Another address is not slowed down.
+    other = client.get("/api/v1/me", headers={"Authorization": f"Bearer {good}"},
+                       environ_base={"REMOTE_ADDR": "192.0.2.7"})
+    assert other.status_code == 200
