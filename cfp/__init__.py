@@ -178,6 +178,11 @@ def _register_blueprints(app: Flask) -> None:
     for bp in (core_bp, auth_bp, calls_bp, proposals_bp, reviews_bp, selection_bp, meetings_bp,
                projects_bp, admin_bp, legacy_bp, health_bp):
         app.register_blueprint(bp)
+    from cfp.api import init_api
+    from cfp.api.docs import bp as api_docs_bp
+
+    init_api(app)  # /api/v1 and its OpenAPI document
+    app.register_blueprint(api_docs_bp)
 
 
 def _register_template_helpers(app: Flask) -> None:
@@ -195,15 +200,26 @@ def local_referrer(default: str = "/") -> str:
 
 def _register_error_handlers(app: Flask) -> None:
     from flask_wtf.csrf import CSRFError
+    from werkzeug.exceptions import HTTPException
 
+    from cfp.api.problems import from_http_exception, is_api_request
     from cfp.core.errors import DomainError
+
+    @app.errorhandler(HTTPException)
+    def http_error(error):
+        # Under /api/v1 (an unknown path, a wrong method), a problem; elsewhere Werkzeug's page.
+        return from_http_exception(error) if is_api_request() else error
 
     @app.errorhandler(403)
     def forbidden(error):
+        if is_api_request():
+            return from_http_exception(error)
         return render_template("errors/403.html"), 403
 
     @app.errorhandler(404)
     def not_found(error):
+        if is_api_request():
+            return from_http_exception(error)
         return render_template("errors/404.html"), 404
 
     @app.errorhandler(CSRFError)

@@ -4,7 +4,7 @@ cfp.admin.operations (audited); a refused form comes back with what was typed (4
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -178,8 +178,16 @@ def invite():
     return render_template("admin/invite.html", form=form), 422 if form.errors else 200
 
 
-def _person_page(user: User, form: GrantForm, status: int = 200):
-    return render_template("admin/person.html", person=user, form=form), status
+def _person_page(user: User, form: GrantForm, status: int = 200, token_form=None, new_token=None):
+    from cfp.auth.api_tokens import tokens_of
+    from cfp.auth.forms import ApiTokenForm
+
+    response = current_app.make_response((render_template(
+        "admin/person.html", person=user, form=form, tokens=tokens_of(user), new_token=new_token,
+        token_form=token_form or ApiTokenForm(formdata=None)), status))
+    if new_token:
+        response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.route("/people/<int:user_id>")
@@ -238,6 +246,44 @@ def deactivate(user_id: int):
 def reactivate(user_id: int):
     return _account_action(user_id, lambda u: ops.reactivate_account(current_user, u),
                            _("The account is active again."))
+
+
+@bp.route("/people/<int:user_id>/api-tokens", methods=["GET", "POST"])
+def create_api_token(user_id: int):
+    """A token for the account (a service account: a program's own account with its roles),
+    shown on the page this once (asked again, the address leads back to the person's page)."""
+    from cfp.auth.api_tokens import create_api_token
+    from cfp.auth.forms import ApiTokenForm
+    from cfp.auth.models import ApiScope
+
+    user = db.get_or_404(User, user_id)
+    if request.method == "GET":
+        return redirect(url_for("admin.person", user_id=user.id) + "#api-tokens")
+    form = ApiTokenForm()
+    new_token, status = None, 422
+    if form.validate_on_submit():
+        try:
+            new_token, _row = create_api_token(current_user, user, form.name.data, ApiScope(form.scope.data))
+        except DomainError as exc:
+            db.session.rollback()
+            form.name.errors.append(exc.message)
+        else:
+            db.session.commit()
+            form, status = ApiTokenForm(formdata=None), 200
+    return _person_page(user, _grant_choices(GrantForm(formdata=None)), status, token_form=form,
+                        new_token=new_token)
+
+
+@bp.route("/people/<int:user_id>/api-tokens/<int:token_id>/revoke", methods=["POST"])
+def revoke_api_token(user_id: int, token_id: int):
+    from cfp.auth.api_tokens import revoke_api_token
+    from cfp.auth.models import ApiToken
+
+    row = db.session.get(ApiToken, token_id)
+    if row is None or row.user_id != user_id:
+        abort(404)
+    return _account_action(user_id, lambda u: revoke_api_token(current_user, row),
+                           _("The token is revoked."))
 
 
 @bp.route("/people/<int:user_id>/sessions/end", methods=["POST"])

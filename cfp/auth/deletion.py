@@ -27,7 +27,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from cfp.auth.models import AccountToken, LoginAttempt, User
+from cfp.auth.models import AccountToken, ApiToken, LoginAttempt, User
 from cfp.core.audit import AuditEntry, log_action
 from cfp.core.errors import DomainError, NotAllowed
 from cfp.core.outbox import MessageStatus, OutboxMessage, queue_email
@@ -230,6 +230,7 @@ def _anonymise(user: User, now: datetime) -> int:
     old = {v for v in (user.email, user.email.lower(), user.name, user.name_original, user.display_name) if v}
     replacement = {user.email: anonymous_email(user), user.email.lower(): anonymous_email(user)}
     db.session.execute(sa.delete(AccountToken).where(AccountToken.user_id == user.id))
+    db.session.execute(sa.delete(ApiToken).where(ApiToken.user_id == user.id))
     db.session.execute(sa.delete(LoginAttempt).where(LoginAttempt.email == user.email.lower()))
     user.email, user.name = anonymous_email(user), anonymous_name(user)
     user.name_original = user.title = user.affiliation = user.orcid = user.timezone = None

@@ -17,6 +17,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
 
 from cfp.auth.orcid import is_valid_orcid
+from cfp.core.forms import options
 
 PASSWORD_MIN = 10
 
@@ -130,3 +131,13 @@ class AccountDeletionForm(FlaskForm):
                            description=_l("Kept in the audit log with your request."))
     confirm = BooleanField(_l("I understand that this cannot be undone."), validators=[DataRequired()])
     submit = SubmitField(_l("Delete my account"))
+
+
+class ApiTokenForm(FlaskForm):
+    """A new personal access token for the REST API."""
+
+    name = StringField(_l("Token name"), validators=[DataRequired(), Length(max=100)],
+                       description=_l("What will use it, e.g. “our grants database”."))
+    scope = SelectField(_l("Scope"), choices=options([("read", _l("read")), ("write", _l("read and write"))]),
+                        default="read")
+    submit = SubmitField(_l("Make a token"))

@@ -326,3 +326,46 @@ class AccountToken(IdMixin, db.Model):
             and self.user.is_active
             and self.user.email.lower() == self.email.lower()
         )
+
+
+class ApiScope(StateEnum):
+    """What a personal access token may do in the REST API (/api/v1)."""
+
+    read = "read"
+    write = "write"
+
+
+labels({ApiScope.read: _l("read"), ApiScope.write: _l("read and write")})
+
+
+class ApiToken(IdMixin, db.Model):
+    """A personal access token for the REST API, named by its owner (or made by an admin
+    for a service account). Only the SHA-256 of the random token is stored: it is shown
+    once, when made. A token acts as its owner, within its scopes, until revoked."""
+
+    __tablename__ = "api_tokens"
+
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    # "read" or "write" (which includes read).
+    scope: Mapped[ApiScope] = mapped_column(enum_column(ApiScope), default=ApiScope.read)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    # The token's first characters, to tell tokens apart on the account page.
+    prefix: Mapped[str] = mapped_column(sa.String(12))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    created_by = relationship("User", foreign_keys=[created_by_id])
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None and self.user.is_active
+
+    def allows(self, scope: ApiScope) -> bool:
+        return scope == ApiScope.read or self.scope == ApiScope.write
+
+    def can_revoke(self, user) -> bool:
+        return user.is_authenticated and (user.id == self.user_id or user.is_admin)

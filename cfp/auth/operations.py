@@ -453,9 +453,23 @@ def login_wait(email: str, client: str, now: datetime, *, user: User | None = No
     account = _failures(LoginAttempt.email == email, LoginAttempt.created_at > account_since)
     if _known_address(email, client, now):
         account = account.where(LoginAttempt.address == client)
-    address = _failures(LoginAttempt.address == client, LoginAttempt.created_at > since)
     return max(_wait(*db.session.execute(account).one(), ACCOUNT_FREE_FAILURES, MAX_ACCOUNT_WAIT, now),
-               _wait(*db.session.execute(address).one(), ADDRESS_FREE_FAILURES, MAX_ADDRESS_WAIT, now))
+               address_wait(client, now))
+
+
+def address_wait(client: str, now: datetime) -> timedelta:
+    """How long any attempt from `client` must still wait, for its failures of the window
+    (wrong passwords and unknown API tokens alike)."""
+    address = _failures(LoginAttempt.address == client, LoginAttempt.created_at > now - LOGIN_WINDOW)
+    return _wait(*db.session.execute(address).one(), ADDRESS_FREE_FAILURES, MAX_ADDRESS_WAIT, now)
+
+
+API_TOKEN_ATTEMPT = "(api token)"  # the `email` of a failed API token: no account is named
+
+
+def record_failed_token(remote_addr: str | None, now: datetime | None = None) -> None:
+    """An unknown or malformed API token, counted against its address like a wrong password."""
+    _record_failure(API_TOKEN_ATTEMPT, client_address(remote_addr), now or utcnow())
 
 
 def _failures(*conditions):

@@ -10,7 +10,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from cfp.auth.models import AccountToken, LoginAttempt, User
+from cfp.auth.models import AccountToken, ApiToken, LoginAttempt, User
 from cfp.core.audit import AuditEntry, log_action
 from cfp.core.errors import NotAllowed
 from cfp.core.outbox import OutboxMessage
@@ -170,6 +170,8 @@ def export_personal_data(user: User) -> dict:
                                   .order_by(LoginAttempt.created_at)).all()
     tokens = db.session.scalars(sa.select(AccountToken).where(AccountToken.user_id == user.id)
                                 .order_by(AccountToken.created_at)).all()
+    api_tokens = db.session.scalars(sa.select(ApiToken).where(ApiToken.user_id == user.id)
+                                    .order_by(ApiToken.created_at)).all()
     messages = db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.recipient_user_id == user.id)
                                   .order_by(OutboxMessage.created_at)).all()
     actions = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.actor_id == user.id)
@@ -181,6 +183,8 @@ def export_personal_data(user: User) -> dict:
         "login_attempts": [_row(at=a.created_at, address=a.address, succeeded=a.succeeded) for a in attempts],
         "emailed_links": [_row(purpose=t.purpose, sent_to=t.email, created_at=t.created_at,
                                expires_at=t.expires_at, used_at=t.used_at) for t in tokens],
+        "api_tokens": [_row(name=t.name, scope=t.scope, created_at=t.created_at, last_used_at=t.last_used_at,
+                            revoked_at=t.revoked_at) for t in api_tokens],
         "proposals": proposals,
         **_proposal_records(user),
         "projects": projects,

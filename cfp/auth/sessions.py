@@ -64,8 +64,8 @@ def keep_session(response):
     request itself ended the user's sessions (their own password change, a role
     they took), carry this session over to the new generation."""
     user = g.get("_login_user")
-    if user is None or not user.is_authenticated:
-        return response
+    if user is None or not user.is_authenticated or g.get("api_token") is not None:
+        return response  # an API request (a token's) has no session: no cookie is set
     if user.keeps_current_session and session.get("_user_id") != user.get_id():
         session["_user_id"] = user.get_id()
     now = int(time.time())

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from flask import (
     Blueprint,
     Response,
+    abort,
     current_app,
     flash,
     redirect,
@@ -19,10 +20,12 @@ from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy.exc import IntegrityError
 from wtforms.fields.choices import SelectChoice
 
+from cfp.auth import api_tokens
 from cfp.auth import operations as ops
 from cfp.auth.deletion import delete_account, deletion_plan
 from cfp.auth.forms import (
     AccountDeletionForm,
+    ApiTokenForm,
     InvitationForm,
     LanguageForm,
     LoginForm,
@@ -32,6 +35,7 @@ from cfp.auth.forms import (
     ProfileForm,
     RegistrationForm,
 )
+from cfp.auth.models import ApiScope, ApiToken
 from cfp.auth.personal_data import record_export
 from cfp.calls.models import Agency
 from cfp.core import languages
@@ -251,11 +255,16 @@ def _profile_form(user, posted: bool):
     return form
 
 
-def _account_page(profile_form, password_form, status=200):
-    return render_template(
+def _account_page(profile_form, password_form, status=200, token_form=None, new_token=None):
+    response = current_app.make_response((render_template(
         "auth/account.html", form=profile_form, password_form=password_form,
         side_locked_reason=current_user.side_locked_reason(),
-    ), status
+        token_form=token_form or ApiTokenForm(formdata=None), tokens=api_tokens.tokens_of(current_user),
+        new_token=new_token,
+    ), status))
+    if new_token:
+        response.headers["Cache-Control"] = "no-store"  # the token is shown once, kept nowhere
+    return response
 
 
 @bp.route("/account", methods=["GET", "POST"])
@@ -296,6 +305,45 @@ def change_password():
             flash(_("Your password is changed."), "success")
             return redirect(url_for("auth.account"))
     return _account_page(_profile_form(current_user, posted=False), password_form)
+
+
+# Personal access tokens for the REST API.
+
+@bp.route("/account/api-tokens", methods=["GET", "POST"])
+@login_required
+def create_api_token():
+    """Make a token; the page shows it this once (never in a redirect or a flash message,
+    which would keep it in the session cookie). Asked again (a reload, the language
+    switcher), the address leads back to the account page's tokens."""
+    if request.method == "GET":
+        return redirect(url_for("auth.account") + "#api-tokens")
+    form = ApiTokenForm()
+    new_token, status = None, 422
+    if form.validate_on_submit():
+        try:
+            new_token, _row = api_tokens.create_api_token(current_user, current_user, form.name.data,
+                                                          ApiScope(form.scope.data))
+        except DomainError as exc:
+            db.session.rollback()
+            form.name.errors.append(exc.message)
+        else:
+            db.session.commit()
+            form, status = ApiTokenForm(formdata=None), 200
+    return _account_page(_profile_form(current_user, posted=False), PasswordChangeForm(formdata=None),
+                         status, token_form=form, new_token=new_token)
+
+
+@bp.route("/account/api-tokens/<int:token_id>/revoke", methods=["POST"])
+@login_required
+def revoke_api_token(token_id: int):
+    row = db.session.get(ApiToken, token_id)
+    if row is None or row.user_id != current_user.id:
+        abort(404)
+    api_tokens.revoke_api_token(current_user, row)
+    db.session.commit()
+    flash(_("The token “%(name)s” is revoked: programs using it are refused from now on.", name=row.name),
+          "success")
+    return redirect(url_for("auth.account") + "#api-tokens")
 
 
 # The language switcher of the navigation bar.
