@@ -121,6 +121,8 @@ def load_config(instance_path: str) -> dict:
         # (cfp/core/exports.py), into EXPORT_FOLDER (instance/exports by default).
         "EXPORT_INLINE_ROWS": _whole_number("CFP_EXPORT_INLINE_ROWS", 5000),
         "EXPORT_FOLDER": env.get("CFP_EXPORT_FOLDER", str(instance / "exports")),
+        # A built export file (personal data) is deleted so many hours after its job ended.
+        "EXPORT_KEEP_HOURS": _positive_int("CFP_EXPORT_KEEP_HOURS", 72),
         # Retention of personal data (cfp/auth/retention.py, applied daily): drafts never
         # submitted and unchanged for so many days are deleted; reviewers' confidential
         # comments and conflict declarations go so many days after their call was decided.

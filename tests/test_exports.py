@@ -415,3 +415,39 @@ def test_the_csv_writer_and_the_names(app):
     sheet = load_workbook(io.BytesIO(exports.render(table, "xlsx"))).active
     assert sheet["B2"].value == 1234.5 and sheet["B2"].number_format == "#,##0.00 [$EUR]"
     assert sheet["C2"].is_date and sheet["D2"].number_format == "0.000"
+
+
+def test_export_files_are_removed_once_kept_long_enough(app, client, monkeypatch, tmp_path):
+    """A built file holds personal data: it is deleted EXPORT_KEEP_HOURS after the job
+    ended (beat, hourly), with the pieces of jobs that died half-way; the job then says so."""
+    from datetime import timedelta
+
+    from cfp.core.exports import export_folder, purge_old_exports
+    from cfp.core.types import utcnow
+
+    monkeypatch.setitem(app.config, "EXPORT_INLINE_ROWS", 1)
+    monkeypatch.setitem(app.config, "EXPORT_FOLDER", str(tmp_path / "exports"))
+    w = _world()
+    _grow(w, 2)
+    f.login(client, w["users"]["staff"])
+    old_id = int(client.get("/proposals/staff/export.csv").headers["Location"].rsplit("/", 1)[1])
+    new_id = int(client.get("/proposals/staff/export.xlsx").headers["Location"].rsplit("/", 1)[1])
+    old, new = db.session.get(Job, old_id), db.session.get(Job, new_id)
+    old.finished_at = utcnow() - timedelta(hours=app.config["EXPORT_KEEP_HOURS"] + 1)
+    stray = export_folder() / "999-20260101000000.csv.part"
+    stray.write_bytes(b"half")
+    old_time = (utcnow() - timedelta(days=2)).timestamp()
+    import os
+
+    os.utime(stray, (old_time, old_time))
+    db.session.commit()
+    old_file = export_folder() / old.result["file"]
+    assert old_file.exists()
+    assert purge_old_exports() == 2  # the old file and the stray piece
+    db.session.commit()
+    assert not old_file.exists() and not stray.exists()
+    assert (export_folder() / new.result["file"]).exists()
+    assert client.get(f"/jobs/{old_id}/download").status_code == 404
+    assert "no longer kept" in client.get(f"/jobs/{old_id}").get_data(as_text=True)
+    assert client.get(f"/jobs/{new_id}/download").status_code == 200
+    assert purge_old_exports() == 0

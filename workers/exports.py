@@ -9,3 +9,14 @@ def build_export(job_id: int) -> str:
     from cfp.core.exports import run_export_job
 
     return run_export_job(job_id) or "skipped"
+
+
+@shared_task(name="exports.purge_old_exports")
+def purge_old_exports() -> int:
+    """Beat, hourly: export files past CFP_EXPORT_KEEP_HOURS, and dead jobs' pieces."""
+    from cfp.core.exports import purge_old_exports as purge
+    from cfp.extensions import db
+
+    removed = purge()
+    db.session.commit()
+    return removed

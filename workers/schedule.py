@@ -12,4 +12,5 @@ BEAT_SCHEDULE = {
         "task": "auth.purge_account_records", "schedule": crontab(hour=3, minute=17),
     },
     "apply-retention": {"task": "auth.apply_retention", "schedule": crontab(hour=3, minute=41)},
+    "purge-old-exports": {"task": "exports.purge_old_exports", "schedule": 3600.0},
 }

@@ -32,7 +32,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import quote
@@ -457,6 +457,35 @@ def run_export_job(job_id: int) -> str | None:
     finally:
         session.expire_on_commit = True
     return stored
+
+
+def purge_old_exports(now: datetime | None = None) -> int:
+    """Beat, hourly: delete the files of export jobs that ended over EXPORT_KEEP_HOURS ago
+    (they hold personal data; the job says the file is no longer kept), and the pieces
+    (`.part`) a job that died left over a day ago. The number of files deleted."""
+    from cfp.core.jobs import Job, JobStatus
+
+    now = now or utcnow()
+    cutoff = now - timedelta(hours=current_app.config["EXPORT_KEEP_HOURS"])
+    removed = 0
+    for job in db.session.scalars(sa.select(Job).where(
+            Job.kind == JOB_KIND, Job.status == JobStatus.done, Job.finished_at < cutoff)):
+        if not (job.result or {}).get("file"):
+            continue
+        path = export_path(job)
+        if path is not None:
+            path.unlink(missing_ok=True)
+            removed += 1
+        job.result = {**job.result, "file": None, "expired": True}
+        job.message = _("The file is no longer kept (%(hours)s hours after it was built); download the list again.",
+                        hours=current_app.config["EXPORT_KEEP_HOURS"])
+    folder = export_folder()
+    if folder.is_dir():
+        for piece in folder.glob("*.part"):
+            if piece.stat().st_mtime < (now - timedelta(days=1)).timestamp():
+                piece.unlink(missing_ok=True)
+                removed += 1
+    return removed
 
 
 def job_label(job) -> str:
