@@ -170,3 +170,5 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "real_commits: the test commits for real (a worker process reads the data)")
     config.addinivalue_line("markers", "production: runs the Procfile on PostgreSQL whatever CFP_TEST_DB says (tests/run.sh runs it in the PostgreSQL run only)")
     config.addinivalue_line("markers", "multihost: web and worker hosts in network namespaces; PostgreSQL only")
+    config.addinivalue_line("markers", "once: long, and the same on either database (what pages show): "
+                                       "tests/run.sh runs it in the PostgreSQL run only")

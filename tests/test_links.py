@@ -14,15 +14,18 @@ SKIP = ("/static/", "/bootstrap/", "/logout")
 MAX_PAGES = 1500
 
 
-def _walk(client, start: str):
-    """Breadth first from `start`: {url: status}, and for each url the page it was found on."""
+def _walk(client, start: str, pages: dict | None = None, max_pages: int = MAX_PAGES):
+    """Breadth first from `start`: {url: status}, and for each url the page it was found on;
+    the HTML of each page into `pages` when given."""
     seen, found_on, queue = {}, {start: "(start)"}, [start]
-    while queue and len(seen) < MAX_PAGES:
+    while queue and len(seen) < max_pages:
         url = queue.pop(0)
         with client.get(url) as response:  # closes a file sent by the page
             seen[url] = response.status_code
             html = response.status_code == 200 and "text/html" in response.content_type
             body = response.get_data(as_text=True) if html else ""
+        if pages is not None and body:
+            pages[url] = body
         for href in LINK.findall(body):
             target = urljoin(url, href.replace("&amp;", "&"))
             parts = urlsplit(target)

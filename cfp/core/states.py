@@ -14,12 +14,31 @@ from cfp.core.errors import IllegalTransition
 _LABELS: dict[tuple[type, str], object] = {}
 
 
+# The colour of a state's badge (Bootstrap's text-bg-*), by what the state means to its
+# reader: done well, handed in, waiting on someone, stopped, or over. The label says it in words too.
+_GOOD = {"eligible", "recommended", "funded", "accepted", "adopted", "approved", "open",
+         "active", "renewed", "completed", "done", "sent", "held", "confirmed", "fund"}
+_WAITING = {"draft", "invited", "pre_proposal", "pending", "in_review", "reviewed", "in_selection",
+            "proposed", "reserve", "due", "queued", "running", "sending", "tentative", "overdue",
+            "fund_if_possible"}
+_STOPPED = {"ineligible", "not_recommended", "rejected", "declined", "conflict", "failed",
+            "stopped", "do_not_fund"}
+_HANDED_IN = {"submitted"}  # done by its author, now with someone else
+TONES = {**{v: "success" for v in _GOOD}, **{v: "primary" for v in _HANDED_IN}, **{v: "warning" for v in _WAITING},
+         **{v: "danger" for v in _STOPPED}}
+
+
 class StateEnum(str, enum.Enum):
     """A string enum whose members carry a translatable label."""
 
     @property
     def label(self):
         return _LABELS.get((type(self), self.value), self.value.replace("_", " "))
+
+    @property
+    def tone(self) -> str:
+        """The badge colour of this state (Bootstrap's text-bg-*): grey for what is over."""
+        return TONES.get(self.value, "secondary")
 
     def __str__(self) -> str:
         return str(self.label)

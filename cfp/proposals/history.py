@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 
 from flask_babel import gettext as _
 
+from cfp.core.languages import money
 from cfp.proposals.models import Proposal
 from cfp.proposals.vocabulary import BUDGET_CATEGORIES, CAREER_STAGES, MEMBER_ROLES
 
@@ -40,6 +42,17 @@ def _flatten(proposal: Proposal, snap: dict) -> list[tuple[str, str, bool]]:
     """(label, text, long) for every field of a snapshot, in a fixed order."""
     call = proposal.call
     names = {a.id: a.short_name for a in call.agencies}
+    currencies = {a.id: a.currency for a in call.agencies}
+
+    def amount(value, agency_id) -> str:
+        """In the side's currency with the reader's separators (`€1,234.00`, `1 234,00 €`)."""
+        if value in (None, ""):
+            return ""
+        try:
+            return money(Decimal(str(value)), currencies.get(int(agency_id)) or "")
+        except (InvalidOperation, ValueError):
+            return str(value)
+
     areas = {a.id: a.name for a in call.priority_areas}
     rows = [
         (_("Title"), snap.get("title", ""), False),
@@ -52,7 +65,7 @@ def _flatten(proposal: Proposal, snap: dict) -> list[tuple[str, str, bool]]:
     for aid, side in sorted((snap.get("sides") or {}).items()):
         side_name = names.get(int(aid), aid)
         rows.append((_("Institution (%(side)s)", side=side_name), side.get("institution", ""), False))
-        rows.append((_("Requested from %(side)s", side=side_name), side.get("requested_amount", ""), False))
+        rows.append((_("Requested from %(side)s", side=side_name), amount(side.get("requested_amount"), aid), False))
     rows.append((_("Team members"), "\n".join(
         f"{names.get(m['agency_id'], '')}: {m['name']} — {MEMBER_ROLES.label(m['role'])}, "
         f"{CAREER_STAGES.label(m['career_stage'])}, {m['affiliation'] or '—'}"
@@ -62,7 +75,7 @@ def _flatten(proposal: Proposal, snap: dict) -> list[tuple[str, str, bool]]:
         + _("%(d)s days in year %(y)s", d=t["days"], y=t["year"])
         for t in snap.get("trips", [])), False))
     rows.append((_("Budget"), "\n".join(
-        f"{names.get(b['agency_id'], '')} · " + _("year %(y)s", y=b["year"]) + f" · {BUDGET_CATEGORIES.label(b['category'])}: {b['amount']}"
+        f"{names.get(b['agency_id'], '')} · " + _("year %(y)s", y=b["year"]) + f" · {BUDGET_CATEGORIES.label(b['category'])}: {amount(b['amount'], b['agency_id'])}"
         for b in snap.get("budget_lines", [])), False))
     rows.append((_("Documents"), "\n".join(
         f"{names.get(d['agency_id'], '')} · {d['kind']}: {d['name']} ({d['pages']} p., sha256 {d['sha256'][:12]})"

@@ -14,8 +14,10 @@ from flask_wtf import FlaskForm
 from cfp import local_referrer
 from cfp.auth.models import User
 from cfp.calls.models import Agency, Call, CallSide, CallState
+from cfp.core.charts import histogram
 from cfp.core.errors import DomainError
 from cfp.core.forms import options
+from cfp.core.languages import number
 from cfp.core.listing import list_page, offset_page
 from cfp.core.loading import load_visible, load_worked_on
 from cfp.core.roles import Role, role_required
@@ -251,7 +253,8 @@ def dashboard(call_id: int, agency_id: int):
     # The statistics are the whole side's (z-scores across reviewers); the table shows a page.
     return render_template("reviews/dashboard.html", call=call, side=side, stats=list_page(stats),
                            distribution=distribution, criteria=call.criteria, settings_form=settings_form,
-                           side_form=side_form, open_reviews=open_reviews)
+                           side_form=side_form, open_reviews=open_reviews,
+                           score_chart=histogram(distribution["bins"], label=lambda edge: number(edge, 1)))
 
 
 @bp.route("/settings/<int:call_id>/<int:agency_id>", methods=["POST"])

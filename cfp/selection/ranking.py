@@ -11,7 +11,9 @@ from flask_babel import gettext as _
 
 from cfp.calls.models import CALL_TRANSITIONS, Call, CallState
 from cfp.core.audit import log_action
+from cfp.core.charts import scatter
 from cfp.core.errors import DomainError
+from cfp.core.languages import number
 from cfp.core.roles import require_secretariat
 from cfp.core.states import change_state
 from cfp.extensions import db
@@ -235,3 +237,19 @@ def set_outcome(actor, proposal: Proposal, outcome: ProposalState) -> Proposal:
         change_state(call, CallState.in_selection, table=CALL_TRANSITIONS, what=_("The call"))
     log_action(actor, "proposal.outcome", proposal, before={"state": before}, after={"state": outcome})
     return proposal
+
+
+def score_chart(call: Call, rows: list[JointRow]):
+    """Both sides' mean scores of each proposal of the joint order `rows` (computed
+    already: no query but the call's criteria, for the scale), for a scatter chart with
+    the overall threshold drawn on both axes."""
+    first, second = call.agencies[:2]
+    lo = min((c.scale_min for c in call.criteria), default=Decimal(0))
+    hi = max((c.scale_max for c in call.criteria), default=Decimal(5))
+
+    def mean(row: JointRow, agency_id: int):
+        entry = row.sides.get(agency_id)
+        return entry.mean_score if entry is not None else None
+
+    pairs = [(r.reference, mean(r, first.id), mean(r, second.id), r.passes_both) for r in rows]
+    return scatter(pairs, lo, hi, call.overall_threshold, number=lambda v: number(v)), first, second

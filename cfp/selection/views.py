@@ -55,6 +55,7 @@ from cfp.selection.operations import archive_call
 from cfp.selection.ranking import (
     attach_proposals,
     break_tie,
+    score_chart,
     score_method,
     set_outcome,
     set_score_method,
@@ -106,7 +107,8 @@ def joint_ranking(call_id: int):
     return render_template("selection/joint_ranking.html", call=call, rows=rows,
                            outcome_form=OutcomeForm(), lists=lists, method_form=method_form,
                            method=score_method(call), ties=ties, ties_elsewhere=ties_elsewhere,
-                           tie_breaks=tie_breaks, refs=refs, places=places, listing=listing)
+                           tie_breaks=tie_breaks, refs=refs, places=places, listing=listing,
+                           chart=score_chart(call, ranking) if ranking else None)
 
 
 @bp.route("/joint/outcome/<int:proposal_id>", methods=["POST"])
