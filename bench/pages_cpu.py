@@ -21,7 +21,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import sqlalchemy as sa
 from stack import Stack
-
 from web import seed
 
 PAGES = ("calls", "staff", "joint", "proposal")
@@ -95,11 +94,11 @@ def main(argv: list[str]) -> None:
             with app.app_context():
                 engine = db.engine
 
-            def before(conn, cursor, statement, parameters, context, executemany):
-                statements.append([statement, parameters, time.perf_counter()])
+            def before(conn, cursor, statement, parameters, context, executemany, seen=statements):
+                seen.append([statement, parameters, time.perf_counter()])
 
-            def after(conn, cursor, statement, parameters, context, executemany):
-                statements[-1][2] = time.perf_counter() - statements[-1][2]
+            def after(conn, cursor, statement, parameters, context, executemany, seen=statements):
+                seen[-1][2] = time.perf_counter() - seen[-1][2]
 
             sa.event.listen(engine, "before_cursor_execute", before)
             sa.event.listen(engine, "after_cursor_execute", after)
