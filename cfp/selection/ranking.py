@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from sqlalchemy.orm import lazyload
 
 from cfp.calls.models import CALL_TRANSITIONS, Call, CallState
 from cfp.core.audit import log_action
@@ -194,11 +195,16 @@ def _compute_order(call: Call) -> list[JointRow]:
     return rows
 
 
-def attach_proposals(rows: list[JointRow]) -> list[JointRow]:
-    """Load the proposals of `rows` (one query) and give each row its own."""
+def attach_proposals(rows: list[JointRow], *, sides: bool = True) -> list[JointRow]:
+    """Load the proposals of `rows` (one query) and give each row its own; with
+    `sides=False`, without their sides (and the PIs and PIs' roles those load): for
+    the pages and exports, which show a proposal's reference, acronym, title and state."""
     ids = [r.proposal_id for r in rows if r.proposal is None]
     if ids:
-        loaded = {p.id: p for p in db.session.scalars(sa.select(Proposal).where(Proposal.id.in_(ids)))}
+        query = sa.select(Proposal).where(Proposal.id.in_(ids))
+        if not sides:
+            query = query.options(lazyload(Proposal.sides))
+        loaded = {p.id: p for p in db.session.scalars(query)}
         for r in rows:
             r.proposal = r.proposal or loaded[r.proposal_id]
     return rows

@@ -89,7 +89,7 @@ def joint_ranking(call_id: int):
     places = {r.proposal_id: place for place, r in enumerate(ranking, start=1)}
     listing = joint_ranking_spec(call).read()
     rows = list_page(joint_ranking_rows(call, ranking, listing))
-    attach_proposals(rows.items)  # the page's rows only (and the tied groups' below)
+    attach_proposals(rows.items, sides=False)  # the page's rows only
     lists = db.session.scalars(sa.select(ProjectList).filter_by(call_id=call.id)
                                .order_by(ProjectList.version.desc())).all()
     method_form = ScoreMethodForm(method=score_method(call).value)
