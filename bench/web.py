@@ -21,6 +21,8 @@ requests per second on a shared machine move with it). Needs `wrk` (Debian: apt-
 
     .venv/bin/python bench/web.py                                  # 10,000 proposals, 30 s a page
     .venv/bin/python bench/web.py --proposals 500 --duration 5     # a quick look
+
+Each page gets `--warmup` seconds of load first, not measured.
 """
 from __future__ import annotations
 
@@ -99,6 +101,9 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--proposals", type=int, default=10_000)
     parser.add_argument("--past-calls", type=int, default=20)
     parser.add_argument("--duration", type=int, default=30, help="seconds of load per page")
+    parser.add_argument("--warmup", type=int, default=3,
+                        help="seconds of unmeasured load a page first (every worker past its first request: "
+                             "imports, template compiles, the joint order it computes once and keeps)")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
@@ -129,6 +134,8 @@ def main(argv: list[str]) -> None:
         bare_rps = None
         for label, server, port, path, cookie in pages:
             status, _size = asyncio.run(size_of(port, path, cookie))
+            if args.warmup:
+                wrk(port, path, cookie, args.warmup, args.connections, args.threads)
             cpu = stack.cpu_seconds(server)
             result = wrk(port, path, cookie, args.duration, args.connections, args.threads)
             cpu = stack.cpu_seconds(server) - cpu
