@@ -49,6 +49,8 @@ def main(argv: list[str]) -> None:
                         help="print a cProfile (CPU time) of this page's requests, by own time")
     parser.add_argument("--sql", choices=PAGES, action="append", default=[],
                         help="print each statement of this page's request and its milliseconds")
+    parser.add_argument("--gc-freeze", action=argparse.BooleanOptionalAction, default=True,
+                        help="gc.freeze() after the warm-up, as wsgi.py does once the app is made")
     args = parser.parse_args(argv)
 
     from seed import PASSWORD
@@ -90,6 +92,10 @@ def main(argv: list[str]) -> None:
             for _ in range(3):  # warm-up: first-request imports, template compiles, caches
                 answer = client.get(path)
                 assert answer.status_code == 200, (name, answer.status_code)
+            if args.gc_freeze:
+                import gc
+
+                gc.freeze()
             statements: list[list] = []
             with app.app_context():
                 engine = db.engine
