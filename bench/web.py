@@ -101,7 +101,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--proposals", type=int, default=10_000)
     parser.add_argument("--past-calls", type=int, default=20)
     parser.add_argument("--duration", type=int, default=30, help="seconds of load per page")
-    parser.add_argument("--warmup", type=int, default=3,
+    parser.add_argument("--warmup", type=int, default=10,
                         help="seconds of unmeasured load a page first (every worker past its first request: "
                              "imports, template compiles, the joint order it computes once and keeps)")
     parser.add_argument("--connections", type=int, default=16)
