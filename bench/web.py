@@ -139,6 +139,8 @@ def main(argv: list[str]) -> None:
             cpu = stack.cpu_seconds(server)
             result = wrk(port, path, cookie, args.duration, args.connections, args.threads)
             cpu = stack.cpu_seconds(server) - cpu
+            # A worker that exits during the run takes its CPU time with it: no figure then.
+            cpu_ms = f"{cpu / result['requests'] * 1000:>7.2f}" if cpu > 0 and result["requests"] else f"{'n/a':>7}"
             bare_rps = bare_rps or result["rps"]
             ratio = result["rps"] / bare_rps
             notes = "" if status == 200 else f"  (answered {status})"
@@ -146,7 +148,7 @@ def main(argv: list[str]) -> None:
                 notes += f"  socket errors: {result['socket_errors']}"
             print(f"{label:<22} {result['rps']:>8.1f} {result['p50']:>8.1f} {result['p95']:>8.1f} "
                   f"{result['p99']:>8.1f} {result['bytes']:>9.0f} {result['non_2xx']:>7} {ratio:>6.3f} "
-                  f"{cpu / max(1, result['requests']) * 1000:>7.2f}{notes}", flush=True)
+                  f"{cpu_ms}{notes}", flush=True)
         print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
