@@ -5,7 +5,8 @@ The app runs as production would (no eager Celery, no debug, templates cached).
 
     .venv/bin/python bench/pages_cpu.py                          # 2,000 proposals, 200 requests a page
     .venv/bin/python bench/pages_cpu.py --keep                   # keep cfp_bench_pagescpu for the next run
-    .venv/bin/python bench/pages_cpu.py --reuse --profile joint  # a pyinstrument profile of one page
+    .venv/bin/python bench/pages_cpu.py --reuse --profile joint  # a pyinstrument profile (pip install pyinstrument)
+    .venv/bin/python bench/pages_cpu.py --reuse --cprofile joint # CPU-time profile (cProfile), no install
 
 Also prints the SQL statements each page runs. `--reuse` skips seeding (a database `--keep` left).
 """
