@@ -8,7 +8,8 @@ The app runs as production would (no eager Celery, no debug, templates cached).
     .venv/bin/python bench/pages_cpu.py --reuse --profile joint  # a pyinstrument profile (pip install pyinstrument)
     .venv/bin/python bench/pages_cpu.py --reuse --cprofile joint # CPU-time profile (cProfile), no install
 
-Also prints the SQL statements each page runs. `--reuse` skips seeding (a database `--keep` left).
+`--sql PAGE` prints the statements a page runs and their milliseconds. `--reuse` skips seeding
+(a database `--keep` left). Uses Redis database `--redis-db` (flushed).
 """
 from __future__ import annotations
 
