@@ -14,16 +14,21 @@ small machine, and the ratio would measure the generator). Pages, as their users
 * the joint ranking of the big call (`/selection/joint/<id>`, the secretariat);
 * a proposal's page (`/proposals/<id>`, staff of MOST).
 
-For each: requests per second, p50 and p95 latency, bytes per response, non-2xx answers and
-the ratio to the bare app (target: at least 0.25). Needs `wrk` (Debian: apt-get install wrk).
+For each: requests per second, p50 and p95 latency, bytes per response, non-2xx answers,
+the ratio to the bare app (target: at least 0.25), and the gunicorn workers' CPU milliseconds
+per request (user + system, from /proc: a figure the machine's other load hardly moves, where
+requests per second on a shared machine move with it). Needs `wrk` (Debian: apt-get install wrk).
 
     .venv/bin/python bench/web.py                                  # 10,000 proposals, 30 s a page
     .venv/bin/python bench/web.py --proposals 500 --duration 5     # a quick look
+
+Each page gets `--warmup` seconds of load first, not measured.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import re
 import shutil
 import subprocess
@@ -73,7 +78,7 @@ def wrk(port: int, path: str, cookie: str, duration: int, connections: int, thre
                          check=True).stdout
     found = dict(re.findall(r"(\w+)=(\d+)", out.split("cfp-summary", 1)[1]))
     n = {k: int(v) for k, v in found.items()}
-    return {"rps": n["requests"] / (n["duration"] / 1e6), "p50": n["p50"] / 1e3, "p95": n["p95"] / 1e3,
+    return {"rps": n["requests"] / (n["duration"] / 1e6), "requests": n["requests"], "p50": n["p50"] / 1e3, "p95": n["p95"] / 1e3,
             "p99": n["p99"] / 1e3, "bytes": n["bytes"] / max(1, n["requests"]), "non_2xx": n["status"],
             "socket_errors": n["socket"]}
 
@@ -96,6 +101,9 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--proposals", type=int, default=10_000)
     parser.add_argument("--past-calls", type=int, default=20)
     parser.add_argument("--duration", type=int, default=30, help="seconds of load per page")
+    parser.add_argument("--warmup", type=int, default=10,
+                        help="seconds of unmeasured load a page first (every worker past its first request: "
+                             "imports, template compiles, the joint order it computes once and keeps)")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
@@ -113,28 +121,35 @@ def main(argv: list[str]) -> None:
         stack.gunicorn(bare_port, app="hello_app:app", workers=args.workers, name="bare")
         staff, secretariat = asyncio.run(sessions(app_port))
         pages = [
-            ("bare Flask hello", bare_port, "/", ""),
-            ("public calls list", app_port, "/calls/", ""),
-            ("staff proposal list", app_port, "/proposals/staff", staff),
-            ("joint ranking", app_port, f"/selection/joint/{seeded['call_id']}", secretariat),
-            ("proposal page", app_port, f"/proposals/{seeded['proposal_id']}", staff),
+            ("bare Flask hello", "bare", bare_port, "/", ""),
+            ("public calls list", "web", app_port, "/calls/", ""),
+            ("staff proposal list", "web", app_port, "/proposals/staff", staff),
+            ("joint ranking", "web", app_port, f"/selection/joint/{seeded['call_id']}", secretariat),
+            ("proposal page", "web", app_port, f"/proposals/{seeded['proposal_id']}", staff),
         ]
         print(f"gunicorn {args.workers} sync workers; wrk {args.threads} threads, {args.connections} "
               f"connections, {args.duration} s a page")
         print(f"{'page':<22} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'bytes':>9} "
-              f"{'non-2xx':>7} {'ratio':>6}  target ≥ {TARGET_RATIO}")
+              f"{'non-2xx':>7} {'ratio':>6} {'CPU ms':>7}  target ≥ {TARGET_RATIO}; CPU: the workers' per request")
         bare_rps = None
-        for label, port, path, cookie in pages:
+        for label, server, port, path, cookie in pages:
             status, _size = asyncio.run(size_of(port, path, cookie))
+            if args.warmup:
+                wrk(port, path, cookie, args.warmup, args.connections, args.threads)
+            cpu = stack.cpu_seconds(server)
             result = wrk(port, path, cookie, args.duration, args.connections, args.threads)
+            cpu = stack.cpu_seconds(server) - cpu
+            # A worker that exits during the run takes its CPU time with it: no figure then.
+            cpu_ms = f"{cpu / result['requests'] * 1000:>7.2f}" if cpu > 0 and result["requests"] else f"{'n/a':>7}"
             bare_rps = bare_rps or result["rps"]
             ratio = result["rps"] / bare_rps
             notes = "" if status == 200 else f"  (answered {status})"
             if result["socket_errors"]:
                 notes += f"  socket errors: {result['socket_errors']}"
             print(f"{label:<22} {result['rps']:>8.1f} {result['p50']:>8.1f} {result['p95']:>8.1f} "
-                  f"{result['p99']:>8.1f} {result['bytes']:>9.0f} {result['non_2xx']:>7} {ratio:>6.3f}{notes}",
-                  flush=True)
+                  f"{result['p99']:>8.1f} {result['bytes']:>9.0f} {result['non_2xx']:>7} {ratio:>6.3f} "
+                  f"{cpu_ms}{notes}", flush=True)
+        print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":

@@ -387,8 +387,12 @@ def rows_listing(listing: Listing, rows: list, *, text, sort_values: dict, condi
     `text(row)` is what `?q=` looks in, `sort_values[key](row)` a row's sort value (None
     last), `conditions[param](row, value)` whether a filter keeps a row."""
     words = [w.lower() for w in listing.q.split()]
-    kept = [r for r in rows if all(w in text(r).lower() for w in words)
-            and all(conditions[p](r, v) for p, v in listing.filters.items())]
+    filters = list(listing.filters.items())
+    if words or filters:
+        kept = [r for r in rows if all(w in text(r).lower() for w in words)
+                and all(conditions[p](r, v) for p, v in filters)]
+    else:
+        kept = list(rows)  # neither search nor filter: every row, without a test of each
     if listing.key == listing.spec.default.removeprefix("-") and not listing.descending:
         return kept  # the list's own order
     value = sort_values[listing.key]

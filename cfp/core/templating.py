@@ -25,6 +25,7 @@ def instant_in_zones(instant, zones) -> list[tuple[str, str]]:
 
 
 def register(app: Flask) -> None:
+    languages.install_gettext(app.jinja_env)
     app.jinja_env.filters["instant"] = format_instant
     app.jinja_env.filters["money"] = languages.money
     app.jinja_env.filters["number"] = languages.number

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import lazyload, selectinload
 
 from cfp import local_referrer
 from cfp.calls.models import Call
@@ -272,7 +272,9 @@ def staff_index():
     sides = current_user.staff_side_ids()
     listing = staff_proposal_spec(current_user).read()
     # Grows with every call: keyset pages on (sort value, id), never OFFSET.
-    proposals = listing.page(staff_proposal_query(current_user))
+    # The rows show no side: their sides (and the PIs and the PIs' roles they would load
+    # with them) are left to load on use, two queries and a hundred objects fewer a page.
+    proposals = listing.page(staff_proposal_query(current_user).options(lazyload(Proposal.sides)))
     call_id = int(listing.filters["call"]) if "call" in listing.filters else None
     my_calls = sa.select(Call.id).where(within(current_user, Call.committee_id, Role.staff))
     pre_query = (

@@ -39,7 +39,7 @@ def _joint_table(user, query, call_id: int) -> exports.Table:
     rows = [(places[r.proposal_id], r) for r in kept]
 
     def prepare(batch):
-        attach_proposals([r for _place, r in batch])  # one query a batch
+        attach_proposals([r for _place, r in batch], sides=False)  # one query a batch
         return batch
 
     columns = [

@@ -32,7 +32,7 @@ def joint_ranking_rows(call: Call, ranking: list, listing: Listing) -> list:
     """The joint ranking's rows `listing` keeps, in its order. Searching or filtering by
     status reads every row's proposal (one query)."""
     if listing.q or "state" in listing.filters:
-        attach_proposals(ranking)
+        attach_proposals(ranking, sides=False)
     side = {a.short_name.lower(): a.id for a in call.agencies}
     places = {r.proposal_id: place for place, r in enumerate(ranking)}
 

@@ -3,11 +3,12 @@ each side, ties and their recorded order, and the outcome of each proposal."""
 from __future__ import annotations
 
 from collections import OrderedDict, defaultdict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from sqlalchemy.orm import lazyload
 
 from cfp.calls.models import CALL_TRANSITIONS, Call, CallState
 from cfp.core.audit import log_action
@@ -45,6 +46,13 @@ class JointRow:
     @property
     def tie_settled(self) -> bool:
         return self.tie_break is not None
+
+    def copy(self) -> JointRow:
+        """A shallow copy, as `dataclasses.replace(self)` makes, in a quarter of its time
+        (the joint ranking copies each of a call's rows on every request)."""
+        row = object.__new__(type(self))
+        row.__dict__.update(self.__dict__)
+        return row
 
 
 def score_method(call: Call) -> ScoreMethod:
@@ -125,10 +133,10 @@ def joint_ranking(call: Call, *, with_proposals: bool = True) -> list[JointRow]:
     kept = _ORDERS.get(key)
     if kept is not None and kept[0] == fingerprint:
         _ORDERS.move_to_end(key)
-        rows = [replace(r) for r in kept[1]]
+        rows = [r.copy() for r in kept[1]]
     else:
         rows = _compute_order(call)
-        _ORDERS[key] = (fingerprint, [replace(r) for r in rows])
+        _ORDERS[key] = (fingerprint, [r.copy() for r in rows])
         while len(_ORDERS) > _ORDERS_KEPT:
             _ORDERS.popitem(last=False)
     return attach_proposals(rows) if with_proposals else rows
@@ -189,11 +197,16 @@ def _compute_order(call: Call) -> list[JointRow]:
     return rows
 
 
-def attach_proposals(rows: list[JointRow]) -> list[JointRow]:
-    """Load the proposals of `rows` (one query) and give each row its own."""
+def attach_proposals(rows: list[JointRow], *, sides: bool = True) -> list[JointRow]:
+    """Load the proposals of `rows` (one query) and give each row its own; with
+    `sides=False`, without their sides (and the PIs and PIs' roles those load): for
+    the pages and exports, which show a proposal's reference, acronym, title and state."""
     ids = [r.proposal_id for r in rows if r.proposal is None]
     if ids:
-        loaded = {p.id: p for p in db.session.scalars(sa.select(Proposal).where(Proposal.id.in_(ids)))}
+        query = sa.select(Proposal).where(Proposal.id.in_(ids))
+        if not sides:
+            query = query.options(lazyload(Proposal.sides))
+        loaded = {p.id: p for p in db.session.scalars(query)}
         for r in rows:
             r.proposal = r.proposal or loaded[r.proposal_id]
     return rows

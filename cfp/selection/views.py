@@ -90,7 +90,7 @@ def joint_ranking(call_id: int):
     places = {r.proposal_id: place for place, r in enumerate(ranking, start=1)}
     listing = joint_ranking_spec(call).read()
     rows = list_page(joint_ranking_rows(call, ranking, listing))
-    attach_proposals(rows.items)  # the page's rows only (and the tied groups' below)
+    attach_proposals(rows.items, sides=False)  # the page's rows only
     lists = db.session.scalars(sa.select(ProjectList).filter_by(call_id=call.id)
                                .order_by(ProjectList.version.desc())).all()
     method_form = ScoreMethodForm(method=score_method(call).value)
@@ -103,9 +103,14 @@ def joint_ranking(call_id: int):
     ties_elsewhere = len([score for score in ties if score not in shown])
     ties = {score: group for score, group in ties.items() if score in shown}
     tie_breaks = db.session.scalars(sa.select(TieBreak).filter_by(call_id=call.id).order_by(TieBreak.id)).all()
-    refs = {r.proposal_id: r.reference for r in ranking}
+    recorded = {pid for t in tie_breaks for pid in t.proposal_ids}
+    refs = {r.proposal_id: r.reference for r in ranking if r.proposal_id in recorded}
+    outcome_form = OutcomeForm()
+    # Every row's form offers the same choices: their labels translated once.
+    outcome_choices = [(c.value, str(c.label)) for c in outcome_form.outcome.choices]
     return render_template("selection/joint_ranking.html", call=call, rows=rows,
-                           outcome_form=OutcomeForm(), lists=lists, method_form=method_form,
+                           outcome_form=outcome_form, outcome_choices=outcome_choices,
+                           lists=lists, method_form=method_form,
                            method=score_method(call), ties=ties, ties_elsewhere=ties_elsewhere,
                            tie_breaks=tie_breaks, refs=refs, places=places, listing=listing,
                            chart=score_chart(call, ranking) if ranking else None)
