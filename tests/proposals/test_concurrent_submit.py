@@ -18,6 +18,18 @@ from tests import factories as f
 pytestmark = pytest.mark.real_commits
 
 
+@pytest.fixture(autouse=True)
+def _celery_join_flag():
+    """Eager tasks started from several threads at once can leave Celery's process-wide
+    "inside a task" flag set: each eager apply_async sets it and puts back what it found,
+    unsynchronised between threads. Later tests' `.get()` then raised "Never call
+    result.get() within a task!" (the full run met it after the eight-thread test)."""
+    from celery._state import _set_task_join_will_block
+
+    yield
+    _set_task_join_will_block(False)
+
+
 def test_both_pis_submitting_at_once_get_one_submission_and_no_error(app):
     cn, be, committee = f.world()
     call = f.call(committee)

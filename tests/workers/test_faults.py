@@ -127,7 +127,10 @@ def test_a_redis_outage_during_a_burst_of_submissions_loses_nothing_and_runs_eac
             assert relay_due(utcnow() + FIRST_RELAY_GRACE) == len(rows)
         wait_until("every task to be done", lambda: not work_left(), on_timeout=worker.output)
         assert_done_once([pid for pid, _ in proposals], inbox, MAIL_FROM)
-        assert worker.succeeded("mail.deliver_email") == ["'sent'"] * 2 * len(proposals)
+        # Each delivery task ran once; one that found its message sent by another's batch
+        # (cfp/core/outbox.py: a delivery sends the messages waiting with it) says "skipped".
+        runs = worker.succeeded("mail.deliver_email")
+        assert len(runs) == 2 * len(proposals) and set(runs) <= {"'sent'", "'skipped'"}
         assert worker.succeeded("proposals.evaluate_eligibility_rules") == ["2"] * len(proposals)
         for row in db.session.scalars(sa.select(QueuedTask)):
             assert row.relays == 1  # relayed once, by the sweep
@@ -178,7 +181,9 @@ def test_a_worker_killed_mid_delivery_has_its_claim_taken_up_after_the_lease_and
         held = held_message(inbox, MAIL_FROM)
         assert held.status == MessageStatus.sent and held.attempts == 2  # the dead worker's attempt, then the second worker's
         sent = first.succeeded("mail.deliver_email") + second.succeeded("mail.deliver_email")
-        assert sent.count("'sent'") == 2 * len(proposals)  # any other run found it sent: skipped
+        # Each message is sent once (assert_done_once); a run whose message was sent by an
+        # earlier run or by another's batch found it sent: skipped.
+        assert "'sent'" in sent and set(sent) <= {"'sent'", "'skipped'"}
     finally:
         first.kill()
         if second is not None:

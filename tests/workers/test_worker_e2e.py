@@ -165,8 +165,10 @@ def test_submission_receipts_are_sent_by_the_worker_once_each(app, web, worker):
         assert row.attempts == 1
         assert row.transport == "outbox"
         assert row.claimed_at is not None and row.sent_at is not None
-    # One successful delivery per message, nothing else delivered meanwhile.
-    assert sorted(succeeded(worker, "mail.deliver_email", log_start, 2)) == ["'sent'", "'sent'"]
+    # Both delivery tasks ran; the first sends both receipts over one connection (a delivery
+    # sends the messages waiting with it) and the second finds its own sent, or each sends its own.
+    assert sorted(succeeded(worker, "mail.deliver_email", log_start, 2)) in (["'sent'", "'sent'"],
+                                                                              ["'sent'", "'skipped'"])
 
 
 def test_submitted_review_has_the_worker_recompute_the_ranking(app, web, worker):
