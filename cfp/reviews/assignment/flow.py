@@ -251,6 +251,9 @@ def solve(instance: Instance, k: int = DEFAULT_K, candidates: Candidates | None 
         # Every pair left out must satisfy a_ij <= u_i + y_j. Cheap bound first, then the
         # suspect proposals' rows exactly; the worst violators are added to the graph.
         floor = int(y.min()) if m else 0
+        # Without reviewers' bounds, every reviewer's pairs left out are bounded by SCALE.
+        column = candidates.column_bound if candidates.column_bound is not None \
+            else np.full(m, SCALE, dtype=np.int64)
         add_p, add_r, add_a = [], [], []
         # The reserve: exact, vectorised (entries already added are marked -1).
         if res_i.shape[1]:
@@ -272,19 +275,33 @@ def solve(instance: Instance, k: int = DEFAULT_K, candidates: Candidates | None 
                 add_a.append(res_v[rr, cc])
                 res_v[rr, cc] = -1
         suspect = np.flatnonzero(left_out > u + floor)
+        if add_p:
+            # A proposal that takes new reserve arcs this round is solved again anyway: its
+            # row is computed (if still needed) once its reserve holds no better pair. The
+            # round that proves the assignment adds nothing, so it checks every suspect.
+            suspect = suspect[~np.isin(suspect, add_p[0])]
         if len(suspect):
             present = sparse.csr_matrix((np.ones(na, dtype=bool), (arc_p, arc_r)), shape=(n, m))
-            # A pair left out can break its constraint only if y_j < left_out_i - u_i: each
-            # block of rows (in order of that threshold) is computed on those reviewers only.
+            # A pair left out can break its constraint only if y_j < left_out_i - u_i and,
+            # with the reviewers' bounds, column_bound_j - y_j > u_i as well.
             threshold = left_out[suspect] - u[suspect]
-            suspect = suspect[np.argsort(threshold, kind="stable")]
-            threshold = np.sort(threshold)
             y_order = np.argsort(y, kind="stable")
             y_sorted = y[y_order]
+            reach = column[y_order] - y_sorted  # how far above y_j a pair of j left out can be
+            # The best of those among the reviewers under each row's threshold: a row none of
+            # whose reviewers can break the constraint is proved as it stands.
+            best_reach = np.maximum.accumulate(reach) if m else reach
+            under = np.searchsorted(y_sorted, threshold)
+            possible = (under > 0) & (best_reach[np.maximum(under - 1, 0)] > u[suspect])
+            suspect, threshold = suspect[possible], threshold[possible]
+            # Each block of rows (in order of the threshold) is computed on its reviewers only.
+            order = np.argsort(threshold, kind="stable")
+            suspect, threshold = suspect[order], threshold[order]
         for lo in range(0, len(suspect), BLOCK):
             report("certificate", round_, lo / len(suspect))
             idx = suspect[lo:lo + BLOCK]
-            cols = np.sort(y_order[:np.searchsorted(y_sorted, threshold[lo:lo + BLOCK].max())])
+            below = y_order[:np.searchsorted(y_sorted, threshold[lo:lo + BLOCK].max())]
+            cols = np.sort(below[column[below] - y[below] > u[idx].min()])
             if not len(cols):
                 continue
             block = instance.screen(idx, instance.affinity.rows(idx, cols), cols)
