@@ -9,7 +9,7 @@ from scipy import sparse
 from .problem import BLOCK, Instance, scaled
 
 DEFAULT_K = 24
-RESERVE = 40  # further candidates kept aside for the certificate
+RESERVE = 200  # further candidates kept aside for the certificate (see the package docstring)
 PER_ROW = 8  # pruned pairs added per proposal and round when the certificate fails
 
 

@@ -202,7 +202,7 @@ def solve(instance: Instance, k: int = DEFAULT_K, candidates: Candidates | None 
             if len(new):
                 arc_p, arc_r, arc_a = (np.concatenate([a, b]) for a, b in zip((arc_p, arc_r, arc_a), new.T))
                 if res_i.shape[1]:
-                    res_v[np.isin(np.arange(n)[:, None] * m + res_i, new[:, 0] * m + new[:, 1])] = -1
+                    _mark_in_graph(res_i, res_v, new[:, 0], new[:, 1], m)
                 continue
 
         # Residual graph: unused arcs forward, used ones backward.
@@ -350,9 +350,18 @@ def solve(instance: Instance, k: int = DEFAULT_K, candidates: Candidates | None 
         arc_r = np.concatenate([arc_r, new_r[first]])
         arc_a = np.concatenate([arc_a, new_a[first]])
         if res_i.shape[1]:
-            in_graph = np.isin(np.arange(n)[:, None] * m + res_i, new_p[first] * m + new_r[first])
-            res_v[in_graph] = -1
+            _mark_in_graph(res_i, res_v, new_p[first], new_r[first], m)
     raise RuntimeError("assignment not certified after the maximum number of rounds")
+
+
+def _mark_in_graph(res_i: np.ndarray, res_v: np.ndarray, p: np.ndarray, r: np.ndarray, m: int) -> None:
+    """Mark -1 the reserve entries of these pairs, now arcs: only their proposals' rows are
+    looked at (the reserve holds 200 entries a proposal)."""
+    rows = np.unique(p)
+    hit = np.isin(rows[:, None] * m + res_i[rows], p * m + r)
+    sub = res_v[rows]
+    sub[hit] = -1
+    res_v[rows] = sub
 
 
 def _shared_group_arcs(group, n_groups, arc_p, arc_r) -> np.ndarray:
