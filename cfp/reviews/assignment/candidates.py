@@ -102,9 +102,9 @@ def top_candidates(instance: Instance, k: int, block: int = BLOCK, progress=None
         r = np.broadcast_to(np.arange(m), best_rows.shape)
         ok = best_vals >= 0
         p, r, v = best_rows[ok], r[ok], scaled(best_vals[ok])
-        # Only the pairs the proposals' own lists do not already hold.
-        in_lists = (index[p] == r[:, None]).any(axis=1)
-        extra = np.stack([p[~in_lists], r[~in_lists], v[~in_lists]], axis=1).astype(np.int64)
+        # All of them, those in a proposal's reserve too: the graph takes them as arcs
+        # (``_split`` leaves out those already among a proposal's arcs).
+        extra = np.stack([p, r, v], axis=1).astype(np.int64)
     return Candidates(index, value, left_out, extra, column_bound)
 
 
@@ -207,6 +207,15 @@ def _split(candidates: Candidates, k: int):
     res_v = candidates.value[:, k:].copy()
     res_v[res_i < 0] = -1
     extra = candidates.extra
+    if len(extra):
+        # Each reviewer's best proposals are arcs: once, and out of the reserve.
+        p, r = extra[:, 0], extra[:, 1]
+        extra = extra[~(head_i[p] == r[:, None]).any(axis=1)]
+        p, r = extra[:, 0], extra[:, 1]
+        if res_i.shape[1]:
+            for lo in range(0, len(p), 1 << 16):
+                hit_r, hit_c = np.nonzero(res_i[p[lo:lo + (1 << 16)]] == r[lo:lo + (1 << 16), None])
+                res_v[p[lo + hit_r], hit_c] = -1
     return (np.concatenate([rows.astype(np.int64), extra[:, 0]]),
             np.concatenate([head_i[rows, cols].astype(np.int64), extra[:, 1]]),
             np.concatenate([head_v[rows, cols].astype(np.int64), extra[:, 2]]),
