@@ -121,7 +121,7 @@ def run_whole(n: int, m: int, seed: int, out: str, need: int, max_load: int) -> 
     solution = solve(instance, candidates=candidates, progress=lambda *_args: None)
     end = time.perf_counter()
     np.savez(out, index=candidates.index, value=candidates.value, left=candidates.left_out_best,
-             extra=candidates.extra, conflicts=pairs)
+             extra=candidates.extra, column=candidates.column_bound, conflicts=pairs)
     sparse.save_npz(out + ".p.npz", affinity.proposals)
     sparse.save_npz(out + ".r.npz", affinity.reviewers_t.T.tocsr())
     return {
@@ -144,7 +144,7 @@ def run_solver(n: int, m: int, out: str, need: int, max_load: int) -> dict:
     data = np.load(out + ".npz")
     affinity = TextAffinity(sparse.load_npz(out + ".p.npz"), sparse.load_npz(out + ".r.npz"))
     instance = Instance(affinity, need=need, max_load=max_load, conflicts=data["conflicts"])
-    candidates = Candidates(data["index"], data["value"], data["left"], data["extra"])
+    candidates = Candidates(data["index"], data["value"], data["left"], data["extra"], data["column"])
     start = time.perf_counter()
     solution = solve(instance, candidates=candidates)
     elapsed = time.perf_counter() - start
@@ -164,7 +164,7 @@ def run_fair(n: int, m: int, out: str, need: int, max_load: int, cap: int) -> di
     data = np.load(out + ".npz")
     affinity = TextAffinity(sparse.load_npz(out + ".p.npz"), sparse.load_npz(out + ".r.npz"))
     instance = Instance(affinity, need=need, max_load=max_load, conflicts=data["conflicts"])
-    candidates = Candidates(data["index"], data["value"], data["left"], data["extra"])
+    candidates = Candidates(data["index"], data["value"], data["left"], data["extra"], data["column"])
     start = time.perf_counter()
     result = randomised(instance, cap, seed=n, candidates=candidates)
     return {"fair_s": time.perf_counter() - start, "fair_peak_mib": peak_mib(),
@@ -180,7 +180,7 @@ def saved(out: str, need: int, max_load: int, **extra):
     data = np.load(out + ".npz")
     affinity = TextAffinity(sparse.load_npz(out + ".p.npz"), sparse.load_npz(out + ".r.npz"))
     instance = Instance(affinity, need=need, max_load=max_load, conflicts=data["conflicts"], **extra)
-    return instance, Candidates(data["index"], data["value"], data["left"], data["extra"])
+    return instance, Candidates(data["index"], data["value"], data["left"], data["extra"], data["column"])
 
 
 def run_floor(n: int, m: int, out: str, need: int, max_load: int) -> dict:

@@ -115,6 +115,32 @@ def test_larger_instances_equal_the_full_lp(seed):
     assert solution.total == pytest.approx(lp, abs=0.5)
 
 
+@pytest.mark.parametrize("seed", range(8))
+def test_reviewers_bounds_on_pairs_left_out_keep_the_proof(seed):
+    """Each reviewer's next best (after their few best proposals kept as arcs) bounds the
+    pairs left out of both lists, so the certificate skips rows the bound proves: tight
+    capacity, 2 candidates per proposal and 1 to 3 per reviewer, against the unpruned LP
+    and brute force."""
+    from cfp.reviews.assignment import top_candidates
+
+    rng = np.random.default_rng(300 + seed)
+    n, m = (5, 4) if seed % 2 else (40, 16)
+    a = rng.random((n, m)) ** 2
+    pairs = 6 if n > 5 else 2
+    conflicts = {(int(i), int(j)) for i, j in zip(rng.integers(0, n, pairs), rng.integers(0, m, pairs))}
+    need, max_load = np.full(n, 2), np.full(m, -(-2 * n // m) + seed % 2)
+    instance = Instance(DenseAffinity(a), need=need, max_load=max_load, conflicts=sorted(conflicts))
+    candidates = top_candidates(instance, 2 + seed % 3, per_reviewer=1 + seed % 3)
+    assert candidates.column_bound is not None and (candidates.column_bound >= 0).any()
+    solution = solve(instance, k=2, candidates=candidates)
+    assert solution.certified and solution.gap == 0
+    ints = scaled(a)
+    lp = linear_program(ints, need, max_load, np.zeros(m), conflicts, set())
+    assert solution.total == pytest.approx(lp, abs=0.5)
+    if n <= 5:
+        assert solution.total == brute_force(ints, need, max_load, np.zeros(m, dtype=int), conflicts, set())
+
+
 def test_total_capacity_below_demand_is_named():
     instance = Instance(DenseAffinity(np.ones((5, 2))), need=2, max_load=4)
     with pytest.raises(AssignmentInfeasible) as info:
@@ -185,5 +211,8 @@ def test_candidates_are_each_rows_best_and_the_best_left_out(ties):
     arcs = {(int(i), int(j)) for i, row in enumerate(candidates.index) for j in row}
     arcs |= {(int(i), int(j)) for i, j, _v in candidates.extra}
     col_best = -np.sort(-ints, axis=0)[11]
+    # The reviewer's next best bounds every other pair of the column (the certificate's
+    # bound on the pairs left out of both lists).
+    assert (candidates.column_bound == -np.sort(-ints, axis=0)[12]).all()
     for j in range(0, m, 97):
         assert {(i, j) for i in np.flatnonzero(ints[:, j] > col_best[j])} <= arcs

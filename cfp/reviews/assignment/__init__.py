@@ -27,8 +27,15 @@ What keeps it fast at national scale (300,000 proposals × 70,000 reviewers):
 * the overflow arcs (which keep the pruned graph feasible) start at a small cost and are
   raised only if a certified solution still uses them: a wide cost range slows every
   cost-scaling solve down;
+* each proposal keeps 200 candidates beyond its graph arcs (the reserve) and the bound
+  on the rest: at the optimum of a tight instance (94 % of the reviewers' capacity used)
+  a proposal's price is above its 137th best affinity in 99 % of the cases, so the reserve
+  is checked exactly and vectorised and almost no row has to be recomputed;
 * the certificate recomputes a proposal's row only on the reviewers whose price could
-  break the dual constraint (y_j < left_out_i - u_i).
+  break the dual constraint (y_j < left_out_i - u_i, and column_bound_j - y_j > u_i with
+  each reviewer's next best affinity after the proposals kept for them), and not in a
+  round where that proposal takes reserve arcs (the round that proves adds nothing, so
+  it checks every row).
 
 Modules: ``problem`` (affinities, the instance, infeasibility reasons), ``candidates``,
 ``flow`` (the solver and its certificate), ``mcf`` (one min-cost flow solve that a cancel

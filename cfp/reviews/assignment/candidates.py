@@ -9,7 +9,7 @@ from scipy import sparse
 from .problem import BLOCK, Instance, scaled
 
 DEFAULT_K = 24
-RESERVE = 40  # further candidates kept aside for the certificate
+RESERVE = 200  # further candidates kept aside for the certificate (see the package docstring)
 PER_ROW = 8  # pruned pairs added per proposal and round when the certificate fails
 
 
@@ -26,6 +26,10 @@ class Candidates:
     value: np.ndarray  # n × k, int64
     left_out_best: np.ndarray  # n, int64; -1 when nobody was left out
     extra: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), dtype=np.int64))
+    # m, int64: a bound on each reviewer's affinity to every proposal that has the pair
+    # neither in its list nor in ``extra`` (the reviewer's next best after those kept;
+    # -1 when none is left out). None: no bound known.
+    column_bound: np.ndarray | None = None
 
     def restricted(self, instance: Instance) -> Candidates:
         """These candidates (of an instance with the same conflicts and pins) for one that
@@ -45,7 +49,10 @@ class Candidates:
         if len(extra):
             keep = (extra[:, 2] >= instance.floor) & ~np.isin(extra[:, 0] * m + extra[:, 1], banned)
             extra = extra[keep]
-        return Candidates(index, value, left_out, extra)
+        column = self.column_bound
+        if column is not None:
+            column = np.where(column >= instance.floor, column, -1)
+        return Candidates(index, value, left_out, extra, column)
 
 
 PER_REVIEWER = 12  # each reviewer's best proposals, kept as arcs whatever the proposals' top-k
@@ -80,18 +87,25 @@ def top_candidates(instance: Instance, k: int, block: int = BLOCK, progress=None
         index[idx] = np.where(ok, top, -1)
         value[idx] = np.where(ok, scaled(top_values), -1)
         if per_reviewer:
-            best_rows, best_vals = _reviewer_top(rows, idx, best_rows, best_vals, per_reviewer)
+            # One more than kept: the next one bounds every pair of the column left out.
+            best_rows, best_vals = _reviewer_top(rows, idx, best_rows, best_vals, per_reviewer + 1)
         if progress:
             progress(min(n, lo + block) / n)
     extra = np.zeros((0, 3), dtype=np.int64)
+    column_bound = None
     if per_reviewer:
+        if len(best_vals) > per_reviewer:
+            column_bound = np.where(best_vals[per_reviewer] >= 0, scaled(best_vals[per_reviewer]), -1)
+        else:
+            column_bound = np.full(m, -1, dtype=np.int64)
+        best_rows, best_vals = best_rows[:per_reviewer], best_vals[:per_reviewer]
         r = np.broadcast_to(np.arange(m), best_rows.shape)
         ok = best_vals >= 0
         p, r, v = best_rows[ok], r[ok], scaled(best_vals[ok])
-        # Only the pairs the proposals' own lists do not already hold.
-        in_lists = (index[p] == r[:, None]).any(axis=1)
-        extra = np.stack([p[~in_lists], r[~in_lists], v[~in_lists]], axis=1).astype(np.int64)
-    return Candidates(index, value, left_out, extra)
+        # All of them, those in a proposal's reserve too: the graph takes them as arcs
+        # (``_split`` leaves out those already among a proposal's arcs).
+        extra = np.stack([p, r, v], axis=1).astype(np.int64)
+    return Candidates(index, value, left_out, extra, column_bound)
 
 
 def _grouped_order(group: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -193,6 +207,15 @@ def _split(candidates: Candidates, k: int):
     res_v = candidates.value[:, k:].copy()
     res_v[res_i < 0] = -1
     extra = candidates.extra
+    if len(extra):
+        # Each reviewer's best proposals are arcs: once, and out of the reserve.
+        p, r = extra[:, 0], extra[:, 1]
+        extra = extra[~(head_i[p] == r[:, None]).any(axis=1)]
+        p, r = extra[:, 0], extra[:, 1]
+        if res_i.shape[1]:
+            for lo in range(0, len(p), 1 << 16):
+                hit_r, hit_c = np.nonzero(res_i[p[lo:lo + (1 << 16)]] == r[lo:lo + (1 << 16), None])
+                res_v[p[lo + hit_r], hit_c] = -1
     return (np.concatenate([rows.astype(np.int64), extra[:, 0]]),
             np.concatenate([head_i[rows, cols].astype(np.int64), extra[:, 1]]),
             np.concatenate([head_v[rows, cols].astype(np.int64), extra[:, 2]]),

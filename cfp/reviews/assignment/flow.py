@@ -202,7 +202,7 @@ def solve(instance: Instance, k: int = DEFAULT_K, candidates: Candidates | None 
             if len(new):
                 arc_p, arc_r, arc_a = (np.concatenate([a, b]) for a, b in zip((arc_p, arc_r, arc_a), new.T))
                 if res_i.shape[1]:
-                    res_v[np.isin(np.arange(n)[:, None] * m + res_i, new[:, 0] * m + new[:, 1])] = -1
+                    _mark_in_graph(res_i, res_v, new[:, 0], new[:, 1], m)
                 continue
 
         # Residual graph: unused arcs forward, used ones backward.
@@ -251,6 +251,9 @@ def solve(instance: Instance, k: int = DEFAULT_K, candidates: Candidates | None 
         # Every pair left out must satisfy a_ij <= u_i + y_j. Cheap bound first, then the
         # suspect proposals' rows exactly; the worst violators are added to the graph.
         floor = int(y.min()) if m else 0
+        # Without reviewers' bounds, every reviewer's pairs left out are bounded by SCALE.
+        column = candidates.column_bound if candidates.column_bound is not None \
+            else np.full(m, SCALE, dtype=np.int64)
         add_p, add_r, add_a = [], [], []
         # The reserve: exact, vectorised (entries already added are marked -1).
         if res_i.shape[1]:
@@ -272,19 +275,33 @@ def solve(instance: Instance, k: int = DEFAULT_K, candidates: Candidates | None 
                 add_a.append(res_v[rr, cc])
                 res_v[rr, cc] = -1
         suspect = np.flatnonzero(left_out > u + floor)
+        if add_p:
+            # A proposal that takes new reserve arcs this round is solved again anyway: its
+            # row is computed (if still needed) once its reserve holds no better pair. The
+            # round that proves the assignment adds nothing, so it checks every suspect.
+            suspect = suspect[~np.isin(suspect, add_p[0])]
         if len(suspect):
             present = sparse.csr_matrix((np.ones(na, dtype=bool), (arc_p, arc_r)), shape=(n, m))
-            # A pair left out can break its constraint only if y_j < left_out_i - u_i: each
-            # block of rows (in order of that threshold) is computed on those reviewers only.
+            # A pair left out can break its constraint only if y_j < left_out_i - u_i and,
+            # with the reviewers' bounds, column_bound_j - y_j > u_i as well.
             threshold = left_out[suspect] - u[suspect]
-            suspect = suspect[np.argsort(threshold, kind="stable")]
-            threshold = np.sort(threshold)
             y_order = np.argsort(y, kind="stable")
             y_sorted = y[y_order]
+            reach = column[y_order] - y_sorted  # how far above y_j a pair of j left out can be
+            # The best of those among the reviewers under each row's threshold: a row none of
+            # whose reviewers can break the constraint is proved as it stands.
+            best_reach = np.maximum.accumulate(reach) if m else reach
+            under = np.searchsorted(y_sorted, threshold)
+            possible = (under > 0) & (best_reach[np.maximum(under - 1, 0)] > u[suspect])
+            suspect, threshold = suspect[possible], threshold[possible]
+            # Each block of rows (in order of the threshold) is computed on its reviewers only.
+            order = np.argsort(threshold, kind="stable")
+            suspect, threshold = suspect[order], threshold[order]
         for lo in range(0, len(suspect), BLOCK):
             report("certificate", round_, lo / len(suspect))
             idx = suspect[lo:lo + BLOCK]
-            cols = np.sort(y_order[:np.searchsorted(y_sorted, threshold[lo:lo + BLOCK].max())])
+            below = y_order[:np.searchsorted(y_sorted, threshold[lo:lo + BLOCK].max())]
+            cols = np.sort(below[column[below] - y[below] > u[idx].min()])
             if not len(cols):
                 continue
             block = instance.screen(idx, instance.affinity.rows(idx, cols), cols)
@@ -333,9 +350,18 @@ def solve(instance: Instance, k: int = DEFAULT_K, candidates: Candidates | None 
         arc_r = np.concatenate([arc_r, new_r[first]])
         arc_a = np.concatenate([arc_a, new_a[first]])
         if res_i.shape[1]:
-            in_graph = np.isin(np.arange(n)[:, None] * m + res_i, new_p[first] * m + new_r[first])
-            res_v[in_graph] = -1
+            _mark_in_graph(res_i, res_v, new_p[first], new_r[first], m)
     raise RuntimeError("assignment not certified after the maximum number of rounds")
+
+
+def _mark_in_graph(res_i: np.ndarray, res_v: np.ndarray, p: np.ndarray, r: np.ndarray, m: int) -> None:
+    """Mark -1 the reserve entries of these pairs, now arcs: only their proposals' rows are
+    looked at (the reserve holds 200 entries a proposal)."""
+    rows = np.unique(p)
+    hit = np.isin(rows[:, None] * m + res_i[rows], p * m + r)
+    sub = res_v[rows]
+    sub[hit] = -1
+    res_v[rows] = sub
 
 
 def _shared_group_arcs(group, n_groups, arc_p, arc_r) -> np.ndarray:
