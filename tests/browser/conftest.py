@@ -10,6 +10,7 @@ each journey is saved as a picture in `CFP_SCREENSHOTS` (default .cache/screensh
 """
 from __future__ import annotations
 
+import logging
 import os
 import re
 import threading
@@ -47,6 +48,32 @@ def pytest_runtest_makereport(item, call):
     if report.when == "call" and report.failed and _worker_logs and _worker_logs[-1].exists():
         report.sections.append(("the live server's worker (last 200 lines)",
                                 "\n".join(_worker_logs[-1].read_text(errors="replace").splitlines()[-200:])))
+    if report.when == "call" and report.failed and _web_warnings:
+        report.sections.append(("the live server's warnings (whole run)", "\n".join(_web_warnings[-100:])))
+
+
+_web_warnings: list[str] = []  # what the web app logged at WARNING or above, every journey
+
+
+class _KeepWarnings(logging.Handler):
+    def emit(self, record):
+        _web_warnings.append(f"{record.created:.3f} {record.name}: {self.format(record)}")
+
+
+def _sweep(web, stop: threading.Event) -> None:
+    """The beat's relay sweep, every 2 s instead of every minute: a task whose relay after
+    its commit did not reach the broker is relayed again (production's beat does it within
+    ~90 s; a journey waits less). Two CI runs saw a job wait for ever with no sweep."""
+    from cfp.core.tasks import FIRST_RELAY_GRACE, relay_due
+    from cfp.core.types import utcnow
+
+    while not stop.wait(2):
+        try:
+            with web.app_context():
+                relay_due(utcnow() + FIRST_RELAY_GRACE)
+                db.session.remove()
+        except Exception as exc:  # noqa: BLE001  (kept with the warnings above)
+            _web_warnings.append(f"sweep: {type(exc).__name__}: {exc}")
 
 
 def pytest_collection_modifyitems(items):
@@ -121,10 +148,18 @@ def live(app, browser_database, instance_dir, tmp_path_factory):
            "CFP_INSTANCE_PATH": str(folder), "CFP_UPLOAD_FOLDER": str(folder / "uploads"),
            "CFP_BASE_URL": base_url}
     _worker_logs.append(folder / "worker.log")
+    keep = _KeepWarnings(logging.WARNING)
+    logging.getLogger("cfp").addHandler(keep)
+    stop = threading.Event()
+    sweeper = threading.Thread(target=_sweep, args=(web, stop), daemon=True)
+    sweeper.start()
     try:
         with run_worker(env, folder / "worker.log"):
             yield base_url
     finally:
+        stop.set()
+        sweeper.join(10)
+        logging.getLogger("cfp").removeHandler(keep)
         server.shutdown()
         with web.app_context():
             db.engine.dispose()
