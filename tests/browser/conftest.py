@@ -60,22 +60,6 @@ class _KeepWarnings(logging.Handler):
         _web_warnings.append(f"{record.created:.3f} {record.name}: {self.format(record)}")
 
 
-def _sweep(web, stop: threading.Event) -> None:
-    """The beat's relay sweep, every 2 s instead of every minute: a task whose relay after
-    its commit did not reach the broker is relayed again (production's beat does it within
-    ~90 s; a journey waits less). Two CI runs saw a job wait for ever with no sweep."""
-    from cfp.core.tasks import FIRST_RELAY_GRACE, relay_due
-    from cfp.core.types import utcnow
-
-    while not stop.wait(2):
-        try:
-            with web.app_context():
-                relay_due(utcnow() + FIRST_RELAY_GRACE)
-                db.session.remove()
-        except Exception as exc:  # noqa: BLE001  (kept with the warnings above)
-            _web_warnings.append(f"sweep: {type(exc).__name__}: {exc}")
-
-
 def pytest_collection_modifyitems(items):
     for item in items:
         if "tests/browser/" in str(item.fspath).replace(os.sep, "/"):
@@ -150,15 +134,10 @@ def live(app, browser_database, instance_dir, tmp_path_factory):
     _worker_logs.append(folder / "worker.log")
     keep = _KeepWarnings(logging.WARNING)
     logging.getLogger("cfp").addHandler(keep)
-    stop = threading.Event()
-    sweeper = threading.Thread(target=_sweep, args=(web, stop), daemon=True)
-    sweeper.start()
     try:
         with run_worker(env, folder / "worker.log"):
             yield base_url
     finally:
-        stop.set()
-        sweeper.join(10)
         logging.getLogger("cfp").removeHandler(keep)
         server.shutdown()
         with web.app_context():
