@@ -216,3 +216,49 @@ def test_candidates_are_each_rows_best_and_the_best_left_out(ties):
     assert (candidates.column_bound == -np.sort(-ints, axis=0)[12]).all()
     for j in range(0, m, 97):
         assert {(i, j) for i in np.flatnonzero(ints[:, j] > col_best[j])} <= arcs
+
+
+@pytest.mark.parametrize("ties", [False, True])
+def test_candidates_on_several_threads_are_those_of_one(ties):
+    """Blocks scored on three threads and merged in order give exactly what one thread
+    gives: the lists, the bounds, each reviewer's best proposals (ties: the proposal seen
+    first) and the column bounds, with conflicts and many equal affinities."""
+    from cfp.reviews.assignment import top_candidates
+
+    rng = np.random.default_rng(11)
+    n, m = 900, 500
+    a = rng.random((n, m)) ** 3
+    if ties:
+        a = np.round(a, 1)
+    conflicts = np.stack([rng.integers(0, n, 2000), rng.integers(0, m, 2000)], axis=1)
+    instance = Instance(DenseAffinity(a), need=3, max_load=8, conflicts=conflicts)
+    one = top_candidates(instance, 20, block=64, threads=1)
+    three = top_candidates(instance, 20, block=64, threads=3)
+    for field in ("index", "value", "left_out_best", "extra", "column_bound"):
+        assert np.array_equal(getattr(one, field), getattr(three, field)), field
+    assert len(one.extra) == 12 * m
+
+
+def test_a_cancel_during_the_threaded_candidate_pass_stops_it():
+    """The job's cancel is raised by the progress callback: the pass stops there, and no
+    thread is left waiting."""
+    import threading
+
+    from cfp.reviews.assignment import top_candidates
+
+    class Cancelled(Exception):
+        pass
+
+    seen = []
+
+    def progress(fraction):
+        seen.append(fraction)
+        if len(seen) == 3:
+            raise Cancelled
+
+    a = np.random.default_rng(3).random((2000, 300))
+    instance = Instance(DenseAffinity(a), need=3, max_load=40)
+    with pytest.raises(Cancelled):
+        top_candidates(instance, 10, block=50, progress=progress, threads=2)
+    assert len(seen) == 3
+    assert not [t for t in threading.enumerate() if t.name.startswith("candidates")]

@@ -1,6 +1,11 @@
 """Each proposal's candidate reviewers, from one pass over the affinities."""
 from __future__ import annotations
 
+import contextlib
+import os
+import threading
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -59,41 +64,56 @@ PER_REVIEWER = 12  # each reviewer's best proposals, kept as arcs whatever the p
 
 
 def top_candidates(instance: Instance, k: int, block: int = BLOCK, progress=None,
-                   per_reviewer: int = PER_REVIEWER) -> Candidates:
+                   per_reviewer: int = PER_REVIEWER, threads: int | None = None) -> Candidates:
     """Selection works on the float affinities (scaling is monotone, so the top-k and the
-    best left out are the same as on the integers) and scales only what it keeps."""
+    best left out are the same as on the integers) and scales only what it keeps.
+
+    Blocks of proposals are scored on ``threads`` threads (the sparse product and the
+    selections run in C without the GIL, so the pass uses every core); their results are
+    merged in block order, so the outcome is the one a single thread gives."""
     n, m = instance.n, instance.m
     k = min(k, m)
     index = np.full((n, k), -1, dtype=np.int32)
     value = np.full((n, k), -1, dtype=np.int64)
     left_out = np.full(n, -1, dtype=np.int64)
     per_reviewer = min(per_reviewer, n)
-    best_rows = np.zeros((0, m), dtype=np.int64)  # reviewers' best proposals so far
-    best_vals = np.zeros((0, m), dtype=np.float64)
-    for lo in range(0, n, block):
+    keep = per_reviewer + 1 if per_reviewer else 0  # one more than kept: it bounds the column
+    best = _ReviewerBest(m, keep)
+
+    def score(lo: int):
         idx = np.arange(lo, min(n, lo + block))
         rows = instance.affinity.rows(idx)  # the same floats everyone else scales
         instance.screen(idx, rows)
         if k < m:
             top, top_values, rest_best = _row_top(rows, k)
-            left_out[idx] = np.where(rest_best >= 0, scaled(rest_best), -1)
         else:
             top = np.broadcast_to(np.arange(m), (len(idx), m))
             top_values = np.take_along_axis(rows, top, axis=1)
             order = np.argsort(-top_values, axis=1, kind="stable")
             top = np.take_along_axis(top, order, axis=1)
             top_values = np.take_along_axis(top_values, order, axis=1)
-        ok = top_values >= 0
-        index[idx] = np.where(ok, top, -1)
-        value[idx] = np.where(ok, scaled(top_values), -1)
-        if per_reviewer:
-            # One more than kept: the next one bounds every pair of the column left out.
-            best_rows, best_vals = _reviewer_top(rows, idx, best_rows, best_vals, per_reviewer + 1)
-        if progress:
-            progress(min(n, lo + block) / n)
+            rest_best = None
+        entries = best.entries(rows, idx) if keep else None
+        return idx, top, top_values, rest_best, entries
+
+    try:
+        with contextlib.closing(_in_order(score, range(0, n, block), threads)) as results:
+            for idx, top, top_values, rest_best, entries in results:
+                if rest_best is not None:
+                    left_out[idx] = np.where(rest_best >= 0, scaled(rest_best), -1)
+                ok = top_values >= 0
+                index[idx] = np.where(ok, top, -1)
+                value[idx] = np.where(ok, scaled(top_values), -1)
+                if entries is not None:
+                    best.merge(*entries)
+                if progress:
+                    progress(min(n, idx[-1] + 1) / n)
+    finally:
+        best.ready.set()  # a first block that failed (or a cancel) leaves no thread waiting
     extra = np.zeros((0, 3), dtype=np.int64)
     column_bound = None
     if per_reviewer:
+        best_rows, best_vals = best.rows, best.vals
         if len(best_vals) > per_reviewer:
             column_bound = np.where(best_vals[per_reviewer] >= 0, scaled(best_vals[per_reviewer]), -1)
         else:
@@ -106,6 +126,92 @@ def top_candidates(instance: Instance, k: int, block: int = BLOCK, progress=None
         # (``_split`` leaves out those already among a proposal's arcs).
         extra = np.stack([p, r, v], axis=1).astype(np.int64)
     return Candidates(index, value, left_out, extra, column_bound)
+
+
+def assignment_threads() -> int:
+    """Threads of the candidate pass: CFP_ASSIGNMENT_THREADS, else the machine's cores (at most 8)."""
+    wanted = os.environ.get("CFP_ASSIGNMENT_THREADS", "")
+    if wanted.isdigit() and int(wanted) > 0:
+        return int(wanted)
+    return max(1, min(8, os.cpu_count() or 1))
+
+
+def _in_order(work, starts, threads: int | None):
+    """work(start) for every start, yielded in order; at most ``threads`` running and a
+    few finished ones waiting (each holds a block's selections, not its affinities). A
+    caller that stops iterating (a cancel raised by its progress) cancels what is left."""
+    threads = threads or assignment_threads()
+    starts = list(starts)
+    if threads <= 1 or len(starts) <= 1:
+        for start in starts:
+            yield work(start)
+        return
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="candidates") as pool:
+        pending: deque[Future] = deque()
+        ahead = iter(starts)
+        try:
+            for start in ahead:
+                pending.append(pool.submit(work, start))
+                if len(pending) >= 2 * threads:
+                    break
+            while pending:
+                result = pending.popleft().result()
+                for start in ahead:
+                    pending.append(pool.submit(work, start))
+                    break
+                yield result
+        finally:
+            for future in pending:
+                future.cancel()
+
+
+class _ReviewerBest:
+    """Each reviewer's ``keep`` best proposals so far (rank × reviewer arrays, best first;
+    ties: the proposal seen first). Blocks scored in parallel read the current threshold
+    (each reviewer's worst kept value) when they start: a threshold read earlier is lower
+    or equal, so a block offers a superset of what can enter, and merging in block order
+    keeps exactly what a single pass would."""
+
+    def __init__(self, m: int, keep: int):
+        self.m, self.keep = m, keep
+        self.rows = np.zeros((0, m), dtype=np.int64)
+        self.vals = np.zeros((0, m), dtype=np.float64)
+        self.threshold: np.ndarray | None = None  # set once ``keep`` are known per reviewer
+        self.ready = threading.Event()  # the first block merged: the others wait for it
+
+    def entries(self, rows: np.ndarray, idx: np.ndarray):
+        """The (proposal, reviewer, value) entries of this block that may enter."""
+        if idx[0] != 0:
+            self.ready.wait()  # the first block's selection sets the threshold
+        threshold = self.threshold
+        m = self.m
+        if threshold is None:
+            take = min(self.keep, len(idx))
+            r = np.argpartition(-rows, take - 1, axis=0)[:take].ravel() if take < len(idx) \
+                else np.repeat(np.arange(len(idx)), m)
+            c = np.tile(np.arange(m), take)
+        else:
+            r, c = np.nonzero(rows > threshold[None, :])
+        return idx[r], c, rows[r, c].astype(np.float64)
+
+    def merge(self, props: np.ndarray, cols: np.ndarray, vals: np.ndarray) -> None:
+        m, keep = self.m, self.keep
+        cols = np.concatenate([np.broadcast_to(np.arange(m), self.rows.shape).ravel(), cols])
+        props = np.concatenate([self.rows.ravel(), props])
+        vals = np.concatenate([self.vals.ravel(), vals])
+        order = _grouped_order(cols, vals)
+        cols, props, vals = cols[order], props[order], vals[order]
+        rank = np.arange(len(cols)) - np.searchsorted(cols, np.arange(m))[cols]
+        kept = rank < keep
+        width = min(keep, max(len(self.vals), int(rank.max(initial=-1)) + 1))
+        out_rows = np.zeros((width, m), dtype=np.int64)
+        out_vals = np.zeros((width, m), dtype=np.float64)
+        out_rows[rank[kept], cols[kept]] = props[kept]
+        out_vals[rank[kept], cols[kept]] = vals[kept]
+        self.rows, self.vals = out_rows, out_vals
+        if width >= keep:
+            self.threshold = out_vals.min(axis=0)
+        self.ready.set()
 
 
 def _grouped_order(group: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -143,32 +249,6 @@ def _row_top(rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarr
     top = c[keep].reshape(b, k)
     values = v[keep].reshape(b, k)
     return top, values, v[rank == k]
-
-
-def _reviewer_top(rows, idx, best_rows, best_vals, per_reviewer):
-    """Each reviewer's best proposals so far, merged with this block (only the entries
-    above a reviewer's current worst kept one can enter)."""
-    m = rows.shape[1]
-    if len(best_vals) < per_reviewer:
-        take = min(per_reviewer, len(idx))
-        r = np.argpartition(-rows, take - 1, axis=0)[:take].ravel() if take < len(idx) \
-            else np.repeat(np.arange(len(idx)), m)
-        c = np.tile(np.arange(m), take)
-    else:
-        r, c = np.nonzero(rows > best_vals.min(axis=0)[None, :])
-    cols = np.concatenate([np.broadcast_to(np.arange(m), best_rows.shape).ravel(), c])
-    props = np.concatenate([best_rows.ravel(), idx[r]])
-    vals = np.concatenate([best_vals.ravel(), rows[r, c]])
-    order = _grouped_order(cols, vals)
-    cols, props, vals = cols[order], props[order], vals[order]
-    rank = np.arange(len(cols)) - np.searchsorted(cols, np.arange(m))[cols]
-    keep = rank < per_reviewer
-    width = min(per_reviewer, len(best_vals) + len(idx))
-    out_rows = np.zeros((width, m), dtype=np.int64)
-    out_vals = np.zeros((width, m), dtype=np.float64)
-    out_rows[rank[keep], cols[keep]] = props[keep]
-    out_vals[rank[keep], cols[keep]] = vals[keep]
-    return out_rows, out_vals
 
 
 def _spare_arcs(instance: Instance, short: np.ndarray, spare: np.ndarray, arc_p, arc_r,
