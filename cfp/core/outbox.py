@@ -31,7 +31,7 @@ from cfp.core.languages import language_of, offered
 from cfp.core.roles import Role
 from cfp.core.scope import within
 from cfp.core.states import StateEnum, labels
-from cfp.core.tasks import queue_task
+from cfp.core.tasks import queue_in_batch
 from cfp.core.types import IdMixin, UTCDateTime, enum_column, utcnow
 from cfp.extensions import db
 
@@ -192,7 +192,7 @@ def queue_email(
     db.session.add(message)
     if not hold:
         db.session.flush()
-        queue_task("mail.deliver_email", message.id)
+        _queue_delivery(message)
     return message
 
 
@@ -217,36 +217,37 @@ def release_message(message: OutboxMessage, actor) -> bool:
     message.status = MessageStatus.queued
     message.released_by_id = actor.id
     message.released_at = utcnow()
-    queue_task("mail.deliver_email", message.id)
+    _queue_delivery(message)
     return True
 
 
 def claim_message(message_id: int) -> OutboxMessage | None:
     """Atomically move a queued message to `sending`; None if someone else has it."""
-    batch = claim_batch(message_id, 1)
+    batch = claim_batch([message_id], 1)
     return batch[0] if batch else None
 
 
-def claim_batch(message_id: int, size: int) -> list[OutboxMessage]:
-    """Claim message `message_id` (queued -> sending) and, in the same transaction, up to
-    `size - 1` other queued messages whose attempt is due, oldest first: one delivery sends
-    them over one SMTP connection, and their own tasks find them taken. [] when someone
-    else has `message_id`. On PostgreSQL, rows another worker is claiming are skipped."""
+def claim_batch(message_ids: list[int], size: int) -> list[OutboxMessage]:
+    """Claim the messages `message_ids` that are still queued (queued -> sending) and, in
+    the same transaction, other queued messages whose attempt is due, oldest first, up to
+    `size` in all: one delivery sends them over one SMTP connection, and their own tasks
+    find them taken. [] when someone else has every one of `message_ids`. On PostgreSQL,
+    rows another worker is claiming are skipped."""
     now = utcnow()
     claim = {"status": MessageStatus.sending, "claimed_at": now, "attempts": OutboxMessage.attempts + 1}
-    own = db.session.execute(
+    own = list(db.session.scalars(
         sa.update(OutboxMessage)
-        .where(OutboxMessage.id == message_id, OutboxMessage.status == MessageStatus.queued)
-        .values(**claim).execution_options(synchronize_session=False))
-    if own.rowcount != 1:
+        .where(OutboxMessage.id.in_(message_ids), OutboxMessage.status == MessageStatus.queued)
+        .values(**claim).returning(OutboxMessage.id).execution_options(synchronize_session=False)))
+    if not own:
         db.session.commit()
         return []
     others: list[int] = []
-    if size > 1:
+    if size > len(own):
         waiting = (sa.select(OutboxMessage.id)
                    .where(OutboxMessage.status == MessageStatus.queued,
                           sa.or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now))
-                   .order_by(OutboxMessage.id).limit(size - 1))
+                   .order_by(OutboxMessage.id).limit(size - len(own)))
         if db.session.get_bind().dialect.name == "postgresql":
             # Locked here, then updated: inside the UPDATE, PostgreSQL may run a LIMIT
             # subquery with SKIP LOCKED once per row and claim more than the limit.
@@ -258,7 +259,7 @@ def claim_batch(message_id: int, size: int) -> list[OutboxMessage]:
                 .where(OutboxMessage.id.in_(candidates), OutboxMessage.status == MessageStatus.queued)
                 .values(**claim).returning(OutboxMessage.id).execution_options(synchronize_session=False)))
     db.session.commit()
-    ids = [message_id, *sorted(others)]
+    ids = sorted(own) + sorted(others)
     rows = {m.id: m for m in db.session.scalars(
         sa.select(OutboxMessage).where(OutboxMessage.id.in_(ids)).execution_options(populate_existing=True))}
     return [rows[i] for i in ids]
@@ -331,14 +332,13 @@ class _Connection:
             self.smtp = None
 
 
-def deliver_message(message_id: int) -> str:
-    """Deliver message `message_id`, and with it the messages waiting for their turn (up to
-    MAIL_BATCH, over one connection). Returns what happened to `message_id`: sent; skipped
-    (someone else has it, or it is not due); retry (failed now, the next attempt is
-    scheduled); failed (no attempt left: staff see it and may retry it)."""
-    batch = claim_batch(message_id, current_app.config.get("MAIL_BATCH") or 1)
-    if not batch:
-        return "skipped"
+def deliver_messages(message_ids: list[int]) -> dict[int, str]:
+    """Deliver the messages `message_ids`, and with them the messages waiting for their
+    turn (up to MAIL_BATCH in all, over one connection). Returns what happened to each of
+    `message_ids`: sent; skipped (someone else has it, or it is not due); retry (failed
+    now, the next attempt is scheduled); failed (no attempt left: staff see it and may
+    retry it)."""
+    batch = claim_batch(message_ids, max(mail_batch(), len(message_ids)))
     connection = _Connection()
     outcomes: dict[int, str] = {}
     try:
@@ -349,7 +349,12 @@ def deliver_message(message_id: int) -> str:
             outcomes[message.id] = _deliver(message, connection)
     finally:
         connection.close()
-    return outcomes.get(message_id, "skipped")
+    return {i: outcomes.get(i, "skipped") for i in message_ids}
+
+
+def deliver_message(message_id: int) -> str:
+    """Deliver message `message_id` (and those waiting with it); what happened to it."""
+    return deliver_messages([message_id])[message_id]
 
 
 def _deliver(message: OutboxMessage, connection: _Connection) -> str:
@@ -416,5 +421,15 @@ def retry_message(actor, message: OutboxMessage) -> bool:
     message.status, message.attempts, message.next_attempt_at = MessageStatus.queued, 0, None
     log_action(actor, "mail.retry", message, after={"recipient": message.recipient,
                                                     "last_error": message.last_error})
-    queue_task("mail.deliver_email", message.id)
+    _queue_delivery(message)
     return True
+
+
+def mail_batch() -> int:
+    """Messages a delivery sends over one connection (CFP_MAIL_BATCH, 50 by default)."""
+    return max(1, int(current_app.config.get("MAIL_BATCH") or 1))
+
+
+def _queue_delivery(message: OutboxMessage) -> None:
+    """The delivery of `message`, in one task with the transaction's other messages."""
+    queue_in_batch("mail.deliver_email", message.id, mail_batch())

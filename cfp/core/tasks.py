@@ -18,7 +18,8 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import event
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from cfp.core.aftercommit import after_commit
 from cfp.core.logs import current_request_id
@@ -34,6 +35,7 @@ LEASE = timedelta(minutes=15)  # a task relayed this long ago and not done is re
 # After a relay fails, this process leaves the next ones to the sweep for a while:
 # during an outage a request does not try the broker for each task it queued.
 BROKER_DOWN_PAUSE = 5.0  # seconds
+_BATCHES = "cfp_task_batches"  # Session.info: this transaction's batched items per (task, size)
 
 
 class TaskStatus(StateEnum):
@@ -75,13 +77,42 @@ def send_task(name: str, *args, task_id: int | None = None, request_id: str | No
 def queue_task(name: str, *args) -> QueuedTask:
     """Write the task `name` with id arguments as a row of this transaction; it is
     relayed to the broker once the transaction commits."""
+    return _queue(db.session(), name, list(args))
+
+
+def _queue(session: Session, name: str, args: list) -> QueuedTask:
     request_id = current_request_id.get()
-    row = QueuedTask(name=name, args=list(args), request_id=request_id)
-    db.session.add(row)
-    db.session.flush()
+    row = QueuedTask(name=name, args=args, request_id=request_id)
+    session.add(row)
+    session.flush()
     task_id = row.id
-    after_commit(lambda: relay(task_id, name, list(args), request_id))
+    after_commit(lambda: relay(task_id, name, list(args), request_id), session=session)
     return row
+
+
+def queue_in_batch(name: str, item: int, size: int) -> None:
+    """Queue the task `name` for `item` together with this transaction's other items for
+    it: one row of the task outbox per `size` items (the task takes them all as its
+    arguments), written as the transaction commits. A request that emails both PIs, or
+    the release of a decision's letters, hands the workers one task, not one per message."""
+    db.session().info.setdefault(_BATCHES, {}).setdefault((name, size), []).append(item)
+
+
+@event.listens_for(Session, "before_commit")
+def _write_batches(session: Session) -> None:
+    """The batches of this transaction become task rows, in it (a savepoint's release
+    waits for the transaction's end, as the after-commit relays do)."""
+    if session.in_nested_transaction():
+        return
+    for (name, size), items in (session.info.pop(_BATCHES, None) or {}).items():
+        for lo in range(0, len(items), size):
+            _queue(session, name, items[lo:lo + size])
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_batches(session: Session, previous_transaction) -> None:
+    if not previous_transaction.nested:
+        session.info.pop(_BATCHES, None)
 
 
 def relay(task_id: int, name: str, args: list, request_id: str | None = None, *, sweep: bool = False) -> bool:

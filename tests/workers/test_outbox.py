@@ -313,3 +313,42 @@ def test_a_shorter_claim_lease_hands_a_dead_workers_claim_out_sooner(app, monkey
     db.session.rollback()
     monkeypatch.setitem(app.config, "MAIL_CLAIM_LEASE_SECONDS", 5)
     assert claim.id in messages_to_requeue()
+
+
+def test_a_transactions_messages_are_delivered_by_one_task_a_batch(app, deliveries):
+    """Messages written in one transaction are one delivery task per MAIL_BATCH of them
+    (a row of the task outbox each), written at commit: 7 messages with batches of 3 are
+    three tasks, each sending its own; a rollback queues none."""
+    from cfp.core.tasks import QueuedTask
+
+    user = f.user()
+    db.session.commit()
+    queue_withdrawal_notice(user, f"rolled-back-{uuid.uuid4()}")
+    db.session.rollback()
+    with configured(app, MAIL_BATCH=3):
+        rows = [queue_withdrawal_notice(user, f"batch-{uuid.uuid4()}") for _ in range(7)]
+        assert db.session.scalar(sa.select(sa.func.count(QueuedTask.id))) == 0  # not before commit
+        db.session.commit()  # eager Celery: the tasks run at once
+    tasks = db.session.scalars(sa.select(QueuedTask).order_by(QueuedTask.id)).all()
+    ids = [row.id for row in rows]
+    assert [(t.name, t.args) for t in tasks] == [("mail.deliver_email", ids[0:3]),
+                                                 ("mail.deliver_email", ids[3:6]),
+                                                 ("mail.deliver_email", ids[6:7])]
+    assert [retval for _first, retval in deliveries] == [["sent"] * 3, ["sent"] * 3, "sent"]
+    statuses = db.session.scalars(sa.select(OutboxMessage.status).where(OutboxMessage.id.in_(ids))).all()
+    assert statuses == [MessageStatus.sent] * 7
+    assert db.session.scalar(sa.select(sa.func.count(OutboxMessage.id))) == 7  # the rolled back one is gone
+
+
+def test_a_batch_whose_messages_another_delivery_took_says_so_for_each(app):
+    """A delivery task of several messages reports each one's outcome: the one sent
+    meanwhile by another delivery is skipped, the others are sent."""
+    user = f.user()
+    with configured(app, MAIL_BATCH=1):
+        rows = [queue_withdrawal_notice(user, f"each-{uuid.uuid4()}", hold=True) for _ in range(3)]
+        db.session.commit()
+        for row in rows:
+            row.status = MessageStatus.queued
+        db.session.commit()
+        assert deliver_message(rows[1].id) == "sent"
+    assert deliver_email.run(*(row.id for row in rows)) == ["sent", "skipped", "sent"]
