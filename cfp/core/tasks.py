@@ -35,6 +35,7 @@ LEASE = timedelta(minutes=15)  # a task relayed this long ago and not done is re
 # After a relay fails, this process leaves the next ones to the sweep for a while:
 # during an outage a request does not try the broker for each task it queued.
 BROKER_DOWN_PAUSE = 5.0  # seconds
+_RELAYS = "cfp_task_relays"  # Session.info: this transaction's relays (one after-commit callback)
 _BATCHES = "cfp_task_batches"  # Session.info: this transaction's batched items per (task, size)
 
 
@@ -85,9 +86,26 @@ def _queue(session: Session, name: str, args: list) -> QueuedTask:
     row = QueuedTask(name=name, args=args, request_id=request_id)
     session.add(row)
     session.flush()
-    task_id = row.id
-    after_commit(lambda: relay(task_id, name, list(args), request_id), session=session)
+    relays = session.info.get(_RELAYS)
+    if relays is None:
+        relays = session.info[_RELAYS] = _Relays(session)
+        after_commit(relays, session=session)
+    relays.rows.append((row.id, name, list(args), request_id))
     return row
+
+
+class _Relays:
+    """The after-commit relay of a transaction's task rows: each handed to the broker,
+    then the relays noted in one statement (not a transaction per task)."""
+
+    def __init__(self, session: Session):
+        self.session, self.rows = session, []
+
+    def __call__(self) -> None:
+        self.session.info.pop(_RELAYS, None)
+        relayed = [row[0] for row in self.rows if relay(*row, note=False)]
+        if relayed:
+            _note(relayed, relayed=True)
 
 
 def queue_in_batch(name: str, item: int, size: int) -> None:
@@ -111,14 +129,17 @@ def _write_batches(session: Session) -> None:
 
 @event.listens_for(Session, "after_soft_rollback")
 def _drop_batches(session: Session, previous_transaction) -> None:
-    if not previous_transaction.nested:
+    if not previous_transaction.nested:  # the after-commit callbacks are dropped too
         session.info.pop(_BATCHES, None)
+        session.info.pop(_RELAYS, None)
 
 
-def relay(task_id: int, name: str, args: list, request_id: str | None = None, *, sweep: bool = False) -> bool:
-    """Hand one queued task to the broker and note it; False (the row waits for the
-    sweep) when the broker does not take it, or failed a moment ago in this process
-    (the sweep itself always tries). Never raises."""
+def relay(task_id: int, name: str, args: list, request_id: str | None = None, *, sweep: bool = False,
+          note: bool = True) -> bool:
+    """Hand one queued task to the broker and note it (unless `note` is False: the caller
+    notes it with others); False (the row waits for the sweep) when the broker does not
+    take it, or failed a moment ago in this process (the sweep itself always tries).
+    Never raises."""
     pause = current_app.extensions.setdefault("cfp_relay", {"broker_down_until": 0.0})
     if not sweep and time.monotonic() < pause["broker_down_until"]:
         return False  # the row is left as it is: the sweep relays it after FIRST_RELAY_GRACE
@@ -127,26 +148,27 @@ def relay(task_id: int, name: str, args: list, request_id: str | None = None, *,
     except Exception as exc:  # noqa: BLE001  (a broker outage: the row stays queued)
         pause["broker_down_until"] = time.monotonic() + BROKER_DOWN_PAUSE
         logger.warning("task %s (%s) not relayed, the sweep will: %s", task_id, name, exc)
-        _note(task_id, relayed=False, error=f"{type(exc).__name__}: {exc}")
+        _note([task_id], relayed=False, error=f"{type(exc).__name__}: {exc}")
         return False
-    _note(task_id, relayed=True)
+    if note:
+        _note([task_id], relayed=True)
     return True
 
 
-def _note(task_id: int, *, relayed: bool, error: str | None = None) -> None:
-    """Record a relay on the row, in a session and transaction of its own (the caller's
+def _note(task_ids: list[int], *, relayed: bool, error: str | None = None) -> None:
+    """Record a relay on the rows, in a session and transaction of its own (the caller's
     session has just committed and may not be used again yet)."""
     values = {"last_error": error}
     if relayed:
         values |= {"relayed_at": utcnow(), "relays": QueuedTask.relays + 1}
     with current_app.app_context():  # a session of its own
         try:
-            db.session.execute(sa.update(QueuedTask).where(QueuedTask.id == task_id)
+            db.session.execute(sa.update(QueuedTask).where(QueuedTask.id.in_(task_ids))
                                .values(**values).execution_options(synchronize_session=False))
             db.session.commit()
         except Exception:  # the database may be busy: the sweep relays it again
             db.session.rollback()
-            logger.exception("could not note the relay of task %s", task_id)
+            logger.exception("could not note the relay of tasks %s", task_ids)
 
 
 def mark_done(task_id: int) -> None:

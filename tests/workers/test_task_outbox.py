@@ -188,3 +188,31 @@ def test_with_redis_down_a_production_relay_tries_the_broker_once_and_leaves_the
     row = db.session.get(QueuedTask, row_id)
     assert row.status == TaskStatus.queued and row.relays == 0 and "Error" in row.last_error
     assert len(attempts) == 1
+
+
+def test_a_transactions_tasks_are_relayed_after_commit_and_noted_together():
+    """Three tasks of one transaction: each relayed once (eager Celery runs them), their
+    relays noted by one statement after the commit."""
+    from sqlalchemy import event
+
+    cn, be, committee = f.world()
+    proposals = [f.proposal(f.call(committee), f.user(agency=cn), f.user(agency=be),
+                            state=f.ProposalState.submitted) for _ in range(3)]
+    db.session.commit()
+    rows = [queue_task("proposals.evaluate_eligibility_rules", p.id) for p in proposals]
+    notes = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("UPDATE TASK_OUTBOX SET RELAYED_AT"):
+            notes.append(statement)
+
+    engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        db.session.commit()
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    for row in rows:
+        row = fresh(row)
+        assert row.relays == 1 and row.relayed_at is not None and row.status == TaskStatus.done
+    assert len(notes) == 1
