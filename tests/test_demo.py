@@ -151,19 +151,26 @@ def test_every_demo_account_logs_in_and_sees_its_pages(client):
         assert client.post("/logout").status_code == 302
 
 
-def test_no_demo_page_links_to_what_its_viewer_cannot_open(client):
-    """Every demo account walks the whole site from the home page (tests/test_links.py)."""
+def test_no_demo_page_links_to_what_its_viewer_cannot_open_or_shows_a_stored_code(client):
+    """Every demo account walks the whole site from the home page (tests/test_links.py; at
+    most 3 query variants of a page): no link answers 403, 404 or 500, and no page shows a
+    stored code where a person reads (tests/test_no_raw_codes.py). One walk for both."""
     from tests.test_links import _walk
+    from tests.test_no_raw_codes import codes_shown
 
     seed_demo()
-    broken = []
+    broken, shown = [], []
     for _who, email in demo_accounts():
         client.post("/login", data={"email": email, "password": DEMO_PASSWORD})
-        seen, found_on = _walk(client, "/")
+        pages: dict[str, str] = {}
+        seen, found_on = _walk(client, "/", pages, per_path=3)
+        assert len(pages) > 3, email
         broken += [f"{email}: {url} ({status}), linked from {found_on[url]}"
                    for url, status in seen.items() if status in (403, 404, 500)]
+        shown += [f"{email}: {code!r} on {url}" for url, code in codes_shown(pages)]
         assert client.post("/logout").status_code == 302
     assert not broken, "\n".join(broken)
+    assert not shown, "\n".join(sorted(shown))
 
 
 def _nav_paths(user: User) -> list[str]:

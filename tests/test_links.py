@@ -14,10 +14,14 @@ SKIP = ("/static/", "/bootstrap/", "/logout")
 MAX_PAGES = 1500
 
 
-def _walk(client, start: str, pages: dict | None = None, max_pages: int = MAX_PAGES):
+def _walk(client, start: str, pages: dict | None = None, max_pages: int = MAX_PAGES,
+          per_path: int | None = None):
     """Breadth first from `start`: {url: status}, and for each url the page it was found on;
-    the HTML of each page into `pages` when given."""
+    the HTML of each page into `pages` when given. With `per_path`, at most that many
+    links with a query string are followed per path (the audit log's filters link to
+    every value of every filter: thousands of variants of one page)."""
     seen, found_on, queue = {}, {start: "(start)"}, [start]
+    variants: dict[str, int] = {}
     while queue and len(seen) < max_pages:
         url = queue.pop(0)
         with client.get(url) as response:  # closes a file sent by the page
@@ -32,9 +36,14 @@ def _walk(client, start: str, pages: dict | None = None, max_pages: int = MAX_PA
             if parts.netloc not in ("", "localhost") or parts.path.startswith(SKIP):
                 continue
             target = parts.path + (f"?{parts.query}" if parts.query else "")
-            if target not in found_on:
-                found_on[target] = url
-                queue.append(target)
+            if target in found_on:
+                continue
+            if per_path is not None and parts.query:
+                variants[parts.path] = variants.get(parts.path, 0) + 1
+                if variants[parts.path] > per_path:
+                    continue
+            found_on[target] = url
+            queue.append(target)
     return seen, found_on
 
 

@@ -216,3 +216,17 @@ def test_a_transactions_tasks_are_relayed_after_commit_and_noted_together():
         row = fresh(row)
         assert row.relays == 1 and row.relayed_at is not None and row.status == TaskStatus.done
     assert len(notes) == 1
+
+
+def test_a_task_asked_for_twice_in_one_transaction_is_queued_once():
+    """Tasks are idempotent and run on what the transaction committed: the same task with
+    the same arguments twice in one transaction is one row, run once; another argument or
+    another transaction is another row."""
+    first = queue_task("reviews.recompute_ranking", 1, 2)
+    assert queue_task("reviews.recompute_ranking", 1, 2) is first
+    other = queue_task("reviews.recompute_ranking", 1, 3)
+    assert other is not first
+    db.session.rollback()
+    again = queue_task("reviews.recompute_ranking", 1, 2)
+    assert again is not first
+    assert db.session.scalar(sa.select(sa.func.count(QueuedTask.id))) == 1
