@@ -81,8 +81,10 @@ class Instance:
     """One side's assignment problem, with proposals and reviewers as 0-based indices.
 
     need[i]: reviewers proposal i must get (pins included); max_load[j] / min_load[j]:
-    bounds on reviewer j's load (pins included); conflicts: (i, j) pairs never allowed;
-    pins: (i, j) pairs that must be kept.
+    bounds on reviewer j's load (pins included); conflicts: (i, j) pairs never allowed
+    (or a sparse n × m matrix, nonzero where a pair is not allowed: 1 % of 300,000 × 70,000
+    is 210 million pairs, 3.4 GB as pairs of int64, 1 GB as a CSR matrix); pins: (i, j)
+    pairs that must be kept.
 
     Two fairness constraints (off by default):
 
@@ -97,7 +99,7 @@ class Instance:
     need: np.ndarray
     max_load: np.ndarray
     min_load: np.ndarray | None = None
-    conflicts: list[tuple[int, int]] | np.ndarray = field(default_factory=list)
+    conflicts: list[tuple[int, int]] | np.ndarray | sparse.spmatrix = field(default_factory=list)
     pins: list[tuple[int, int]] = field(default_factory=list)
     proposal_labels: list[str] | None = None
     reviewer_labels: list[str] | None = None
@@ -118,9 +120,13 @@ class Instance:
         self.min_load = np.asarray(self.min_load, dtype=np.int64).reshape(-1)
         if self.min_load.size == 1 and m != 1:
             self.min_load = np.full(m, int(self.min_load[0]), dtype=np.int64)
-        pairs = np.asarray(self.conflicts, dtype=np.int64).reshape(-1, 2)
-        self.conflict_matrix = sparse.csr_matrix(
-            (np.ones(len(pairs), dtype=bool), (pairs[:, 0], pairs[:, 1])), shape=(n, m))
+        if sparse.issparse(self.conflicts):  # an n × m matrix, nonzero where conflicted
+            matrix = self.conflicts.tocsr()  # no copy when it is one already
+            self.conflict_matrix = matrix if matrix.dtype == bool else matrix.astype(bool)
+        else:
+            pairs = np.asarray(self.conflicts, dtype=np.int64).reshape(-1, 2)
+            self.conflict_matrix = sparse.csr_matrix(
+                (np.ones(len(pairs), dtype=bool), (pairs[:, 0], pairs[:, 1])), shape=(n, m))
         self.conflict_matrix.sum_duplicates()
         self.pin_pairs = np.asarray(self.pins, dtype=np.int64).reshape(-1, 2)
         self.floor = int(self.floor)
