@@ -106,6 +106,8 @@ fi
 # which is PostgreSQL by definition), `multihost` (tests/workers/test_multihost.py:
 # several hosts cannot share one SQLite file) and `once` (long checks whose outcome does not
 # depend on the database); the SQLite run deselects them.
+reports=$(mktemp -d "${TMPDIR:-/tmp}/cfp-tests.XXXXXX")
+trap 'rm -rf "$reports"' EXIT
 say "pytest against postgresql and sqlite, side by side (sqlite's output follows)"
 CFP_TEST_DB=sqlite \
     CFP_TEST_REDIS_URL=${CFP_TEST_SQLITE_REDIS_URL:-redis://127.0.0.1:6379/11} \
