@@ -1,16 +1,22 @@
 """Jobs: background computations a person waits for, with progress and result."""
 from __future__ import annotations
 
+import functools
+import logging
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cfp.core.audit import call_committee_id
 from cfp.core.states import StateEnum, labels
 from cfp.core.types import IdMixin, UTCDateTime, enum_column, utcnow
 from cfp.extensions import db
+
+logger = logging.getLogger(__name__)
 
 
 class JobStatus(StateEnum):
@@ -56,3 +62,30 @@ class Job(IdMixin, db.Model):
 
     def can_view(self, user) -> bool:
         return user.is_authenticated and (user.id == self.created_by_id or user.is_admin)
+
+
+def fails_cleanly(run):
+    """For the body of a job's task, `run(job_id)`: an error it did not expect (a defect, a
+    lack of memory) marks the job failed, saying so, instead of leaving it "running" for
+    ever; the traceback goes to the log. A database that is unreachable or refuses a stale
+    write (OperationalError) is left to the task's retry and the task outbox's sweep."""
+
+    @functools.wraps(run)
+    def guarded(job_id: int, *args, **kwargs):
+        try:
+            return run(job_id, *args, **kwargs)
+        except OperationalError:
+            raise
+        except Exception:
+            logger.exception("job %s stopped on an unexpected error", job_id)
+            db.session.rollback()
+            db.session.execute(
+                sa.update(Job).where(Job.id == job_id, Job.status.in_([JobStatus.queued, JobStatus.running]))
+                .values(status=JobStatus.failed, progress=100, finished_at=utcnow(),
+                        message=_("Stopped by an unexpected error, logged for the administrators. "
+                                  "Start it again; if it stops again, tell an administrator."))
+                .execution_options(synchronize_session=False))
+            db.session.commit()
+            return None
+
+    return guarded

@@ -18,7 +18,7 @@ from cfp.auth.models import User
 from cfp.calls.models import Call
 from cfp.core.audit import log_action
 from cfp.core.errors import DomainError, NotAllowed
-from cfp.core.jobs import Job, JobStatus
+from cfp.core.jobs import Job, JobStatus, fails_cleanly
 from cfp.core.roles import Role
 from cfp.core.tasks import queue_task
 from cfp.core.types import utcnow
@@ -378,6 +378,7 @@ class JobProgress:
         _step(self.job_id, self.best, self.message(phase, round_, fraction))
 
 
+@fails_cleanly
 def run_assignment_job(job_id: int) -> dict | None:
     """The body of the Celery task: idempotent (a finished job is left as it is)."""
     job = db.session.get(Job, job_id)

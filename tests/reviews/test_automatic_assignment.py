@@ -406,3 +406,26 @@ def test_a_floor_run_shows_its_steps_in_the_progress(client):
         assert 60 + 38 * step // 4 <= percent <= 60 + 38 * (step + 1) // 4 + 1
         assert message.startswith(f"Step {step + 1} of 4: ")
     assert any("Looking for the highest floor" in m for s, _p, m in seen if s == 1)
+
+
+def test_a_job_stopped_by_an_unexpected_error_is_failed_and_says_so(client, monkeypatch):
+    """A defect (or a lack of memory) inside the computation: the job ends failed with a
+    message staff can act on, instead of "running" for ever; the error is logged."""
+    from cfp.reviews import automatic
+
+    call, be, staff, _proposals, _reviewers = setup_call()
+    job = Job(kind=automatic.JOB_KIND, status=JobStatus.queued, created_by_id=staff.id,
+              params={"call_id": call.id, "agency_id": be.id, "pins": []})
+    db.session.add(job)
+    db.session.commit()
+
+    def broken(*args, **kwargs):
+        raise MemoryError("the affinities did not fit")
+
+    monkeypatch.setattr(automatic, "side_problem", broken)
+    assert automatic.run_assignment_job(job.id) is None
+    db.session.refresh(job)
+    assert job.status == JobStatus.failed and job.progress == 100
+    assert "unexpected error" in job.message
+    f.login(client, staff)
+    assert "unexpected error" in client.get(f"/reviews/automatic/jobs/{job.id}").get_data(as_text=True)
