@@ -378,7 +378,7 @@ class CallSide(IdMixin, db.Model):
         sa.CheckConstraint("max_document_bytes > 0", name="positive_document_bytes"),
         sa.CheckConstraint("assignment_random_cap >= 1 AND assignment_random_cap <= 100",
                            name="random_cap_percent"),
-        sa.CheckConstraint("assignment_diversity IN ('institution')", name="assignment_diversity_known"),
+        sa.CheckConstraint("assignment_diversity IN ('institution', 'country')", name="assignment_diversity_known"),
     )
 
     @property

@@ -43,6 +43,7 @@ from cfp.reviews.assignment.fairness import (
     without_groups,
     worst_average,
 )
+from cfp.reviews.groups import GROUPS
 from cfp.reviews.infeasible import problems
 from cfp.reviews.models import (
     ACTIVE_ASSIGNMENT_STATES,
@@ -172,25 +173,9 @@ def side_problem(call: Call, agency_id: int, pins: list[tuple[int, int]] = (), d
         conflicts=sorted(conflicts), pins=sorted(kept),
         proposal_labels=[p.reference or p.acronym or p.title for p in proposals],
         reviewer_labels=[pr.user.name for pr in profiles],
-        groups=institution_groups(profiles) if diversity == "institution" else None,
+        groups=GROUPS[diversity](profiles) if diversity else None,
     ) if proposals and profiles else None
     return instance, proposals, profiles, conflict_reasons
-
-
-def institution_groups(profiles: list[ReviewerProfile]) -> np.ndarray:
-    """Each reviewer's institution as a number: the affiliation as conflicts compare it, or
-    else the email domain (not a public mail service); -1 when neither says."""
-    from cfp.reviews.operations import PUBLIC_EMAIL_DOMAINS, _domain, _norm
-
-    numbers: dict[str, int] = {}
-    out = np.full(len(profiles), -1, dtype=np.int64)
-    for j, profile in enumerate(profiles):
-        domain = _domain(profile.user.email)
-        key = _norm(profile.user.affiliation) or (
-            "@" + domain if domain and domain not in PUBLIC_EMAIL_DOMAINS else "")
-        if key:
-            out[j] = numbers.setdefault(key, len(numbers))
-    return out
 
 
 def conflict_pairs(proposals: list[Proposal], profiles: list[ReviewerProfile]) -> set[tuple[int, int]]:
@@ -236,7 +221,7 @@ def side_min_load(call: Call) -> int:
     return int(getattr(call, "reviewer_min_load", 0) or 0)
 
 
-DIVERSITY = ("institution",)
+DIVERSITY = tuple(GROUPS)
 
 
 def start_assignment_job(actor, call: Call, agency_id: int, pins: list[tuple[int, int]] = (),

@@ -1,5 +1,6 @@
 from decimal import Decimal
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
 from flask_wtf import FlaskForm
@@ -27,6 +28,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from cfp.core.countries import country_choices
 from cfp.core.forms import options
 from cfp.reviews.models import Recommendation
 
@@ -95,10 +97,12 @@ class AutomaticStartForm(FlaskForm):
     diversity = SelectField(
         _l("Diversity of each proposal's reviewers"),
         choices=options([("", _l("Off")),
-                         ("institution", _l("At most one reviewer of the same institution per proposal"))]),
+                         ("institution", _l("At most one reviewer of the same institution per proposal")),
+                         ("country", _l("At most one reviewer of the same country per proposal"))]),
         validators=[Optional()],
-        description=_l("A reviewer's institution is their affiliation, or else their email domain. Reviewers "
-                       "already assigned or pinned count too."))
+        description=_l("A reviewer's institution is their affiliation, or else their email domain; their "
+                       "country is the one their profile gives (reviewers without one count as a country of "
+                       "their own). Reviewers already assigned or pinned count too."))
     submit = SubmitField(_l("Compute an optimal assignment"))
 
     def validate_floor(self, field):
@@ -151,6 +155,10 @@ class ProfileForm(FlaskForm):
     expertise = TextAreaField(_l("Expertise, in a few sentences"), validators=[Optional(), Length(max=5000)])
     max_load = IntegerField(_l("Maximum number of proposals"),
                             validators=[InputRequired(), NumberRange(min=0, max=100)])
+    country = SelectField(_l("Country of your institution"), choices=lambda: _country_options(),
+                          validators=[Optional()],
+                          description=_l("Used only to give a proposal reviewers of different countries "
+                                         "when the call asks for it."))
     conflicts = TextAreaField(_l("People you collaborate with (one name per line)"),
                               validators=[Optional(), Length(max=5000)])
     unavailable_from = DateField(_l("Unavailable from"), validators=[Optional()])
@@ -165,6 +173,8 @@ class PoolReviewerForm(FlaskForm):
     expertise = TextAreaField(_l("Expertise, in a few sentences"), validators=[Optional(), Length(max=5000)])
     max_load = IntegerField(_l("Maximum number of open reviews"),
                             validators=[InputRequired(), NumberRange(min=0, max=100)])
+    country = SelectField(_l("Country of the reviewer's institution"), choices=lambda: _country_options(),
+                          validators=[Optional()])
     unavailable_from = DateField(_l("Unavailable from"), validators=[Optional()])
     unavailable_until = DateField(_l("Unavailable until"), validators=[Optional()])
     submit = SubmitField(_l("Save"))
@@ -192,3 +202,7 @@ class SideReviewSettingsForm(FlaskForm):
     review_due_at = DateTimeLocalField(_l("Reviews due (your time zone; empty: the call's date)"),
                                        format="%Y-%m-%dT%H:%M", validators=[Optional()])
     submit = SubmitField(_l("Save my side's settings"))
+
+
+def _country_options() -> list[tuple[str, str]]:
+    return [("", _("Not given")), *country_choices()]

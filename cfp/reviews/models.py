@@ -23,6 +23,9 @@ class ReviewerProfile(IdMixin, db.Model):
     expertise: Mapped[str] = mapped_column(sa.Text, default="")
     max_load: Mapped[int] = mapped_column(default=8)
     conflicts: Mapped[str] = mapped_column(sa.Text, default="")  # declared collaborations
+    # The country of the reviewer's institution (ISO 3166 alpha-2), for the diversity rule
+    # "at most one reviewer of a country per proposal"; None: not given.
+    country: Mapped[str | None] = mapped_column(sa.String(2))
     # A period the reviewer cannot review in (no automatic invitation meanwhile).
     unavailable_from: Mapped[date | None] = mapped_column(sa.Date)
     unavailable_until: Mapped[date | None] = mapped_column(sa.Date)

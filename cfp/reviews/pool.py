@@ -14,6 +14,7 @@ from flask_babel import ngettext
 
 from cfp.auth.models import User, verified_account
 from cfp.core.audit import log_action
+from cfp.core.countries import country_codes
 from cfp.core.errors import DomainError, NotAllowed
 from cfp.core.outbox import queue_email
 from cfp.core.roles import Role
@@ -142,19 +143,23 @@ def accept_invitation(token: str, user: User | None, password: str | None = None
 
 
 def update_profile(actor, profile: ReviewerProfile, *, keywords: str, expertise: str, max_load: int,
-                   conflicts: str, unavailable_from: date | None, unavailable_until: date | None) -> ReviewerProfile:
+                   conflicts: str, unavailable_from: date | None, unavailable_until: date | None,
+                   country: str | None) -> ReviewerProfile:
     if not profile.can_edit(actor):
         raise NotAllowed(_("You cannot edit this profile."))
     if max_load < 0:
         raise DomainError(_("The maximum number of proposals cannot be negative."))
     if unavailable_from and unavailable_until and unavailable_from > unavailable_until:
         raise DomainError(_("The unavailability must end after it starts."))
-    before = {"keywords": profile.keywords, "max_load": profile.max_load}
+    country = (country or "").strip().upper() or None
+    if country is not None and country not in country_codes():
+        raise DomainError(_("Choose the country from the list."))
+    before = {"keywords": profile.keywords, "max_load": profile.max_load, "country": profile.country}
     profile.keywords, profile.expertise, profile.max_load = keywords.strip(), expertise.strip(), max_load
-    profile.conflicts = conflicts.strip()
+    profile.conflicts, profile.country = conflicts.strip(), country
     profile.unavailable_from, profile.unavailable_until = unavailable_from, unavailable_until
     log_action(actor, "reviewer_profile.update", profile, before=before,
-               after={"keywords": profile.keywords, "max_load": profile.max_load})
+               after={"keywords": profile.keywords, "max_load": profile.max_load, "country": profile.country})
     return profile
 
 

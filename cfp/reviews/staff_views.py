@@ -427,7 +427,8 @@ def pool_reviewer(agency_id: int, user_id: int):
                                     expertise=form.expertise.data or "", max_load=form.max_load.data,
                                     conflicts=profile.conflicts or "",
                                     unavailable_from=form.unavailable_from.data,
-                                    unavailable_until=form.unavailable_until.data)
+                                    unavailable_until=form.unavailable_until.data,
+                                    country=form.country.data)
         except DomainError as exc:
             db.session.rollback()
             flash(exc.message, "danger")

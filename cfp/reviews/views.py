@@ -228,7 +228,8 @@ def profile():
                                     expertise=form.expertise.data or "", max_load=form.max_load.data,
                                     conflicts=form.conflicts.data or "",
                                     unavailable_from=form.unavailable_from.data,
-                                    unavailable_until=form.unavailable_until.data)
+                                    unavailable_until=form.unavailable_until.data,
+                                    country=form.country.data)
         except DomainError as exc:
             db.session.rollback()
             flash(exc.message, "danger")

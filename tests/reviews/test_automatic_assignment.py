@@ -334,7 +334,7 @@ def test_staff_ask_one_reviewer_per_institution_from_the_page(client):
     assert solar == {reviewers[0].id, reviewers[3].id}  # both of KU Leuven
     assert plain.status_code == 302
 
-    bad = client.post(f"/reviews/automatic/{call.id}/{be.id}", data={"diversity": "country"})
+    bad = client.post(f"/reviews/automatic/{call.id}/{be.id}", data={"diversity": "city"})
     assert bad.status_code == 422
     response = client.post(f"/reviews/automatic/{call.id}/{be.id}", data={"diversity": "institution"})
     assert response.status_code == 302
@@ -429,3 +429,60 @@ def test_a_job_stopped_by_an_unexpected_error_is_failed_and_says_so(client, monk
     assert "unexpected error" in job.message
     f.login(client, staff)
     assert "unexpected error" in client.get(f"/reviews/automatic/jobs/{job.id}").get_data(as_text=True)
+
+
+def test_one_reviewer_per_country_when_the_side_spans_several(client):
+    """A side whose pool spans countries: with the rule, no proposal gets two reviewers of
+    one country (as their profiles give it; a reviewer without one is a country of their
+    own), the total is the best such assignment (brute force), and the page says so."""
+    from cfp.reviews.models import ReviewerProfile
+    from tests.reviews.test_assignment_fairness import brute_force_fair
+
+    call, be, staff, proposals, reviewers = setup_call(reviewers_per_proposal=2)
+    countries = dict(zip([r.id for r in reviewers], ["BE", "FR", None, "BE"]))
+    for profile in db.session.scalars(sa.select(ReviewerProfile).where(
+            ReviewerProfile.user_id.in_(list(countries)))):
+        profile.country = countries[profile.user_id]
+    db.session.flush()
+    f.login(client, staff)
+    response = client.post(f"/reviews/automatic/{call.id}/{be.id}", data={"diversity": "country"})
+    assert response.status_code == 302
+    assert call.side(be.id).assignment_diversity == "country"
+    job = db.session.scalars(sa.select(Job).order_by(Job.id.desc())).first()
+    assert job.status == JobStatus.done and job.params["diversity"] == "country", job.message
+    belgians = {rid for rid, country in countries.items() if country == "BE"}
+    for proposal in proposals:
+        chosen = {p["reviewer_id"] for p in job.result["pairs"] if p["proposal_id"] == proposal.id}
+        assert len(chosen) == 2 and len(chosen & belgians) <= 1
+    instance, a, conflicts, _p, reviewer_ids = _side_facts(call, be)
+    groups = np.array([0 if rid in belgians else -1 for rid in reviewer_ids])
+    best = brute_force_fair(a, instance.need, instance.max_load, conflicts, set(), groups)[0]
+    assert round(job.result["total_affinity"] * 1_000_000) == best and job.result["certified_optimal"]
+    shown = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "At most one reviewer of the same country per proposal: total affinity" in shown
+    form = client.get(f"/reviews/automatic/{call.id}/{be.id}").get_data(as_text=True)
+    assert '<option selected value="country">' in form
+
+
+def test_a_reviewer_gives_the_country_of_their_institution(client):
+    """The profile offers every country by its name in the reader's language and keeps the
+    code; a value outside the list is refused with what was typed kept."""
+    from cfp.reviews.models import ReviewerProfile
+
+    _call, _be, _staff, _proposals, reviewers = setup_call()
+    reviewer = reviewers[0]
+    f.login(client, reviewer)
+    page = client.get("/reviews/profile").get_data(as_text=True)
+    assert '<option value="BE">Belgium</option>' in page and '<option value="CN">China</option>' in page
+    profile = db.session.scalar(sa.select(ReviewerProfile).filter_by(user_id=reviewer.id))
+    data = {"keywords": "perovskite solar cells", "expertise": "", "max_load": "5", "conflicts": "",
+            "country": "BE"}
+    assert client.post("/reviews/profile", data=data).status_code == 302
+    db.session.refresh(profile)
+    assert profile.country == "BE" and profile.keywords == "perovskite solar cells"
+    refused = client.post("/reviews/profile", data={**data, "country": "XX", "keywords": "kept as typed"})
+    assert refused.status_code == 422 and "kept as typed" in refused.get_data(as_text=True)
+    db.session.refresh(profile)
+    assert profile.country == "BE"
+    client.post("/language", data={"language": "fr"})
+    assert '<option selected value="BE">Belgique</option>' in client.get("/reviews/profile").get_data(as_text=True)
