@@ -152,25 +152,27 @@ def start_web(name: str, env: dict, log: Path, host: str, port: int, prefix: lis
 
 
 class Inbox:
-    """An SMTP server's handler: each accepted message by Message-ID. `hold_from(address)`
-    keeps the first DATA from that client address unanswered until `release()`; the
-    held message is then refused (its sender died before hearing back)."""
+    """An SMTP server's handler: each accepted message by Message-ID. `hold_from(*addresses)`
+    keeps the first DATA from any of those client addresses unanswered until `release()`
+    (`held_peer` says whose it was); the held message is then refused (its sender died
+    before hearing back)."""
 
     def __init__(self):
         self.messages: list[email.message.Message] = []
         self.lock = threading.Lock()
-        self.hold_peer: str | None = None
+        self.hold_peers: set[str] = set()
+        self.held_peer: str | None = None
         self.held_id: str | None = None  # the Message-ID of the message held
         self.holding = threading.Event()
         self.released: asyncio.Event | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
 
-    def hold_from(self, address: str) -> None:
-        self.hold_peer = address
+    def hold_from(self, *addresses: str) -> None:
+        self.hold_peers = set(addresses)
 
     async def handle_DATA(self, server, session, envelope):
-        if self.hold_peer is not None and session.peer[0] == self.hold_peer:
-            self.hold_peer = None
+        if session.peer[0] in self.hold_peers:
+            self.hold_peers, self.held_peer = set(), session.peer[0]
             self.held_id = email.message_from_bytes(envelope.content, policy=email.policy.default)["Message-ID"]
             self.loop, self.released = asyncio.get_running_loop(), asyncio.Event()
             self.holding.set()
