@@ -284,3 +284,12 @@ def test_conflicts_given_as_a_sparse_matrix_are_the_same_as_pairs():
     first, second = solve(as_pairs), solve(as_matrix)
     assert first.certified and second.certified and first.total == second.total
     assert not {(int(i), int(j)) for i, j in second.pairs} & {(int(i), int(j)) for i, j in pairs}
+
+
+def test_sorted_unique_is_numpys_unique():
+    from cfp.reviews.assignment.problem import sorted_unique
+
+    rng = np.random.default_rng(8)
+    for values in (rng.integers(0, 50, 1000), rng.integers(-5, 5, (30, 4)), np.array([], dtype=np.int64),
+                   rng.random(100).round(1)):
+        assert np.array_equal(sorted_unique(values), np.unique(values))

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import sparse
 
-from .problem import BLOCK, Instance, scaled
+from .problem import BLOCK, Instance, scaled, sorted_unique
 
 DEFAULT_K = 24
 RESERVE = 200  # further candidates kept aside for the certificate (see the package docstring)
@@ -43,7 +43,7 @@ class Candidates:
         below the floor)."""
         n, m = self.index.shape[0], instance.m
         blocked = instance.group_blocked.tocoo()
-        banned = np.unique(blocked.row.astype(np.int64) * m + blocked.col)
+        banned = sorted_unique(blocked.row.astype(np.int64) * m + blocked.col)
         index, value = self.index.copy(), self.value.copy()
         ok = index >= 0
         rows = np.broadcast_to(np.arange(n)[:, None], index.shape)

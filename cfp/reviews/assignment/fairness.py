@@ -51,7 +51,7 @@ import numpy as np
 
 from .candidates import DEFAULT_K, RESERVE, Candidates, top_candidates
 from .flow import Solution, feasible_on, solve
-from .problem import SCALE, AssignmentInfeasible, Instance
+from .problem import SCALE, AssignmentInfeasible, Instance, sorted_unique
 
 UNITS = 100  # the cap is a whole percentage
 
@@ -187,7 +187,7 @@ def shared_groups(solution: Solution, groups: np.ndarray) -> int:
     mine = g >= 0
     keys = solution.pairs[mine, 0] * (int(g.max(initial=0)) + 1) + g[mine]
     unique, counts = np.unique(keys, return_counts=True)
-    return len(np.unique(unique[counts > 1] // (int(g.max(initial=0)) + 1)))
+    return len(sorted_unique(unique[counts > 1] // (int(g.max(initial=0)) + 1)))
 
 
 def weakest_pair(solution: Solution) -> int | None:
@@ -246,7 +246,7 @@ def floor_assignment(instance: Instance, candidates: Candidates | None = None, p
         candidates.value, np.clip(rest - 1, 0, candidates.value.shape[1] - 1)[:, None], axis=1)[:, 0], -1)
     high = int(listed[rest > 0].min()) if (rest > 0).any() and (listed[rest > 0] >= 0).all() \
         else int(arc_a.max(initial=floor))
-    values = np.unique(arc_a[(arc_a > floor) & (arc_a <= high)])
+    values = sorted_unique(arc_a[(arc_a > floor) & (arc_a <= high)])
     probes = 0
     lo, hi = -1, len(values)  # values[:lo+1] reached, values[hi:] not reached on the graph
     poll = (lambda: report(probes, None)) if progress else None

@@ -11,7 +11,16 @@ from scipy import sparse
 
 from .candidates import DEFAULT_K, PER_ROW, RESERVE, Candidates, _spare_arcs, _split, top_candidates
 from .mcf import min_cost_flow
-from .problem import BLOCK, SCALE, AssignmentInfeasible, Instance, Reason, diagnose, scaled
+from .problem import (
+    BLOCK,
+    SCALE,
+    AssignmentInfeasible,
+    Instance,
+    Reason,
+    diagnose,
+    scaled,
+    sorted_unique,
+)
 
 
 @dataclass
@@ -357,7 +366,7 @@ def solve(instance: Instance, k: int = DEFAULT_K, candidates: Candidates | None 
 def _mark_in_graph(res_i: np.ndarray, res_v: np.ndarray, p: np.ndarray, r: np.ndarray, m: int) -> None:
     """Mark -1 the reserve entries of these pairs, now arcs: only their proposals' rows are
     looked at (the reserve holds 200 entries a proposal)."""
-    rows = np.unique(p)
+    rows = sorted_unique(p)
     hit = np.isin(rows[:, None] * m + res_i[rows], p * m + r)
     sub = res_v[rows]
     sub[hit] = -1

@@ -214,6 +214,13 @@ def _threshold(floor: int, dtype) -> float | int:
     return x
 
 
+def sorted_unique(values: np.ndarray) -> np.ndarray:
+    """np.unique(values) by a sort: numpy 2.4's np.unique takes a hash table for numbers,
+    ten times slower at a million values (and at 210 million, minutes and 15 GB)."""
+    values = np.sort(np.asarray(values).ravel())
+    return values[np.concatenate(([True], values[1:] != values[:-1]))] if len(values) else values
+
+
 def scaled(values: np.ndarray) -> np.ndarray:
     return np.rint(np.asarray(values, dtype=np.float64) * SCALE).astype(np.int64)
 
