@@ -293,3 +293,30 @@ def test_sorted_unique_is_numpys_unique():
     for values in (rng.integers(0, 50, 1000), rng.integers(-5, 5, (30, 4)), np.array([], dtype=np.int64),
                    rng.random(100).round(1)):
         assert np.array_equal(sorted_unique(values), np.unique(values))
+
+
+def test_the_certificates_exact_rows_on_several_threads_give_the_same_proof(monkeypatch):
+    """The certificate computes suspect rows a block per thread (blocks of 16 here, so that
+    a small instance has many): one thread and three give the same rounds, pairs and
+    certified optimum, which is the unpruned LP's."""
+    from cfp.reviews.assignment import flow, top_candidates
+
+    rng = np.random.default_rng(17)
+    n, m = 300, 60
+    a = rng.random((n, m)) ** 2
+    conflicts = {(int(i), int(j)) for i, j in zip(rng.integers(0, n, 400), rng.integers(0, m, 400))}
+    need, max_load = np.full(n, 2), np.full(m, 11)
+    instance = Instance(DenseAffinity(a), need=need, max_load=max_load, conflicts=sorted(conflicts))
+    monkeypatch.setattr(flow, "BLOCK", 16)
+    results = []
+    for threads in ("1", "3"):
+        monkeypatch.setenv("CFP_ASSIGNMENT_THREADS", threads)
+        candidates = top_candidates(instance, 3, per_reviewer=1)
+        solution = solve(instance, k=2, candidates=candidates, reserve=0)
+        assert solution.certified and solution.gap == 0
+        results.append(solution)
+    one, three = results
+    assert one.phases["added"] == three.phases["added"] and sum(one.phases["added"]) > 0
+    assert np.array_equal(one.pairs, three.pairs) and one.total == three.total
+    lp = linear_program(scaled(a), need, max_load, np.zeros(m), conflicts, set())
+    assert one.total == pytest.approx(lp, abs=0.5)

@@ -1,15 +1,26 @@
 """The solver: min-cost flow on the pruned graph, certified over every pair."""
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
 from functools import partial
+from types import SimpleNamespace
 
 import numpy as np
 from flask_babel import gettext as _
 from scipy import sparse
 
-from .candidates import DEFAULT_K, PER_ROW, RESERVE, Candidates, _spare_arcs, _split, top_candidates
+from .candidates import (
+    DEFAULT_K,
+    PER_ROW,
+    RESERVE,
+    Candidates,
+    _in_order,
+    _spare_arcs,
+    _split,
+    top_candidates,
+)
 from .mcf import min_cost_flow
 from .problem import (
     BLOCK,
@@ -306,32 +317,18 @@ def solve(instance: Instance, k: int = DEFAULT_K, candidates: Candidates | None 
             # Each block of rows (in order of the threshold) is computed on its reviewers only.
             order = np.argsort(threshold, kind="stable")
             suspect, threshold = suspect[order], threshold[order]
-        for lo in range(0, len(suspect), BLOCK):
-            report("certificate", round_, lo / len(suspect))
-            idx = suspect[lo:lo + BLOCK]
-            below = y_order[:np.searchsorted(y_sorted, threshold[lo:lo + BLOCK].max())]
-            cols = np.sort(below[column[below] - y[below] > u[idx].min()])
-            if not len(cols):
-                continue
-            block = instance.screen(idx, instance.affinity.rows(idx, cols), cols)
-            known = present[idx][:, cols].tocoo()
-            block[known.row, known.col] = -1
-            # Each row's worst offenders by a float estimate, then the exact integer test.
-            estimate = np.where(block >= 0, block * SCALE - (u[idx][:, None] + y[cols][None, :]), -np.inf)
-            if ng:
-                _subtract_group_prices(estimate, idx, cols, instance.group, group_p, group_keys % n_groups, z)
-            per_row = min(PER_ROW, len(cols))
-            worst = np.argpartition(-estimate, per_row - 1, axis=1)[:, :per_row]
-            rr = np.repeat(np.arange(len(idx)), per_row)
-            cc = worst.ravel()
-            plausible = estimate[rr, cc] > -2
-            rr, cc = rr[plausible], cc[plausible]
-            values = scaled(block[rr, cc])
-            jj = cols[cc]
-            keep = (values >= 0) & (values - u[idx[rr]] - y[jj] - group_price(idx[rr], jj) > 0)
-            add_p.append(idx[rr[keep]])
-            add_r.append(jj[keep])
-            add_a.append(values[keep])
+        exact = partial(_exact_rows, SimpleNamespace(
+            instance=instance, suspect=suspect, threshold=threshold if len(suspect) else None,
+            y_order=y_order if len(suspect) else None, y_sorted=y_sorted if len(suspect) else None,
+            present=present if len(suspect) else None, column=column, u=u, y=y, ng=ng, z=z,
+            group_p=group_p, group_g=group_keys % n_groups if ng else None, group_price=group_price))
+        with contextlib.closing(_in_order(exact, range(0, len(suspect), BLOCK), None)) as exact_rows:
+            for done, found in enumerate(exact_rows):
+                report("certificate", round_, done * BLOCK / len(suspect))
+                if found is not None:
+                    add_p.append(found[0])
+                    add_r.append(found[1])
+                    add_a.append(found[2])
         added = int(sum(len(a) for a in add_p))
         phases["certificate"] += time.perf_counter() - t0
         phases["added"].append(added)
@@ -361,6 +358,35 @@ def solve(instance: Instance, k: int = DEFAULT_K, candidates: Candidates | None 
         if res_i.shape[1]:
             _mark_in_graph(res_i, res_v, new_p[first], new_r[first], m)
     raise RuntimeError("assignment not certified after the maximum number of rounds")
+
+
+def _exact_rows(c, lo: int):
+    """The worst offenders of the block of suspect rows starting at `lo`, computed exactly:
+    (proposals, reviewers, scaled affinities) of the pairs that break the dual constraint,
+    or None. Blocks run on threads (the sparse product and the selections without the GIL);
+    `c` holds the round's prices and bounds, read only."""
+    idx = c.suspect[lo:lo + BLOCK]
+    below = c.y_order[:np.searchsorted(c.y_sorted, c.threshold[lo:lo + BLOCK].max())]
+    cols = np.sort(below[c.column[below] - c.y[below] > c.u[idx].min()])
+    if not len(cols):
+        return None
+    block = c.instance.screen(idx, c.instance.affinity.rows(idx, cols), cols)
+    known = c.present[idx][:, cols].tocoo()
+    block[known.row, known.col] = -1
+    # Each row's worst offenders by a float estimate, then the exact integer test.
+    estimate = np.where(block >= 0, block * SCALE - (c.u[idx][:, None] + c.y[cols][None, :]), -np.inf)
+    if c.ng:
+        _subtract_group_prices(estimate, idx, cols, c.instance.group, c.group_p, c.group_g, c.z)
+    per_row = min(PER_ROW, len(cols))
+    worst = np.argpartition(-estimate, per_row - 1, axis=1)[:, :per_row]
+    rr = np.repeat(np.arange(len(idx)), per_row)
+    cc = worst.ravel()
+    plausible = estimate[rr, cc] > -2
+    rr, cc = rr[plausible], cc[plausible]
+    values = scaled(block[rr, cc])
+    jj = cols[cc]
+    keep = (values >= 0) & (values - c.u[idx[rr]] - c.y[jj] - c.group_price(idx[rr], jj) > 0)
+    return idx[rr[keep]], jj[keep], values[keep]
 
 
 def _mark_in_graph(res_i: np.ndarray, res_v: np.ndarray, p: np.ndarray, r: np.ndarray, m: int) -> None:
