@@ -8,7 +8,10 @@ Once the transaction commits, the row is relayed to the broker without waiting o
 (`tasks.relay`, every minute) relays the rows the broker never took and re-relays
 those whose task has not finished within the lease (a worker that died). When a task
 ends, its row is marked done. Tasks are idempotent, so a task relayed twice does its
-work once. The tasks themselves live in `workers/`, registered under these names.
+work once, and one asked for twice with the same arguments in a transaction is queued
+once. `queue_in_batch` gathers a transaction's items of one task (its emails) into a
+row per batch, written as it commits. The tasks themselves live in `workers/`,
+registered under these names.
 """
 from __future__ import annotations
 
