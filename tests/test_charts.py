@@ -103,3 +103,28 @@ def test_the_joint_chart_costs_at_most_one_query(client, monkeypatch):
     with count_queries() as without_chart:
         assert 'id="joint-chart"' not in client.get(url).get_data(as_text=True)
     assert with_chart["n"] - without_chart["n"] <= 1
+
+
+def test_a_scatter_of_ten_thousand_proposals_stays_small(app):
+    """A call of 10,000 proposals: at most MAX_MARKS marks, each naming at most NAMED
+    references and counting the others, every proposal in exactly one mark; the rendered
+    chart stays small (it was 1.4 MB, the whole joint ranking page with it)."""
+    import random
+
+    from flask import render_template_string
+
+    from cfp.core.charts import MAX_MARKS, NAMED
+
+    rng = random.Random(4)
+    pairs = [(f"CN-BE-2031-{i:05d}", Decimal(str(round(rng.uniform(0, 5), 2))),
+              Decimal(str(round(rng.uniform(0, 5), 2))), rng.random() < 0.5) for i in range(10_000)]
+    chart = scatter(pairs, Decimal(0), Decimal(5), Decimal("2.5"))
+    assert len(chart.points) <= MAX_MARKS
+    assert sorted(r for p in chart.points for r in p.references) == sorted(p[0] for p in pairs)
+    assert chart.forward + chart.vetoed == 10_000
+    assert all(len(p.named) <= NAMED for p in chart.points)
+    with app.test_request_context():
+        svg = render_template_string(
+            "{% import 'charts.html' as charts %}"
+            "{{ charts.scatter(chart, 't', 'd', 'x', 'y', 'f', 'v', 'th', id='c') }}", chart=chart)
+    assert len(svg) < 150_000 and "more" in svg
