@@ -251,6 +251,9 @@ def say_yes_to_the_next_question(page) -> list[str]:
     """The next confirmation dialog (data-confirm) is accepted; its question is kept in
     the list returned, to assert that the page asked first."""
     questions: list[str] = []
+    # The page's script binds the question to its buttons once loaded: a click before that
+    # (a full run on two busy cores clicked first) submits without asking.
+    page.wait_for_load_state("load")
     page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.accept()))
     return questions
 
