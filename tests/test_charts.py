@@ -89,8 +89,8 @@ def test_the_joint_ranking_draws_both_sides_scores_with_the_thresholds(client):
 
 
 def test_the_joint_chart_costs_at_most_one_query(client, monkeypatch):
-    """Drawn from the joint order the page computed already: the page without the chart
-    runs at most one query fewer."""
+    """Drawn from the joint order the page computed already (and kept with it): the page
+    without the chart runs at most one query fewer."""
     from cfp.selection import views
 
     call, _cn, _be = _joint_scene()
@@ -99,7 +99,7 @@ def test_the_joint_chart_costs_at_most_one_query(client, monkeypatch):
     client.get(url)
     with count_queries() as with_chart:
         assert 'id="joint-chart"' in client.get(url).get_data(as_text=True)
-    monkeypatch.setattr(views, "score_chart", lambda call, rows: None)
+    monkeypatch.setattr(views, "_joint_chart", lambda call, order: None)
     with count_queries() as without_chart:
         assert 'id="joint-chart"' not in client.get(url).get_data(as_text=True)
     assert with_chart["n"] - without_chart["n"] <= 1

@@ -28,13 +28,15 @@ def joint_ranking_spec(call: Call) -> ListSpec:
         ))
 
 
-def joint_ranking_rows(call: Call, ranking: list, listing: Listing) -> list:
-    """The joint ranking's rows `listing` keeps, in its order. Searching or filtering by
-    status reads every row's proposal (one query)."""
+def joint_ranking_rows(call: Call, ranking, listing: Listing, places: dict | None = None) -> list:
+    """The joint ranking's rows `listing` keeps, in its order; `places` (proposal id ->
+    place), when the caller has them. Searching or filtering by status reads every row's
+    proposal (one query), on copies of the rows (a kept order's rows are shared)."""
     if listing.q or "state" in listing.filters:
-        attach_proposals(ranking, sides=False)
+        ranking = attach_proposals([r.copy() for r in ranking], sides=False)
     side = {a.short_name.lower(): a.id for a in call.agencies}
-    places = {r.proposal_id: place for place, r in enumerate(ranking)}
+    if places is None:
+        places = {r.proposal_id: place for place, r in enumerate(ranking, start=1)}
 
     def text(r):
         p = r.proposal

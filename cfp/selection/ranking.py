@@ -101,10 +101,50 @@ class TieBreakNote:
     reason: str
 
 
-# The last orders computed in this process, by call: (fingerprint, rows). An order is used
-# again only while its fingerprint (the side rankings' rows and instants, the tie-breaks,
-# the score method) is what the database says now.
-_ORDERS: OrderedDict[tuple, tuple[tuple, list[JointRow]]] = OrderedDict()
+class KeptOrder:
+    """A call's joint order as computed, shared by this process's requests while what it is
+    computed from holds (`kept_order`). Never changed once made: a page reads its rows and
+    copies only those it shows (a page of 10,000 proposals copied them all on each
+    request); what is derived from the whole order (places, ties, the chart) is made once."""
+
+    __slots__ = ("_derived", "fingerprint", "rows")
+
+    def __init__(self, fingerprint: tuple, rows: list[JointRow]):
+        self.fingerprint, self.rows, self._derived = fingerprint, tuple(rows), {}
+
+    def derived(self, key, make):
+        """`make()`, made once per `key` for this order."""
+        try:
+            return self._derived[key]
+        except KeyError:
+            value = self._derived[key] = make()
+            return value
+
+    @property
+    def places(self) -> dict[int, int]:
+        """proposal id -> place in the order, from 1."""
+        return self.derived("places", lambda: {r.proposal_id: n for n, r in enumerate(self.rows, start=1)})
+
+    @property
+    def ties(self) -> dict[Decimal, list[JointRow]]:
+        """combined score -> the rows tied on it, in their order."""
+        def make():
+            ties: dict = {}
+            for r in self.rows:
+                if r.tied:
+                    ties.setdefault(r.combined, []).append(r)
+            return ties
+        return self.derived("ties", make)
+
+    def reference(self, proposal_id: int) -> str | None:
+        row = self.derived("by_id", lambda: {r.proposal_id: r for r in self.rows}).get(proposal_id)
+        return row.reference if row is not None else None
+
+
+# The last orders computed in this process, by call. An order is used again only while its
+# fingerprint (the side rankings' rows and instants, the tie-breaks, the score method) is
+# what the database says now.
+_ORDERS: OrderedDict[tuple, KeptOrder] = OrderedDict()
 _ORDERS_KEPT = 32
 
 
@@ -123,22 +163,27 @@ def _fingerprint(call: Call) -> tuple:
     )).one())
 
 
-def joint_ranking(call: Call, *, with_proposals: bool = True) -> list[JointRow]:
-    """The joint order (`_compute_order`), kept per call in this process while
-    what it is computed from is unchanged: the page of a call with 10,000 proposals
-    computed 20,000 ranking rows on every request (2 a second). Each caller gets rows of
-    its own (copies), which it may sort, filter and attach proposals to."""
+def kept_order(call: Call) -> KeptOrder:
+    """The joint order of `call` (`_compute_order`), kept per call in this process while
+    what it is computed from is unchanged (one query to tell): the page of a call with
+    10,000 proposals computed 20,000 ranking rows on every request. Its rows are shared:
+    read them, copy those to change (`JointRow.copy`)."""
     key = (call.id, call.created_at)
     fingerprint = _fingerprint(call)
     kept = _ORDERS.get(key)
-    if kept is not None and kept[0] == fingerprint:
+    if kept is not None and kept.fingerprint == fingerprint:
         _ORDERS.move_to_end(key)
-        rows = [r.copy() for r in kept[1]]
-    else:
-        rows = _compute_order(call)
-        _ORDERS[key] = (fingerprint, [r.copy() for r in rows])
-        while len(_ORDERS) > _ORDERS_KEPT:
-            _ORDERS.popitem(last=False)
+        return kept
+    kept = _ORDERS[key] = KeptOrder(fingerprint, _compute_order(call))
+    while len(_ORDERS) > _ORDERS_KEPT:
+        _ORDERS.popitem(last=False)
+    return kept
+
+
+def joint_ranking(call: Call, *, with_proposals: bool = True) -> list[JointRow]:
+    """The joint order of `call`, in rows of the caller's own (copies of the kept order's),
+    which it may sort, filter and attach proposals to."""
+    rows = [r.copy() for r in kept_order(call).rows]
     return attach_proposals(rows) if with_proposals else rows
 
 
@@ -252,13 +297,12 @@ def set_outcome(actor, proposal: Proposal, outcome: ProposalState) -> Proposal:
     return proposal
 
 
-def score_chart(call: Call, rows: list[JointRow]):
+def score_chart(call: Call, rows):
     """Both sides' mean scores of each proposal of the joint order `rows` (computed
     already: no query but the call's criteria, for the scale), for a scatter chart with
     the overall threshold drawn on both axes."""
     first, second = call.agencies[:2]
-    lo = min((c.scale_min for c in call.criteria), default=Decimal(0))
-    hi = max((c.scale_max for c in call.criteria), default=Decimal(5))
+    lo, hi = chart_scale(call)
 
     def mean(row: JointRow, agency_id: int):
         entry = row.sides.get(agency_id)
@@ -266,3 +310,9 @@ def score_chart(call: Call, rows: list[JointRow]):
 
     pairs = [(r.reference, mean(r, first.id), mean(r, second.id), r.passes_both) for r in rows]
     return scatter(pairs, lo, hi, call.overall_threshold, number=lambda v: number(v)), first, second
+
+
+def chart_scale(call: Call) -> tuple[Decimal, Decimal]:
+    """The lowest and highest score of the call's criteria (the chart's axes)."""
+    return (min((c.scale_min for c in call.criteria), default=Decimal(0)),
+            max((c.scale_max for c in call.criteria), default=Decimal(5)))

@@ -153,6 +153,33 @@ def test_the_joint_order_is_kept_until_what_it_is_computed_from_changes(world):
     assert [r.combined for r in joint_ranking(call, with_proposals=False)][:2] == [Decimal("1.0000"), Decimal("0.5000")]
 
 
+def test_the_joint_ranking_page_reads_the_kept_order_without_changing_it(client, world):
+    """The page copies only the rows it shows (to give them their proposals), also when a
+    search reads every row's proposal; the kept order's rows stay as computed, and its
+    chart is drawn once for the order."""
+    from cfp.selection.ranking import kept_order
+
+    cn, be, _committee, call, secretariat = world
+    a = ranked(call, cn, be, "Alpha", "5.0", "3.0")
+    ranked(call, cn, be, "Beta", "3.0", "4.0")
+    f.login(client, secretariat)
+    for url in (f"/selection/joint/{call.id}", f"/selection/joint/{call.id}?q=Alpha"):
+        page = client.get(url)
+        assert page.status_code == 200 and a.reference in page.get_data(as_text=True)
+    order = kept_order(call)
+    assert [r.proposal for r in order.rows] == [None, None]
+    charts = [key for key in order._derived if key[0] == "chart"]
+    assert len(charts) == 1
+    client.get(f"/selection/joint/{call.id}")
+    assert kept_order(call) is order and [k for k in order._derived if k[0] == "chart"] == charts
+    # Drawn again in another language, and kept for it too.
+    secretariat.locale = "fr"
+    db.session.commit()
+    french = client.get(f"/selection/joint/{call.id}").get_data(as_text=True)
+    assert "Note moyenne selon" in french.split('id="joint-chart"')[1]
+    assert len([k for k in order._derived if k[0] == "chart"]) == 2
+
+
 def test_a_tie_is_flagged_and_settled_by_a_recorded_reason(client, world):
     cn, be, _committee, call, secretariat = world
     first = ranked(call, cn, be, "First alphabetically", "4.0", "3.0")
