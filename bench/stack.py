@@ -134,8 +134,10 @@ class Stack:
         return process
 
     def cpu_seconds(self, name: str) -> float:
-        """CPU time (user + system) used so far by process `name` and its live children (a
-        prefork worker's processes): a figure the machine's other load does not inflate."""
+        """CPU time (user + system) used so far by process `name` and its children, live
+        ones and those that ended (gunicorn replaces a worker after `max_requests`; an ended
+        child's time is in its parent's cutime and cstime once reaped): a figure the
+        machine's other load does not inflate."""
         def tree(pid: int) -> list[int]:
             try:
                 children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
@@ -149,7 +151,7 @@ class Stack:
                 fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
             except OSError:
                 continue
-            total += int(fields[11]) + int(fields[12])  # utime, stime (clock ticks)
+            total += sum(int(v) for v in fields[11:15])  # utime, stime, cutime, cstime (clock ticks)
         return total / os.sysconf("SC_CLK_TCK")
 
     def log(self, name: str) -> str:

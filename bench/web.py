@@ -139,7 +139,6 @@ def main(argv: list[str]) -> None:
             cpu = stack.cpu_seconds(server)
             result = wrk(port, path, cookie, args.duration, args.connections, args.threads)
             cpu = stack.cpu_seconds(server) - cpu
-            # A worker that exits during the run takes its CPU time with it: no figure then.
             cpu_ms = f"{cpu / result['requests'] * 1000:>7.2f}" if cpu > 0 and result["requests"] else f"{'n/a':>7}"
             bare_rps = bare_rps or result["rps"]
             ratio = result["rps"] / bare_rps
