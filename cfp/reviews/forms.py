@@ -136,11 +136,13 @@ class PoolInviteForm(FlaskForm):
     keywords = StringField(_l("Expertise keywords"), validators=[Optional(), Length(max=500)])
     max_load = IntegerField(_l("Maximum number of proposals"), default=8,
                             validators=[InputRequired(), NumberRange(min=0, max=100)])
+    country = SelectField(_l("Country of the reviewer's institution"), choices=lambda: _country_options(),
+                          validators=[Optional()])
     submit = SubmitField(_l("Invite"))
 
 
 class PoolImportForm(FlaskForm):
-    file = FileField(_l("CSV file (email,name,affiliation,keywords,expertise,max_load)"),
+    file = FileField(_l("CSV file (email,name,affiliation,keywords,expertise,max_load,country)"),
                      validators=[FileRequired()])
     submit = SubmitField(_l("Import"))
 

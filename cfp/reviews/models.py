@@ -63,6 +63,7 @@ class ReviewerInvitation(IdMixin, db.Model):
     keywords: Mapped[str] = mapped_column(sa.String(500), default="")
     expertise: Mapped[str] = mapped_column(sa.Text, default="")
     max_load: Mapped[int] = mapped_column(default=8)
+    country: Mapped[str | None] = mapped_column(sa.String(2))  # ISO 3166 alpha-2, for the profile
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     invited_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

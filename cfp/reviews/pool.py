@@ -29,7 +29,7 @@ from cfp.reviews.models import (
 )
 
 INVITATION_DAYS = 30
-CSV_COLUMNS = ["email", "name", "affiliation", "keywords", "expertise", "max_load"]
+CSV_COLUMNS = ["email", "name", "affiliation", "keywords", "expertise", "max_load", "country"]
 MAX_ROWS = 5000
 
 
@@ -58,14 +58,24 @@ def _require_staff(actor, agency_id: int) -> None:
         raise NotAllowed(_("Only staff of this side may manage its reviewer pool."))
 
 
-def _add_to_pool(actor, user: User, agency_id: int, keywords: str, expertise: str, max_load: int) -> ReviewerProfile:
+def _country_code(value: str | None) -> str | None | bool:
+    """A country as stored (ISO 3166 alpha-2, upper case); None when none is given; False
+    when what is given is not a code."""
+    code = (value or "").strip().upper() or None
+    return code if code is None or code in country_codes() else False
+
+
+def _add_to_pool(actor, user: User, agency_id: int, keywords: str, expertise: str, max_load: int,
+                 country: str | None = None) -> ReviewerProfile:
+    """Into the side's pool; a profile made now takes the keywords, expertise, load and
+    country given, one that exists keeps its own."""
     if user.agency_id is not None and user.agency_id != agency_id:
         raise DomainError(_("%(email)s belongs to the other side.", email=user.email))
     user.grant(Role.reviewer, agency_id)
     profile = db.session.scalar(sa.select(ReviewerProfile).filter_by(user_id=user.id))
     if profile is None:
         profile = ReviewerProfile(user_id=user.id, agency_id=agency_id, keywords=keywords,
-                                  expertise=expertise, max_load=max_load)
+                                  expertise=expertise, max_load=max_load, country=country)
         db.session.add(profile)
     elif profile.agency_id != agency_id:
         raise DomainError(_("%(email)s is in the other side's pool.", email=user.email))
@@ -75,14 +85,19 @@ def _add_to_pool(actor, user: User, agency_id: int, keywords: str, expertise: st
 
 
 def invite_reviewer(actor, agency_id: int, email: str, name: str, affiliation: str = "",
-                    keywords: str = "", expertise: str = "", max_load: int = 8) -> ReviewerInvitation:
-    """Email an expert a link to join the side's pool (valid INVITATION_DAYS days)."""
+                    keywords: str = "", expertise: str = "", max_load: int = 8,
+                    country: str | None = None) -> ReviewerInvitation:
+    """Email an expert a link to join the side's pool (valid INVITATION_DAYS days); what is
+    given of them (`country`: of their institution) becomes their profile when they accept."""
     _require_staff(actor, agency_id)
     email = email.strip().lower()
+    country = _country_code(country)
+    if country is False:
+        raise DomainError(_("Choose the country from the list."))
     token = secrets.token_urlsafe(32)
     invitation = ReviewerInvitation(
         agency_id=agency_id, email=email, name=name.strip(), affiliation=affiliation.strip(),
-        keywords=keywords.strip(), expertise=expertise.strip(), max_load=max_load,
+        keywords=keywords.strip(), expertise=expertise.strip(), max_load=max_load, country=country,
         token_hash=_hash(token), invited_by_id=actor.id,
         expires_at=utcnow() + timedelta(days=INVITATION_DAYS),
     )
@@ -135,7 +150,7 @@ def accept_invitation(token: str, user: User | None, password: str | None = None
     if user.agency_id is None:
         user.agency_id = invitation.agency_id
     profile = _add_to_pool(None, user, invitation.agency_id, invitation.keywords, invitation.expertise,
-                           invitation.max_load)
+                           invitation.max_load, invitation.country)
     invitation.accepted_at = utcnow()
     invitation.accepted_user_id = user.id
     log_action(user, "reviewer_pool.accept", invitation, after={"user_id": user.id})
@@ -151,8 +166,8 @@ def update_profile(actor, profile: ReviewerProfile, *, keywords: str, expertise:
         raise DomainError(_("The maximum number of proposals cannot be negative."))
     if unavailable_from and unavailable_until and unavailable_from > unavailable_until:
         raise DomainError(_("The unavailability must end after it starts."))
-    country = (country or "").strip().upper() or None
-    if country is not None and country not in country_codes():
+    country = _country_code(country)
+    if country is False:
         raise DomainError(_("Choose the country from the list."))
     before = {"keywords": profile.keywords, "max_load": profile.max_load, "country": profile.country}
     profile.keywords, profile.expertise, profile.max_load = keywords.strip(), expertise.strip(), max_load
@@ -189,7 +204,8 @@ def remove_from_pool(actor, profile: ReviewerProfile) -> None:
 
 
 def import_pool(actor, agency_id: int, text: str) -> dict:
-    """CSV with the header email,name,affiliation,keywords,expertise,max_load. Every row is
+    """CSV with the header email,name,affiliation,keywords,expertise,max_load,country (all
+    but email and name may be left out; country: ISO 3166 alpha-2). Every row is
     checked first; one error anywhere and nothing is written (PoolImportError lists each
     row's errors). Known accounts join the pool at once; the others are invited."""
     _require_staff(actor, agency_id)
@@ -219,6 +235,10 @@ def import_pool(actor, agency_id: int, text: str) -> dict:
         load = row.get("max_load") or "8"
         if not load.isdigit() or not 0 <= int(load) <= 100:
             problems.append(_("max_load must be a whole number from 0 to 100 (got “%(v)s”)", v=load))
+        country = _country_code(row.get("country"))
+        if country is False:
+            problems.append(_("the country must be a two-letter code such as BE or CN (got “%(v)s”)",
+                              v=row.get("country")))
         # Only an account that proved it owns the address joins at once; the others
         # (none, or an unverified one) are invited at the address.
         user = verified_account(email) if email else None
@@ -229,17 +249,17 @@ def import_pool(actor, agency_id: int, text: str) -> dict:
         if problems:
             errors.append(_("Line %(line)s: %(problems)s.", line=line, problems="; ".join(str(p) for p in problems)))
         else:
-            rows.append((row, email, int(load), user))
+            rows.append((row, email, int(load), country, user))
     if errors:
         raise PoolImportError(errors)
     added = invited = 0
-    for row, email, load, user in rows:
+    for row, email, load, country, user in rows:
         if user is not None:
-            _add_to_pool(actor, user, agency_id, row.get("keywords", ""), row.get("expertise", ""), load)
+            _add_to_pool(actor, user, agency_id, row.get("keywords", ""), row.get("expertise", ""), load, country)
             added += 1
         else:
             invite_reviewer(actor, agency_id, email, row["name"], row.get("affiliation", ""),
-                            row.get("keywords", ""), row.get("expertise", ""), load)
+                            row.get("keywords", ""), row.get("expertise", ""), load, country)
             invited += 1
     log_action(actor, "reviewer_pool.import", None, after={"agency_id": agency_id, "added": added, "invited": invited})
     return {"added": added, "invited": invited}

@@ -352,7 +352,8 @@ def pool(agency_id: int):
     if form.validate_on_submit():
         try:
             pool_ops.invite_reviewer(current_user, agency.id, form.email.data, form.name.data,
-                                     form.affiliation.data or "", form.keywords.data or "", "", form.max_load.data)
+                                     form.affiliation.data or "", form.keywords.data or "", "", form.max_load.data,
+                                     form.country.data or None)
         except DomainError as exc:
             db.session.rollback()
             flash(exc.message, "danger")

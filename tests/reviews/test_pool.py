@@ -186,3 +186,56 @@ def test_csv_import_invites_an_unverified_account_instead_of_adding_it(client):
     assert db.session.scalar(sa.select(ReviewerProfile).filter_by(user_id=squatter.id)) is None
     invitation = db.session.scalar(sa.select(ReviewerInvitation).filter_by(email="known@umons.example"))
     assert invitation is not None and invitation.accepted_at is None
+
+
+CSV_COUNTRIES = """email,name,affiliation,keywords,expertise,max_load,country
+new.one@kuleuven.example,New One,KU Leuven,machine learning,,6,be
+known@umons.example,Known Person,UMONS,batteries,,3,FR
+quiet@ulb.example,No Country,ULB,,,2,
+"""
+
+
+def test_csv_import_carries_each_experts_country_to_the_profile(app, client):
+    """The optional `country` column (ISO 3166 alpha-2, any case): a known account's profile
+    gets it at once, an invited expert's when they accept; none given, none set."""
+    _cn, be, _committee = f.world()
+    staff = f.user(Role.staff, agency=be)
+    known = f.user(Role.researcher, agency=be, email="known@umons.example")
+    f.login(client, staff)
+    assert upload(client, be.id, CSV_COUNTRIES).status_code == 302
+    assert db.session.scalar(sa.select(ReviewerProfile).filter_by(user_id=known.id)).country == "FR"
+    invitation = db.session.scalar(sa.select(ReviewerInvitation).filter_by(email="new.one@kuleuven.example"))
+    assert invitation.country == "BE"
+    assert db.session.scalar(sa.select(ReviewerInvitation).filter_by(email="quiet@ulb.example")).country is None
+    token = "a-known-token"
+    invitation.token_hash = pool._hash(token)
+    db.session.commit()
+    joining = app.test_client()
+    assert joining.post(f"/reviews/pool/join/{token}", data={"password": "a long enough password"}).status_code == 302
+    user = db.session.scalar(sa.select(User).filter_by(email="new.one@kuleuven.example"))
+    assert db.session.scalar(sa.select(ReviewerProfile).filter_by(user_id=user.id)).country == "BE"
+
+
+def test_csv_import_refuses_a_country_that_is_not_a_code(client):
+    _cn, be, _committee = f.world()
+    staff = f.user(Role.staff, agency=be)
+    f.login(client, staff)
+    text = "email,name,country\nfirst@ulb.example,First,Belgium\nsecond@ulb.example,Second,XX\n"
+    response = upload(client, be.id, text)
+    assert response.status_code == 422
+    page = response.data.decode()
+    assert "Line 2: the country must be a two-letter code such as BE or CN (got “Belgium”)." in page
+    assert "Line 3: the country must be a two-letter code such as BE or CN (got “XX”)." in page
+    assert db.session.scalar(sa.select(sa.func.count(ReviewerInvitation.id))) == 0
+
+
+def test_an_invitation_form_may_give_the_experts_country(client):
+    _cn, be, _committee = f.world()
+    staff = f.user(Role.staff, agency=be)
+    f.login(client, staff)
+    page = client.get(f"/reviews/pool/{be.id}").data.decode()
+    assert 'name="country"' in page.split("Invite an expert")[1]
+    answer = client.post(f"/reviews/pool/{be.id}", data={"email": "cn.expert@pku.example", "name": "CN Expert",
+                                                      "max_load": 4, "country": "CN"})
+    assert answer.status_code == 302
+    assert db.session.scalar(sa.select(ReviewerInvitation).filter_by(email="cn.expert@pku.example")).country == "CN"
