@@ -14,6 +14,7 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from cfp.calls.models import Call
+from cfp.core.aftercommit import unless_committed
 from cfp.core.audit import log_action
 from cfp.core.errors import DomainError, NotAllowed
 from cfp.core.outbox import OutboxMessage, queue_email
@@ -250,7 +251,9 @@ def _attach(report: ProjectReport, filename: str, data: bytes) -> None:
                             limit=human_size(limit)))
     read_pdf(data)  # refuses what is not a PDF, or holds active content
     report.attachment_stored_name = f"{secrets.token_hex(16)}.pdf"
-    (upload_folder() / report.attachment_stored_name).write_bytes(data)
+    path = upload_folder() / report.attachment_stored_name
+    path.write_bytes(data)
+    unless_committed(lambda: path.unlink(missing_ok=True))  # nothing would refer to it
     report.attachment_name = safe_pdf_name(filename)
     report.attachment_size, report.attachment_sha256 = len(data), hashlib.sha256(data).hexdigest()
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from flask import current_app
 from flask_babel import gettext as _
 
-from cfp.core.aftercommit import after_commit
+from cfp.core.aftercommit import after_commit, unless_committed
 from cfp.core.audit import log_action
 from cfp.core.errors import DomainError, NotAllowed
 from cfp.extensions import db
@@ -68,9 +68,10 @@ def upload_document(actor, proposal: Proposal, agency_id: int, kind: str, filena
                             pages=pages, limit=call_side.max_document_pages))
     stored_name = f"{secrets.token_hex(16)}.pdf"
     path = upload_folder() / stored_name
-    # A file whose transaction then rolls back stays behind unreferenced (harmless,
-    # never served); a replaced or deleted file is removed once the change commits.
+    # Removed again if the transaction does not commit (nothing would refer to it); a
+    # replaced or deleted file is removed once the change commits.
     path.write_bytes(data)
+    unless_committed(lambda: path.unlink(missing_ok=True))
     old = next((d for d in proposal.documents if d.agency_id == agency_id and d.kind == kind), None)
     before = {"name": old.original_name, "sha256": old.sha256} if old else None
     if old is not None:

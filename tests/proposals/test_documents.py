@@ -138,3 +138,34 @@ def test_a_stranger_cannot_download(draft, client):
     client.post("/logout")
     f.login(client, staff)
     assert client.get(url).status_code == 404  # a draft is the applicants' own
+
+
+def test_a_file_whose_transaction_does_not_commit_is_removed(app, draft):
+    """The file is written before the commit (the row must name it); if the transaction
+    then rolls back, or the session closes with it open (a request that fails midway),
+    nothing refers to the file and it goes. A committed upload keeps its file, also when
+    a savepoint inside its transaction rolled back."""
+    from cfp.proposals.documents import upload_document
+
+    proposal, cn, _, pi_cn, _ = draft
+    folder = Path(app.config["UPLOAD_FOLDER"])
+
+    def upload_now(pages):
+        before = set(folder.iterdir()) if folder.exists() else set()
+        upload_document(pi_cn, db.session.get(type(proposal), proposal.id), cn.id, KIND, "cv.pdf", f.pdf_bytes(pages))
+        [written] = set(folder.iterdir()) - before
+        return written
+
+    written = upload_now(1)
+    db.session.rollback()
+    assert not written.exists()
+    written = upload_now(1)
+    db.session.close()
+    assert not written.exists()
+    written = upload_now(2)
+    with db.session.begin_nested() as savepoint:
+        savepoint.rollback()
+    db.session.commit()
+    assert written.exists()
+    db.session.rollback()  # a later transaction's end leaves the committed file alone
+    assert written.exists()
