@@ -507,6 +507,10 @@ def decide_eligibility(actor, check: EligibilityCheck, eligible: bool, reason: s
         raise DomainError(_("Give the reason why the proposal is ineligible."))
     from cfp.proposals.eligibility import final_result, rule_label, unreviewed
 
+    if check.rule_results is None:  # the rules task has not run yet (its row waits in the task outbox)
+        raise DomainError(_("The automatic rules of this side have not been checked yet; it takes a few "
+                            "seconds after submission. Reload the page, confirm or override each rule, "
+                            "then decide."))
     if unreviewed(check):
         raise DomainError(_("Confirm or override each automatic rule first (%(n)s left).", n=len(unreviewed(check))))
     failing = [rule_label(r) for r in check.rule_results or [] if not final_result(r)]

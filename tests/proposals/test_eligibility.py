@@ -134,3 +134,35 @@ def test_staff_configure_the_rules_on_the_call_form_and_applicants_read_them(app
     db.session.commit()
     page = client.get(f"/calls/{call.id}").data.decode()
     assert "The PI holds a PhD" in page and "The duration is between 12 and 36 months" in page
+
+
+def test_staff_cannot_decide_before_the_rules_are_checked(app, client):
+    """Until the rules task has run (its row waits while the broker or the worker is
+    down), deciding is refused with the reason, and nothing is recorded."""
+    from cfp.proposals.eligibility import evaluate_rules
+    from cfp.proposals.operations import submit_proposal
+
+    cn, be, committee = f.world()
+    call = f.call(committee)
+    call.side(cn).eligibility_rule_config = [{"rule": "pi_has_phd"}]
+    pi_cn, pi_be = f.user(Role.researcher, agency=cn), f.user(Role.researcher, agency=be)
+    proposal = f.proposal(call, pi_cn, pi_be)
+    confirm_proposal(pi_cn, proposal, proposal.version)
+    confirm_proposal(pi_be, proposal, proposal.version)
+    submit_proposal(pi_cn, proposal)
+    staff_cn = f.user(Role.staff, agency=cn)
+    db.session.commit()
+    # Tests run tasks eagerly at commit: back to how the check stands until a worker runs it.
+    check_of(proposal, cn).rule_results = None
+    db.session.commit()
+    f.login(client, staff_cn)
+    page = client.post(f"/proposals/{proposal.id}/eligibility/{cn.id}", data={"decision": "eligible"},
+                       follow_redirects=True).data.decode()
+    assert "have not been checked yet" in page and f'id="rules-pending-{cn.id}"' in page
+    db.session.expire_all()
+    assert check_of(proposal, cn).status == EligibilityStatus.pending
+    evaluate_rules(proposal)
+    db.session.commit()
+    page = client.post(f"/proposals/{proposal.id}/eligibility/{cn.id}", data={"decision": "eligible"},
+                       follow_redirects=True).data.decode()
+    assert "Confirm or override each automatic rule first (1 left)" in page

@@ -14,6 +14,7 @@ from cfp.core.roles import Role
 from cfp.core.timezones import format_instant
 from cfp.core.types import utcnow
 from cfp.extensions import db
+from cfp.proposals.eligibility import evaluate_rules
 from cfp.proposals.models import ProposalState
 from cfp.proposals.operations import (
     confirm_proposal,
@@ -52,6 +53,7 @@ def test_an_extension_is_usable_after_the_call_moved_to_review(late):
     assert proposal.state == ProposalState.submitted and proposal.reference
     assert {c.agency_id for c in proposal.eligibility_checks} == {cn.id, be.id}
     # It then goes through eligibility and review like the proposals submitted on time.
+    evaluate_rules(proposal)  # what the rules task does once the submission commits
     staff_be = f.user(Role.staff, agency=be)
     for check, actor in zip(sorted(proposal.eligibility_checks, key=lambda c: c.agency_id == be.id),
                             (staff, staff_be)):
