@@ -269,6 +269,7 @@ ACCESS = [
     ("GET", "/reviews/automatic/{call}/{cn}", None, only("staff_cn")),
     ("POST", "/reviews/automatic/{call}/{cn}", None, only("staff_cn", ok=302)),
     ("GET", "/reviews/automatic/jobs/{assignment_job}", None, only("staff_cn")),
+    ("GET", "/reviews/automatic/jobs/{assignment_job}/progress", None, only("staff_cn")),
     ("POST", "/reviews/automatic/jobs/{assignment_job}/cancel", None, only("staff_cn", ok=302)),
     ("POST", "/reviews/automatic/jobs/{assignment_job}/pairs",
      {"action": "add", "proposal_id": "{in_review}", "reviewer_id": "{reviewer_other_id}"},

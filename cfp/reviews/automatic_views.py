@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
@@ -95,6 +95,16 @@ def automatic_job(job_id: int):
     return render_template("reviews/automatic_job.html", job=job, call=call, side=side, pair_form=pair_form,
                            approve_form=approve_form if new_pairs else None, editable=pair_form is not None,
                            new_pairs=new_pairs, advice=advice)
+
+
+@bp.route("/automatic/jobs/<int:job_id>/progress")
+@role_required(Role.staff)
+def automatic_progress(job_id: int):
+    """The run's progress for its page's bar, for whoever may open the page (staff of the
+    side): the general job address answers the job's creator only, so a colleague's page
+    could only reload."""
+    job = _load_job(job_id)
+    return jsonify(status=job.status.value, progress=job.progress, message=job.message)
 
 
 def _advice(job: Job, call: Call, side) -> list[dict]:

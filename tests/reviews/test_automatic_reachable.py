@@ -147,3 +147,21 @@ def test_the_demo_replaces_a_decline_once(client):
     for a in ended:
         assert replace_assignment(None, a).id == a.replaced_by_id
     assert db.session.scalar(sa.select(sa.func.count(Assignment.id))) == count
+
+
+def test_a_colleague_of_the_side_follows_a_runs_progress(app, client):
+    """The progress bar of a run started by one staff member polls an address the side's
+    other staff may read too (the general job address is its creator's)."""
+    call, be, staff, _proposals, _reviewers = setup_call(reviewers_per_proposal=1)
+    colleague = f.user(Role.staff, agency=be)
+    job = Job(kind="reviews.assignment", status=JobStatus.running, progress=40, message="Scoring",
+              params={"call_id": call.id, "agency_id": be.id}, created_by_id=staff.id)
+    db.session.add(job)
+    db.session.commit()
+    f.login(client, colleague)
+    page = client.get(f"/reviews/automatic/jobs/{job.id}").data.decode()
+    progress = f"/reviews/automatic/jobs/{job.id}/progress"
+    assert f'data-url="{progress}"' in page
+    answer = client.get(progress, headers={"Accept": "application/json"})
+    assert answer.status_code == 200 and answer.json == {"status": "running", "progress": 40, "message": "Scoring"}
+    assert client.get(f"/jobs/{job.id}", headers={"Accept": "application/json"}).status_code == 404
