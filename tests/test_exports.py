@@ -122,8 +122,8 @@ def test_xlsx_cells_are_typed_money_in_its_currency_dates_as_dates(client):
     assert row["Currency"].value == "CNY"
     amount = row["Year 1"]
     assert amount.data_type == "n" and amount.value == 1000
-    assert "[$CNY]" in amount.number_format and "#,##0.00" in amount.number_format
-    assert row["Total"].value == 1000 and "[$CNY]" in row["Total"].number_format
+    assert amount.number_format == "[$CN¥]#,##0.00"  # the symbol as English writes it
+    assert row["Total"].value == 1000 and row["Total"].number_format == "[$CN¥]#,##0.00"
     # the audit log: instants as dates and times, in the viewer's zone (the header names it)
     sheet = _xlsx(client.get("/audit/export.xlsx"))
     when = sheet["A2"]
@@ -413,7 +413,13 @@ def test_the_csv_writer_and_the_names(app):
     assert exports.content_disposition("中文-2026.csv") == (
         "attachment; filename=\"-2026.csv\"; filename*=UTF-8''%E4%B8%AD%E6%96%87-2026.csv")
     sheet = load_workbook(io.BytesIO(exports.render(table, "xlsx"))).active
-    assert sheet["B2"].value == 1234.5 and sheet["B2"].number_format == "#,##0.00 [$EUR]"
+    assert sheet["B2"].value == 1234.5 and sheet["B2"].number_format == "[$€]#,##0.00"
+    from flask_babel import force_locale
+
+    with force_locale("fr"):  # after the amount in French; the code where French has no symbol
+        assert (exports.money_format("EUR"), exports.money_format("CNY")) == ("#,##0.00 [$€]", "#,##0.00 [$CNY]")
+    with force_locale("zh_Hans"):
+        assert exports.money_format("CNY") == "[$¥]#,##0.00"
     assert sheet["C2"].is_date and sheet["D2"].number_format == "0.000"
 
 

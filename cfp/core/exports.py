@@ -38,6 +38,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 import sqlalchemy as sa
+from babel import Locale
+from babel.numbers import get_currency_symbol
 from flask import Response, abort, current_app, redirect, request, url_for
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
@@ -190,7 +192,15 @@ def _csv_cell(value, kind: str):
 
 
 def money_format(currency: str | None) -> str:
-    return f'#,##0.00 [${currency}]' if currency else "#,##0.00"
+    """An XLSX number format for amounts in `currency` (an ISO 4217 code): its symbol as the
+    reader's language writes it (€, CN¥ in English, ¥ in Chinese), before or after the
+    amount as that language places it; the code itself where the language has no symbol."""
+    if not currency:
+        return "#,##0.00"
+    locale = get_locale() or Locale.parse("en")
+    symbol = get_currency_symbol(currency, locale=locale).replace("]", "").replace("-", "") or currency
+    before = locale.currency_formats["standard"].pattern.lstrip().startswith("¤")
+    return f"[${symbol}]#,##0.00" if before else f"#,##0.00 [${symbol}]"
 
 
 def _number_formats(table: Table) -> list[str | Callable | None]:
