@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from cfp.core import languages
+from cfp.core.countries import country_name
 from cfp.core.exports import export_url
 from cfp.core.listing import page_url
 from cfp.core.roles import Role
@@ -31,6 +32,7 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["number"] = languages.number
     app.jinja_env.filters["day"] = languages.day
     app.jinja_env.filters["items"] = languages.items
+    app.jinja_env.filters["country"] = country_name
     app.jinja_env.globals["html_lang"] = languages.html_lang
     app.jinja_env.globals["language_choices"] = languages.language_choices
     app.jinja_env.globals["instant_in_zones"] = instant_in_zones

@@ -11,6 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from cfp.calls.models import Agency, Call
 from cfp.core import exports
+from cfp.core.countries import country_name
 from cfp.core.loading import load_worked_on
 from cfp.core.roles import Role, role_required
 from cfp.extensions import db
@@ -39,6 +40,7 @@ def _pool_table(user, query, agency_id: int) -> exports.Table:
         exports.Column(_("Reviewer"), lambda r: r[0].user.name),
         exports.Column(_("Email"), lambda r: r[0].user.email),
         exports.Column(_("Institution"), lambda r: r[0].user.affiliation),
+        exports.Column(_("Country"), lambda r: country_name(r[0].country)),
         exports.Column(_("Keywords"), lambda r: r[0].keywords),
         exports.Column(_("Expertise"), lambda r: r[0].expertise),
         exports.Column(_("Open reviews"), lambda r: r[1], "int"),

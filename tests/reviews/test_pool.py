@@ -204,6 +204,10 @@ def test_csv_import_carries_each_experts_country_to_the_profile(app, client):
     f.login(client, staff)
     assert upload(client, be.id, CSV_COUNTRIES).status_code == 302
     assert db.session.scalar(sa.select(ReviewerProfile).filter_by(user_id=known.id)).country == "FR"
+    # The pool's list and its download name each reviewer's country.
+    assert "<td>France</td>" in client.get(f"/reviews/pool/{be.id}").data.decode()
+    exported = client.get(f"/reviews/pool/{be.id}/export.csv").data.decode("utf-8-sig").splitlines()
+    assert "Country" in exported[0].split(",") and "France" in exported[1].split(",")
     invitation = db.session.scalar(sa.select(ReviewerInvitation).filter_by(email="new.one@kuleuven.example"))
     assert invitation.country == "BE"
     assert db.session.scalar(sa.select(ReviewerInvitation).filter_by(email="quiet@ulb.example")).country is None
