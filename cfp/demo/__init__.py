@@ -114,9 +114,9 @@ class _Story:
         self.secretariat = next(u for u in self.users.values() if u.is_secretariat)
         for side, agency in self.agency.items():  # each side's staff import their pool
             rows, columns = io.StringIO(), ["name", "affiliation", "keywords", "expertise"]
-            csv.writer(rows).writerows([["email", *columns]] + [
-                [self.users[p["key"]].email] + [p[c] for c in columns]
-                for p in people["reviewer"] if p["side"] == side])
+            csv.writer(rows).writerows([["email", *columns, "country"]] + [
+                [self.users[p["key"]].email] + [p[c] for c in columns] + [p.get("country", side)]
+                for p in people["reviewer"] if p["side"] == side])  # a side's code is its country's
             import_pool(self.staff[side], agency.id, rows.getvalue())
         db.session.flush()
 
