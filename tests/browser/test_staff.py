@@ -52,10 +52,10 @@ def test_staff_record_eligibility_run_the_automatic_assignment_and_approve_it(pa
             shown.append(response.json()["progress"])
         route.fulfill(response=response)
 
-    page.route(re.compile(r"/jobs/\d+$"), _progress)
+    page.route(re.compile(r"/automatic/jobs/\d+/progress$"), _progress)
     page.get_by_role("button", name="Compute an optimal assignment").click()
     expect(page.get_by_role("heading", name="Approve")).to_be_visible(timeout=90_000)
-    page.unroute(re.compile(r"/jobs/\d+$"))
+    page.unroute(re.compile(r"/automatic/jobs/\d+/progress$"))
     assert shown and shown[-1] == 100 and shown == sorted(shown), shown
     expect(page.locator("main table").first).to_contain_text("CN-BE-2023-002")
     j.check()
