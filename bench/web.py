@@ -12,7 +12,10 @@ small machine, and the ratio would measure the generator). Pages, as their users
 * the public calls list (`/calls/`, anonymous);
 * a staff proposal list (`/proposals/staff`, staff of MOST);
 * the joint ranking of the big call (`/selection/joint/<id>`, the secretariat);
-* a proposal's page (`/proposals/<id>`, staff of MOST).
+* a proposal's page (`/proposals/<id>`, staff of MOST);
+
+and, as the floor any page of the app stands on, the login form (`/login`: the layout, the
+session, a CSRF token, translations; no list, no database work).
 
 For each: requests per second, p50 and p95 latency, bytes per response, non-2xx answers,
 the ratio to the bare app (target: at least 0.25), and the gunicorn workers' CPU milliseconds
@@ -122,6 +125,9 @@ def main(argv: list[str]) -> None:
         staff, secretariat = asyncio.run(sessions(app_port))
         pages = [
             ("bare Flask hello", "bare", bare_port, "/", ""),
+            # The floor of any page of the app: the layout, session, CSRF token and
+            # translations, no list and no database work.
+            ("login form (floor)", "web", app_port, "/login", ""),
             ("public calls list", "web", app_port, "/calls/", ""),
             ("staff proposal list", "web", app_port, "/proposals/staff", staff),
             ("joint ranking", "web", app_port, f"/selection/joint/{seeded['call_id']}", secretariat),
