@@ -239,14 +239,14 @@ def submit(proposal_id: int):
     if SubmitForm().validate_on_submit():
         try:
             submit_proposal(current_user, proposal, now=arrived_at())
+            reference = proposal.reference  # read before the commit expires it (a reload, in the rush)
             db.session.commit()
         except AlreadySubmitted as exc:  # both PIs clicked: the other one's counted
             db.session.rollback()
             flash(exc.message, "info")
         else:
-            flash(_("Submitted. The reference is %(ref)s; both PIs get a receipt.", ref=proposal.reference),
-                  "success")
-    return redirect(url_for("proposals.show", proposal_id=proposal.id))
+            flash(_("Submitted. The reference is %(ref)s; both PIs get a receipt.", ref=reference), "success")
+    return redirect(url_for("proposals.show", proposal_id=proposal_id))
 
 
 @bp.route("/<int:proposal_id>/withdraw", methods=["POST"])
