@@ -19,7 +19,7 @@ max_requests = 2000  # workers are replaced now and then, so that a leak can't g
 max_requests_jitter = 200
 # The app is made once, in the master, and each worker is forked from it: a replaced worker
 # starts in milliseconds, not after 1.2 s of CPU making the app again (at 250 requests a
-# second, one worker in 9 s: an eighth of the machine), and the workers share the app's
+# second, a worker every 8 s: 15 % of a core), and the workers share the app's
 # memory (wsgi.py keeps it out of the collector's passes, which would otherwise copy it).
 preload_app = True
 
