@@ -151,3 +151,31 @@ def test_the_batch_is_bounded_by_the_setting(smtp, app):
         assert deliver_message(rows[0].id) == "sent"
     assert sum(fresh(row).status == MessageStatus.sent for row in rows) == 2
     assert fresh(rows[0]).status == MessageStatus.sent
+
+
+def _serve(app, handler):
+    port = closed_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    return controller, configured(app, SMTP_HOST="127.0.0.1", SMTP_PORT=port, SMTP_STARTTLS=False,
+                                  SMTP_USER="", MAIL_FROM="cfp@committee.example")
+
+
+def test_a_message_the_server_refuses_after_its_last_byte_is_retried_not_sent(app):
+    """Refused once the server had all of it (a full mailbox, a full disk): not sent; tried
+    again later, and the reason kept for staff."""
+    class Refusing(Inbox):
+        async def handle_DATA(self, server, session, envelope):
+            return "452 Insufficient system storage"
+
+    message = outbox_row(f.user())
+    db.session.commit()
+    controller, settings = _serve(app, Refusing())
+    try:
+        with settings:
+            assert deliver_message(message.id) == "retry"
+    finally:
+        controller.stop()
+    row = fresh(message)
+    assert row.status == MessageStatus.queued and row.sent_at is None
+    assert "452" in row.last_error and row.next_attempt_at > utcnow()
