@@ -27,6 +27,7 @@ query per row.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import re
 import unicodedata
@@ -197,7 +198,12 @@ def money_format(currency: str | None) -> str:
     amount as that language places it; the code itself where the language has no symbol."""
     if not currency:
         return "#,##0.00"
-    locale = get_locale() or Locale.parse("en")
+    return _money_format(currency, str(get_locale() or "en"))  # a table in several currencies asks per row
+
+
+@functools.cache
+def _money_format(currency: str, locale_name: str) -> str:
+    locale = Locale.parse(locale_name)
     symbol = get_currency_symbol(currency, locale=locale).replace("]", "").replace("-", "") or currency
     before = locale.currency_formats["standard"].pattern.lstrip().startswith("¤")
     return f"[${symbol}]#,##0.00" if before else f"#,##0.00 [${symbol}]"

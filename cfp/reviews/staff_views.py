@@ -361,7 +361,7 @@ def pool(agency_id: int):
             db.session.commit()
             flash(_("The invitation is on its way to %(email)s.", email=form.email.data), "success")
             return redirect(url_for("reviews.pool", agency_id=agency.id))
-    return _render_pool(agency, form, PoolImportForm())
+    return _render_pool(agency, form, PoolImportForm(), status=422 if form.errors else 200)
 
 
 def _render_pool(agency, invite_form, import_form, import_errors=(), status=200):

@@ -102,7 +102,7 @@ def joint_ranking(call_id: int):
     ties_elsewhere = len([score for score in order.ties if score not in shown])
     ties = {score: group for score, group in order.ties.items() if score in shown}
     tie_breaks = db.session.scalars(sa.select(TieBreak).filter_by(call_id=call.id).order_by(TieBreak.id)).all()
-    refs = {pid: order.reference(pid) for t in tie_breaks for pid in t.proposal_ids if order.reference(pid)}
+    refs = {pid: ref for t in tie_breaks for pid in t.proposal_ids if (ref := order.reference(pid))}
     outcome_form = OutcomeForm()
     # Every row's form offers the same choices: their labels translated once.
     outcome_choices = [(c.value, str(c.label)) for c in outcome_form.outcome.choices]
@@ -122,8 +122,7 @@ def _joint_chart(call: Call, order) -> Markup | None:
         return None
 
     def draw():
-        chart = score_chart(call, order.rows)
-        return Markup(render_template("selection/_joint_chart.html", call=call, chart=chart)) if chart else None
+        return Markup(render_template("selection/_joint_chart.html", call=call, chart=score_chart(call, order.rows)))
 
     key = ("chart", tuple(a.short_name for a in call.agencies), chart_scale(call), call.overall_threshold,
            str(get_locale()))

@@ -243,3 +243,9 @@ def test_an_invitation_form_may_give_the_experts_country(client):
                                                       "max_load": 4, "country": "CN"})
     assert answer.status_code == 302
     assert db.session.scalar(sa.select(ReviewerInvitation).filter_by(email="cn.expert@pku.example")).country == "CN"
+    # A country not on the list: refused on the field, what was typed kept.
+    refused = client.post(f"/reviews/pool/{be.id}", data={"email": "x.expert@pku.example", "name": "Kept Name",
+                                                       "max_load": 4, "country": "XX"})
+    assert refused.status_code == 422
+    assert "Not a valid choice" in refused.data.decode() and 'value="Kept Name"' in refused.data.decode()
+    assert db.session.scalar(sa.select(ReviewerInvitation).filter_by(email="x.expert@pku.example")) is None
